@@ -1,0 +1,97 @@
+"""Every use of transformers internals lives here, pinned to a tested 5.x range.
+
+hf_judge drives the target and draft models through their public ``forward`` and reaches
+``generate``'s input preparation through the public ``custom_generate=callable`` route. What
+is private (the cache keyword's name, the prepared eos tensor, the stock defaults of the
+assisted-generation knobs) is read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from functools import cache
+
+import torch
+import transformers
+from packaging.version import Version
+from transformers import DynamicCache, GenerationConfig, GenerationMixin
+
+TESTED_RANGE = (Version("5.23.0"), Version("5.26.0"))  # [lo, hi)
+_V = Version(transformers.__version__)
+if not (TESTED_RANGE[0] <= _V < TESTED_RANGE[1]):
+    warnings.warn(
+        f"hf_judge is tested with transformers >={TESTED_RANGE[0]},<{TESTED_RANGE[1]}; found {_V}",
+        stacklevel=2,
+    )
+
+
+@cache
+def _cache_kwarg(cls: type) -> str:
+    """The name the model's forward takes its KV cache under (``cache`` from 5.2x, ``past_key_values`` before)."""
+    params = inspect.signature(cls.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _rollbackable(cache_obj):
+    if hasattr(cache_obj, "activate_past_recording"):  # sliding-window layers must be able to roll back
+        cache_obj.activate_past_recording()
+    return cache_obj
+
+
+def new_cache(model) -> DynamicCache:
+    """A fresh dynamic cache for ``model`` that can be cropped back after verification."""
+    return _rollbackable(DynamicCache(config=model.config.get_text_config(decoder=True)))
+
+
+def model_cache(model_kwargs: dict, model) -> DynamicCache:
+    """The target cache ``generate`` prepared, or a new dynamic one."""
+    cache_obj = model_kwargs.get("cache", model_kwargs.get("past_key_values"))
+    if cache_obj is None:
+        cache_obj = new_cache(model)
+    if not getattr(cache_obj, "is_croppable", True) or not hasattr(cache_obj, "crop"):
+        raise ValueError(f"judge decoding needs a croppable cache, got {type(cache_obj).__name__}")
+    return _rollbackable(cache_obj)
+
+
+def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
+    """One cached forward over ``input_ids`` (1, T).
+
+    Returns the logits of the last ``keep`` positions (1, keep, V) and, when ``hidden``, the
+    last (post-norm) hidden states at those positions (1, keep, H), read from the same pass
+    via ``output_hidden_states=-1``.
+    """
+    kwargs = {_cache_kwarg(type(model)): cache_obj, "use_cache": True, "logits_to_keep": keep}
+    if hidden:
+        kwargs["output_hidden_states"] = -1
+    out = model(input_ids=input_ids, **kwargs)
+    logits = out.logits[:, -keep:]  # (1, keep, V)
+    states = out.hidden_states[-1][:, -keep:] if hidden else None  # (1, keep, H)
+    return logits, states
+
+
+def crop(cache_obj, length: int) -> None:
+    """Crop ``cache_obj`` back to ``length`` tokens."""
+    excess = cache_obj.get_seq_length() - length
+    if excess < 0:
+        raise RuntimeError(f"cannot crop a cache of {cache_obj.get_seq_length()} tokens to {length}")
+    cache_obj.crop(-excess)
+
+
+def eos_tensor(generation_config: GenerationConfig) -> torch.Tensor | None:
+    """The eos ids generate() prepared (the same tensor its stopping criteria use)."""
+    return getattr(generation_config, "_eos_token_tensor", None)
+
+
+def assistant_settings(assistant_model) -> tuple[int, str]:
+    """(num_assistant_tokens, schedule) as stock assisted generation would read them."""
+    cfg = assistant_model.generation_config
+    defaults = GenerationConfig._get_default_generation_params()
+    k = cfg.num_assistant_tokens if cfg.num_assistant_tokens is not None else defaults["num_assistant_tokens"]
+    schedule = cfg.num_assistant_tokens_schedule or defaults["num_assistant_tokens_schedule"]
+    return int(k), schedule
+
+
+def generate_with(model, decode_fn, *args, **kwargs):
+    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``)."""
+    return GenerationMixin.generate(model, *args, custom_generate=decode_fn, **kwargs)

@@ -1,0 +1,273 @@
+"""Judge decoding inside ``generate()``.
+
+``judge_decode`` is the decoding loop handed to transformers' ``generate(custom_generate=...)``:
+generate() prepares inputs, the cache, logits processors and stopping criteria as usual, then
+this loop drafts k tokens, verifies them with one target forward that also yields the last
+hidden states the judge reads, and keeps what :func:`hf_judge.verify.verify` accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections import Counter
+from dataclasses import dataclass, field
+
+import torch
+from transformers.generation.utils import GenerateDecoderOnlyOutput
+
+from . import _compat
+from .verify import verify
+
+__all__ = ["AcceptanceStats", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
+
+_SCHEDULES = ("constant", "heuristic", "heuristic_transient")
+
+
+@dataclass
+class AcceptanceStats:
+    """Acceptance statistics of one generate call (gpt-fast style report)."""
+
+    steps: int = 0  # target verification forwards
+    proposed: int = 0  # draft tokens proposed
+    accepted_target: int = 0  # draft tokens standard verification kept
+    accepted_judge_only: int = 0  # draft tokens only the judge kept
+    new_tokens: int = 0  # tokens appended to the sequence
+    histogram: Counter = field(default_factory=Counter)  # accepted draft tokens per step -> count
+
+    @property
+    def accepted(self) -> int:
+        return self.accepted_target + self.accepted_judge_only
+
+    @property
+    def mean_accepted(self) -> float:
+        """Mean draft tokens accepted per target forward."""
+        return self.accepted / self.steps if self.steps else 0.0
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Mean tokens produced per target forward (accepted + the target's own token)."""
+        return self.new_tokens / self.steps if self.steps else 0.0
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / self.proposed if self.proposed else 0.0
+
+    def add(self, proposed: int, n_target: int, n_judge_only: int, appended: int) -> None:
+        self.steps += 1
+        self.proposed += proposed
+        self.accepted_target += n_target
+        self.accepted_judge_only += n_judge_only
+        self.new_tokens += appended
+        self.histogram[n_target + n_judge_only] += 1
+
+    def as_dict(self) -> dict:
+        return {
+            "steps": self.steps,
+            "proposed": self.proposed,
+            "accepted_target": self.accepted_target,
+            "accepted_judge_only": self.accepted_judge_only,
+            "new_tokens": self.new_tokens,
+            "mean_accepted": self.mean_accepted,
+            "tokens_per_step": self.tokens_per_step,
+            "acceptance_rate": self.acceptance_rate,
+            "histogram": {int(k): v for k, v in sorted(self.histogram.items())},
+        }
+
+    def report(self) -> str:
+        total = max(self.steps, 1)
+        hist = " ".join(f"{k}:{self.histogram[k] / total:.2f}" for k in sorted(self.histogram))
+        return (
+            f"steps={self.steps} proposed={self.proposed} accepted={self.accepted} "
+            f"(target {self.accepted_target}, judge-only {self.accepted_judge_only}) "
+            f"mean accepted/step={self.mean_accepted:.2f} tokens/step={self.tokens_per_step:.2f} "
+            f"histogram[{hist}]"
+        )
+
+
+@dataclass
+class JudgeGenerateOutput(GenerateDecoderOnlyOutput):
+    """``GenerateDecoderOnlyOutput`` plus the acceptance statistics of the call."""
+
+    acceptance: AcceptanceStats | None = None
+
+
+def _validate(model, assistant_model, judge, threshold, input_ids, generation_config) -> None:
+    if assistant_model is None:
+        raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
+    if model.config.is_encoder_decoder:
+        raise ValueError(f"judge decoding supports decoder-only models, got {type(model).__name__}")
+    if input_ids.shape[0] != 1:
+        raise ValueError(f"batch_size={input_ids.shape[0]} is not supported: judge decoding runs one sequence")
+    if generation_config.num_beams != 1:
+        raise ValueError(f"num_beams={generation_config.num_beams} is not supported with judge decoding")
+    if generation_config.num_return_sequences != 1:
+        raise ValueError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
+    if generation_config.output_attentions or generation_config.output_hidden_states:
+        raise ValueError("output_attentions/output_hidden_states are not supported with judge decoding")
+    tv = model.get_output_embeddings().weight.shape[0]
+    dv = assistant_model.get_output_embeddings().weight.shape[0]
+    if tv != dv:
+        raise ValueError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
+    h = model.config.get_text_config(decoder=True).hidden_size
+    if judge.config.hidden_size != h:
+        raise ValueError(f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"judge_threshold={threshold} must lie in [0, 1]")
+
+
+def _process(logits_processor, seq: torch.Tensor, logits: torch.Tensor, start: int) -> torch.Tensor:
+    """Apply ``logits_processor`` row by row: row i sees ``seq[:, :start + i]``. logits (1, T, V)."""
+    if not len(logits_processor):
+        return logits
+    rows = [logits_processor(seq[:, : start + i], logits[:, i]) for i in range(logits.shape[1])]
+    return torch.stack(rows, 1)  # (1, T, V)
+
+
+@torch.no_grad()
+def judge_decode(
+    model,
+    input_ids: torch.LongTensor,
+    logits_processor,
+    stopping_criteria,
+    generation_config,
+    *,
+    assistant_model=None,
+    judge=None,
+    judge_threshold: float | None = None,
+    streamer=None,
+    **model_kwargs,
+):
+    """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``."""
+    threshold = judge.config.threshold if judge_threshold is None else float(judge_threshold)
+    _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
+    mask = model_kwargs.get("attention_mask")
+    pad = input_ids[:, :0]  # (1, 0)
+    if mask is not None and not bool(mask.all()):  # a left-padded single row: drop the padding
+        pad, input_ids = input_ids[:, ~mask[0].bool()], input_ids[:, mask[0].bool()]
+
+    do_sample = bool(generation_config.do_sample)
+    eos = _compat.eos_tensor(generation_config)
+    max_length = generation_config.max_length - pad.shape[1]
+    k, schedule = _compat.assistant_settings(assistant_model)
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
+    t_cache = _compat.model_cache(model_kwargs, model)
+    d_cache = _compat.new_cache(assistant_model)
+    stats = AcceptanceStats()
+    want_scores = generation_config.return_dict_in_generate and generation_config.output_scores
+    want_logits = generation_config.return_dict_in_generate and generation_config.output_logits
+    scores, raw = ((), ())
+    ids = input_ids
+
+    while True:
+        cur = ids.shape[1]
+        kk = max(0, min(k, max_length - cur - 1))  # draft no further than max_length allows
+
+        # 1. draft kk tokens (catching the draft cache up on whatever it has not seen)
+        draft, qs = [], []
+        seq = ids
+        for _ in range(kk):
+            d_in = seq[:, d_cache.get_seq_length() :]  # (1, T)
+            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
+            d_logits = _process(logits_processor, seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
+            if do_sample:
+                q = d_logits.softmax(-1)  # (1, V)
+                tok = torch.multinomial(q, 1)  # (1, 1)
+                qs.append(q[0])
+            else:
+                tok = d_logits.argmax(-1, keepdim=True)  # (1, 1)
+            draft.append(tok)
+            seq = torch.cat([ids, *draft], 1)  # (1, cur + i + 1)
+        draft_ids = seq[0, cur:]  # (kk,)
+
+        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
+        t_in = seq[:, t_cache.get_seq_length() :]  # (1, T)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
+        raw_logits = logits.float()  # (1, kk+1, V)
+        logits = _process(logits_processor, seq, raw_logits.clone(), cur)  # (1, kk+1, V)
+        j_scores = judge.predict_proba(hidden[0, 1:]) if kk > 0 else None  # (kk,) judge reads d_i's own position
+
+        # 3. the accept rule
+        v = verify(
+            draft_ids,
+            logits[0],
+            j_scores,
+            threshold,
+            draft_probs=torch.stack(qs) if (do_sample and kk) else None,
+            do_sample=do_sample,
+        )
+        new = torch.cat([draft_ids[: v.n_accepted], draft_ids.new_tensor([v.next_token])])  # (n+1,)
+        new = new[: max_length - cur]
+        if eos is not None:
+            hit = torch.isin(new, eos.to(new.device)).nonzero()
+            if hit.numel():
+                new = new[: int(hit[0]) + 1]
+        ids = torch.cat([ids, new[None]], 1)  # (1, cur + len(new))
+
+        # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)
+        _compat.crop(t_cache, ids.shape[1] - 1)
+        _compat.crop(d_cache, min(d_cache.get_seq_length(), cur + v.n_accepted))
+
+        n_kept = min(v.n_accepted, len(new))  # truncation only ever cuts from the end
+        n_target = min(v.n_target, n_kept)
+        stats.add(kk, n_target, n_kept - n_target, len(new))
+        if want_scores:
+            scores += tuple(logits[:, i] for i in range(len(new)))
+        if want_logits:
+            raw += tuple(raw_logits[:, i] for i in range(len(new)))
+        if streamer is not None:
+            streamer.put(new.cpu())
+        if schedule != "constant":
+            k = k + 2 if v.n_accepted == kk else max(1, k - 1)
+        if ids.shape[1] >= max_length or bool(stopping_criteria(torch.cat([pad, ids], 1), scores or None).all()):
+            break
+
+    if streamer is not None:
+        streamer.end()
+    ids = torch.cat([pad, ids], 1)
+    if generation_config.return_dict_in_generate:
+        return JudgeGenerateOutput(
+            sequences=ids,
+            scores=scores if want_scores else None,
+            logits=raw if want_logits else None,
+            cache=t_cache,
+            acceptance=stats,
+        )
+    return ids
+
+
+def generate(model, *args, judge=None, judge_threshold: float | None = None, **kwargs):
+    """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` is given.
+
+    Without ``judge`` this is exactly stock ``generate`` (stock assisted generation when an
+    ``assistant_model`` is passed).
+    """
+    if judge is None:
+        if judge_threshold is not None:
+            raise ValueError("judge_threshold was given without judge=")
+        return _compat.GenerationMixin.generate(model, *args, **kwargs)
+    if kwargs.get("custom_generate") is not None:
+        raise ValueError("judge= cannot be combined with custom_generate=")
+    if kwargs.get("num_beams", 1) != 1:
+        raise ValueError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
+    assistant_model = kwargs.get("assistant_model")
+    if assistant_model is None:
+        raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
+    decode = functools.partial(
+        judge_decode,
+        assistant_model=assistant_model,
+        judge=judge,
+        judge_threshold=judge_threshold,
+        streamer=kwargs.get("streamer"),
+    )
+    return _compat.generate_with(model, decode, *args, **kwargs)
+
+
+def enable(model):
+    """Let ``model.generate(..., assistant_model=draft, judge=head)`` run judge decoding.
+
+    Patches this one model instance (not its class) and returns it.
+    """
+    model.generate = types.MethodType(generate, model)
+    return model

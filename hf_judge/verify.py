@@ -1,0 +1,113 @@
+"""The accept rule of judge decoding, as a pure function over tensors.
+
+No model calls and no cache writes happen here: the caller runs the target once over
+``[last_token, d_1 .. d_k]`` and hands over what came out.  Shapes (batch size 1 is the
+only one assisted generation supports, so the batch dimension is dropped):
+
+- ``draft_ids``     (K,)      the draft's candidate tokens d_1 .. d_k
+- ``target_logits`` (K+1, V)  target logits; row i predicts the token after d_i (row 0 predicts d_1)
+- ``judge_scores``  (K,)      the judge's probability that d_i is correct, or None (no judge)
+- ``draft_probs``   (K, V)    the draft's sampling distribution q_i, only when sampling
+
+A draft token is kept if standard verification keeps it OR the judge's score is above the
+threshold; the first token kept by neither is replaced by the target's own choice (greedy)
+or a sample from the residual max(0, p - q) (sampling). If all K are kept, the target's
+row K gives one bonus token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Verdict", "verify"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one verification step decided."""
+
+    n_accepted: int  # leading draft tokens kept, 0..K
+    next_token: int  # the target's token after the kept ones (correction or bonus)
+    n_target: int  # of the kept tokens, how many standard verification kept
+    n_judge_only: int  # of the kept tokens, how many only the judge kept
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.n_accepted + 1
+
+
+def _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample) -> None:
+    if draft_ids.dim() != 1:
+        raise ValueError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
+    k = draft_ids.shape[0]
+    if target_logits.dim() != 2 or target_logits.shape[0] != k + 1:
+        raise ValueError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
+    if judge_scores is not None and tuple(judge_scores.shape) != (k,):
+        raise ValueError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"{threshold=} must lie in [0, 1]")
+    if do_sample:
+        if draft_probs is None:
+            raise ValueError("draft_probs (K, V) are required when do_sample=True")
+        if tuple(draft_probs.shape) != tuple(target_logits[:k].shape):
+            raise ValueError(
+                f"draft_probs must be (K, V) = {tuple(target_logits[:k].shape)}, got {tuple(draft_probs.shape)}"
+            )
+
+
+def verify(
+    draft_ids: torch.Tensor,
+    target_logits: torch.Tensor,
+    judge_scores: torch.Tensor | None = None,
+    threshold: float = 0.5,
+    *,
+    draft_probs: torch.Tensor | None = None,
+    do_sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> Verdict:
+    """Decide how many draft tokens to keep and which token follows them.
+
+    ``target_logits`` are the processed logits (temperature, top-k, ... already applied).
+    A judge score strictly above ``threshold`` accepts; threshold 1.0 therefore never
+    accepts through the judge and the rule reduces to standard verification.
+    """
+    _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample)
+    k = draft_ids.shape[0]
+    idx = torch.arange(k, device=draft_ids.device)
+
+    if do_sample:
+        p = target_logits.float().softmax(-1)  # (K+1, V)
+        q = draft_probs.float()  # (K, V)
+        p_d = p[idx, draft_ids]  # (K,)
+        q_d = q[idx, draft_ids].clamp_min(torch.finfo(torch.float32).tiny)  # (K,)
+        r = torch.rand(k, generator=generator, device=p.device)  # (K,)
+        by_target = r < (p_d / q_d)  # (K,) bool; p/q >= 1 always keeps
+    else:
+        by_target = draft_ids == target_logits[:k].argmax(-1)  # (K,) bool
+
+    if judge_scores is not None:
+        by_judge = judge_scores.float() > threshold  # (K,) bool
+    else:
+        by_judge = torch.zeros_like(by_target)
+    kept = by_target | by_judge  # (K,)
+
+    # leading run of kept tokens
+    n = int(kept.long().cumprod(0).sum().item()) if k > 0 else 0
+    n_target = int(by_target[:n].sum().item())
+
+    if n == k:  # all kept: bonus token from the last row
+        row = target_logits[k]
+        if do_sample:
+            nxt = torch.multinomial(row.float().softmax(-1), 1, generator=generator)
+        else:
+            nxt = row.argmax(-1)
+    elif do_sample:  # resample from the residual max(0, p - q)
+        resid = (p[n] - q[n]).clamp_min(0)  # (V,)
+        if resid.sum() <= 0:  # p == q: the residual is empty, fall back to p
+            resid = p[n]
+        nxt = torch.multinomial(resid / resid.sum(), 1, generator=generator)
+    else:
+        nxt = target_logits[n].argmax(-1)
+    return Verdict(n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target)

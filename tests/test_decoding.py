@@ -1,0 +1,270 @@
+"""Judge decoding inside generate(): exactness, statistics, generate() features, bad input."""
+
+import pytest
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+import hf_judge
+from hf_judge import JudgeHead, JudgeHeadConfig
+from tests.conftest import HIDDEN, set_draft_len, tiny_model
+
+NEW = 24
+
+
+def judge_with_bias(bias: float, threshold: float, hidden: int = HIDDEN) -> JudgeHead:
+    """A head whose score is sigmoid(bias) whatever it reads."""
+    head = JudgeHead(JudgeHeadConfig(hidden_size=hidden, threshold=threshold))
+    with torch.no_grad():
+        head.net[0].weight.zero_()
+        head.net[0].bias.fill_(bias)
+    return head
+
+
+def never():
+    return judge_with_bias(0.0, threshold=1.0)
+
+
+def always():
+    return judge_with_bias(20.0, threshold=0.5)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma2"])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_never_accepting_judge_reproduces_plain_greedy(arch, k, prompt):
+    target = hf_judge.enable(tiny_model(arch, layers=2, seed=0))
+    draft = tiny_model(arch, layers=1, seed=1)
+    set_draft_len(draft, k)
+    ref = target.generate(prompt, max_new_tokens=NEW, do_sample=False)
+    out = target.generate(prompt, max_new_tokens=NEW, do_sample=False, assistant_model=draft, judge=never())
+    assert torch.equal(out, ref)
+
+
+def test_draft_equal_to_target_accepts_everything(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)
+    set_draft_len(draft, 4)
+    out = target.generate(
+        prompt, max_new_tokens=20, do_sample=False, assistant_model=draft, judge=never(), return_dict_in_generate=True
+    )
+    ref = target.generate(prompt, max_new_tokens=20, do_sample=False)
+    s = out.acceptance
+    assert torch.equal(out.sequences, ref)
+    assert s.accepted == s.proposed == s.accepted_target and s.accepted_judge_only == 0
+    assert s.steps == 4 and s.histogram == {4: 4}  # 4 steps of 4 drafted + 1 bonus = 20 tokens
+
+
+def test_always_accepting_judge_returns_the_drafts_own_tokens(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    k = 3
+    set_draft_len(draft, k)
+    out = target.generate(
+        prompt, max_new_tokens=NEW, do_sample=False, assistant_model=draft, judge=always(), return_dict_in_generate=True
+    )
+    seq, n0 = out.sequences, prompt.shape[1]
+    # every step keeps k draft tokens, then the target appends its own token
+    for start in range(n0, seq.shape[1] - k, k + 1):
+        want = draft.generate(seq[:, :start], max_new_tokens=k, do_sample=False)[:, start:]
+        assert torch.equal(seq[:, start : start + k], want)
+    assert out.acceptance.accepted_judge_only > 0
+    assert out.acceptance.accepted == out.acceptance.proposed
+
+
+def test_statistics_add_up(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 4)
+    out = target.generate(
+        prompt,
+        max_new_tokens=NEW,
+        do_sample=False,
+        assistant_model=draft,
+        judge=judge_with_bias(0.0, threshold=0.45),
+        return_dict_in_generate=True,
+    )
+    s = out.acceptance
+    assert s.new_tokens == out.sequences.shape[1] - prompt.shape[1] == NEW
+    assert s.new_tokens == s.accepted + s.steps  # each step: accepted drafts + one target token
+    assert sum(s.histogram.values()) == s.steps
+    assert sum(n * c for n, c in s.histogram.items()) == s.accepted
+    assert s.accepted <= s.proposed
+    assert s.mean_accepted == pytest.approx(s.accepted / s.steps)
+    assert s.as_dict()["histogram"] == dict(sorted(s.histogram.items()))
+    assert "mean accepted/step" in s.report()
+
+
+def test_sampling_runs_and_is_seeded(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        outs.append(
+            target.generate(
+                prompt,
+                max_new_tokens=NEW,
+                do_sample=True,
+                top_k=0,
+                assistant_model=draft,
+                judge=judge_with_bias(0.0, 0.45),
+                return_dict_in_generate=True,
+            )
+        )
+    assert torch.equal(outs[0].sequences, outs[1].sequences)
+    assert outs[0].sequences.shape[1] == prompt.shape[1] + NEW
+    assert outs[0].acceptance.accepted_judge_only > 0
+
+
+def test_sampling_with_draft_equal_to_target_accepts_all(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)
+    set_draft_len(draft, 3)
+    torch.manual_seed(0)
+    out = target.generate(
+        prompt, max_new_tokens=16, do_sample=True, assistant_model=draft, judge=never(), return_dict_in_generate=True
+    )
+    assert out.acceptance.accepted == out.acceptance.proposed  # p == q: the ratio test always keeps
+
+
+def test_eos_stops_and_is_last(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 4)
+    ref = target.generate(prompt, max_new_tokens=NEW, do_sample=False)
+    eos = int(ref[0, prompt.shape[1] + 5])  # the 6th greedy token becomes eos
+    first = prompt.shape[1] + (ref[0, prompt.shape[1] :] == eos).nonzero()[0].item()
+    out = target.generate(
+        prompt, max_new_tokens=NEW, do_sample=False, eos_token_id=eos, assistant_model=draft, judge=never()
+    )
+    assert torch.equal(out, ref[:, : first + 1])
+
+
+def test_max_new_tokens_respected_with_long_drafts(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)
+    set_draft_len(draft, 8)
+    for n in (1, 2, 5, 9, 10):
+        out = target.generate(prompt, max_new_tokens=n, do_sample=False, assistant_model=draft, judge=always())
+        assert out.shape[1] == prompt.shape[1] + n
+
+
+def test_stopping_criteria_and_streamer(prompt):
+    class StopAt(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), input_ids.shape[1] >= prompt.shape[1] + 10, dtype=torch.bool)
+
+    class Collect(BaseStreamer):
+        def __init__(self):
+            self.chunks, self.ended = [], False
+
+        def put(self, value):
+            self.chunks.append(value.reshape(-1).tolist())
+
+        def end(self):
+            self.ended = True
+
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    streamer = Collect()
+    out = target.generate(
+        prompt,
+        max_new_tokens=NEW,
+        do_sample=False,
+        assistant_model=draft,
+        judge=always(),
+        stopping_criteria=StoppingCriteriaList([StopAt()]),
+        streamer=streamer,
+    )
+    assert prompt.shape[1] + 10 <= out.shape[1] <= prompt.shape[1] + 10 + 3
+    assert streamer.ended
+    assert streamer.chunks[0] == prompt[0].tolist()  # generate() streams the prompt first
+    assert sum(streamer.chunks[1:], []) == out[0, prompt.shape[1] :].tolist()
+
+
+def test_output_scores_match_sequence(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    out = target.generate(
+        prompt,
+        max_new_tokens=12,
+        do_sample=False,
+        assistant_model=draft,
+        judge=never(),
+        return_dict_in_generate=True,
+        output_scores=True,
+        output_logits=True,
+    )
+    assert len(out.scores) == len(out.logits) == 12
+    greedy = torch.stack([s.argmax(-1) for s in out.scores], 1)
+    assert torch.equal(greedy, out.sequences[:, prompt.shape[1] :])
+
+
+def test_without_judge_is_stock_assisted_generation(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    a = target.generate(prompt, max_new_tokens=NEW, do_sample=False, assistant_model=draft)
+    b = type(target).generate(target, prompt, max_new_tokens=NEW, do_sample=False, assistant_model=draft)
+    assert torch.equal(a, b)
+
+
+def test_left_padded_single_row(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    ref = target.generate(prompt, max_new_tokens=10, do_sample=False)
+    padded = torch.cat([torch.zeros(1, 2, dtype=torch.long), prompt], 1)
+    mask = torch.cat([torch.zeros(1, 2, dtype=torch.long), torch.ones_like(prompt)], 1)
+    out = target.generate(
+        padded,
+        attention_mask=mask,
+        max_new_tokens=10,
+        do_sample=False,
+        assistant_model=draft,
+        judge=never(),
+        pad_token_id=0,
+    )
+    assert torch.equal(out[:, 2:], ref)
+
+
+def test_functional_generate_matches_enable(prompt):
+    target = tiny_model(seed=0)
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    a = hf_judge.generate(target, prompt, max_new_tokens=10, do_sample=False, assistant_model=draft, judge=always())
+    b = hf_judge.enable(target).generate(
+        prompt, max_new_tokens=10, do_sample=False, assistant_model=draft, judge=always()
+    )
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"judge": judge_with_bias(0.0, 0.5, hidden=HIDDEN + 1)}, "judge hidden_size=33"),
+        ({"draft_vocab": 97}, "vocabularies differ"),
+        ({"batch": 2}, "batch_size=2"),
+        ({"num_beams": 2}, "num_beams=2"),
+        ({"assistant_model": None}, "assistant_model"),
+        ({"judge_threshold": 1.5}, "judge_threshold=1.5"),
+        ({"num_return_sequences": 2, "do_sample": True}, "num_return_sequences"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(change, match, prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1, vocab=change.pop("draft_vocab", 96))
+    ids = prompt.repeat(change.pop("batch", 1), 1)
+    kwargs = {"max_new_tokens": 4, "do_sample": False, "assistant_model": draft, "judge": never()}
+    kwargs.update(change)
+    with pytest.raises(ValueError, match=match):
+        target.generate(ids, **kwargs)
+
+
+def test_threshold_without_judge_is_an_error(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    with pytest.raises(ValueError, match="judge_threshold"):
+        target.generate(prompt, max_new_tokens=2, judge_threshold=0.3)

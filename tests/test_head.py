@@ -1,0 +1,93 @@
+"""JudgeHead: config validation and Hub-format round trips."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModel
+
+from hf_judge import JudgeHead, JudgeHeadConfig
+
+
+@pytest.mark.parametrize("head_type", ["linear", "mlp"])
+def test_save_and_reload_round_trip(tmp_path, head_type):
+    torch.manual_seed(0)
+    head = JudgeHead(
+        JudgeHeadConfig(
+            hidden_size=16, head_type=head_type, mlp_hidden_size=8, threshold=0.7, target_model="t", draft_model="d"
+        )
+    )
+    head.save_pretrained(tmp_path)
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {"config.json", "model.safetensors", "configuration_judge.py", "modeling_judge.py"} <= files
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["auto_map"] == {
+        "AutoConfig": "configuration_judge.JudgeHeadConfig",
+        "AutoModel": "modeling_judge.JudgeHead",
+    }
+    assert cfg["threshold"] == 0.7 and cfg["target_model"] == "t" and cfg["draft_model"] == "d"
+
+    again = AutoModel.from_pretrained(tmp_path)
+    assert isinstance(again, JudgeHead)
+    sd0, sd1 = head.state_dict(), again.state_dict()
+    assert sd0.keys() == sd1.keys()
+    assert all(torch.equal(sd0[k], sd1[k]) for k in sd0)
+    x = torch.randn(3, 16)
+    assert torch.equal(head(x), again(x))
+
+
+def test_remote_code_load_without_hf_judge(tmp_path):
+    """A fresh interpreter that never imports hf_judge loads the head through auto_map."""
+    torch.manual_seed(0)
+    head = JudgeHead(JudgeHeadConfig(hidden_size=16))
+    head.save_pretrained(tmp_path)
+    code = (
+        "import sys, torch\n"
+        "from transformers import AutoModel\n"
+        f"m = AutoModel.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)\n"
+        "assert 'hf_judge' not in sys.modules, 'hf_judge was imported'\n"
+        "torch.manual_seed(0); print(float(m(torch.ones(1, 16))[0]))\n"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "", "HF_HOME": str(tmp_path / "hf_home")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip()) == pytest.approx(float(head(torch.ones(1, 16))[0]), abs=1e-6)
+
+
+def test_auto_config_is_registered():
+    cfg = AutoConfig.for_model("judge_head", hidden_size=8)
+    assert isinstance(cfg, JudgeHeadConfig)
+
+
+def test_predict_proba_is_sigmoid_of_logits():
+    head = JudgeHead(JudgeHeadConfig(hidden_size=4))
+    x = torch.randn(2, 3, 4)
+    assert head.predict_proba(x).shape == (2, 3)
+    assert torch.allclose(head.predict_proba(x), torch.sigmoid(head(x)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"threshold": 2.0}, "threshold=2.0"),
+        ({"head_type": "transformer"}, "head_type='transformer'"),
+        ({"hidden_size": 0}, "hidden_size=0"),
+        ({"hidden_layer": 3}, "hidden_layer=3"),
+    ],
+)
+def test_bad_config_is_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        JudgeHeadConfig(**{"hidden_size": 8, **kwargs})
+
+
+def test_wrong_hidden_size_is_named():
+    head = JudgeHead(JudgeHeadConfig(hidden_size=8))
+    with pytest.raises(ValueError, match="hidden size 9"):
+        head(torch.zeros(1, 9))
+
+
+def test_missing_directory_is_an_error(tmp_path):
+    with pytest.raises(OSError):
+        JudgeHead.from_pretrained(tmp_path / "nope")
