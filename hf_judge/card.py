@@ -1,0 +1,114 @@
+"""Hub export: model card from ``hub_cards/`` and ``save_pretrained`` / ``push_to_hub`` of a head."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from huggingface_hub import HfApi, ModelCard, ModelCardData
+
+from .modeling_judge import JudgeHead
+
+__all__ = ["export_head", "make_card", "push_head", "template_path"]
+
+TEMPLATE = "judge_head.md"
+
+
+def template_path(name: str = TEMPLATE) -> Path:
+    """The card template: the repository's ``hub_cards/`` or the installed copy under ``sys.prefix``."""
+    for base in (Path(__file__).resolve().parents[1] / "hub_cards", Path(sys.prefix) / "hub_cards"):
+        if (base / name).exists():
+            return base / name
+    raise FileNotFoundError(f"card template {name} not found in hub_cards/")
+
+
+def _f(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def make_card(
+    head: JudgeHead,
+    report: dict | None = None,
+    *,
+    repo_id: str = "your-name/judge-head",
+    dataset: str = "hf_judge auto-labelled math",
+    eval_results: dict | None = None,
+) -> ModelCard:
+    """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results."""
+    cfg, report = head.config, report or {}
+    train, val, cal = report.get("train", {}), report.get("val", {}), report.get("calibration") or {}
+    data = ModelCardData(
+        library_name="transformers",
+        license="apache-2.0",
+        base_model=[m for m in (cfg.target_model, cfg.draft_model) if m],
+        tags=["judge-decoding", "speculative-decoding", "hf_judge"],
+        datasets=[dataset] if "/" in dataset else None,
+        model_name=repo_id.split("/")[-1],
+    )
+    eval_table = "No evaluation results recorded."
+    if eval_results:
+        cols = list(next(iter(eval_results.values())))
+        eval_table = "| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
+        eval_table += "\n".join(
+            f"| {m} | " + " | ".join(_f(r.get(c)) for c in cols) + " |" for m, r in eval_results.items()
+        )
+    return ModelCard.from_template(
+        data,
+        template_path=str(template_path()),
+        model_name=repo_id.split("/")[-1],
+        repo_id=repo_id,
+        head_type=cfg.head_type,
+        target_model=cfg.target_model or "the target model",
+        draft_model=cfg.draft_model or "the draft model",
+        threshold=_f(cfg.threshold),
+        dataset=dataset,
+        n_train=train.get("n", "n/a"),
+        n_val=val.get("n", "n/a"),
+        best_epoch=report.get("best_epoch", "n/a"),
+        error_recall=_f(cal.get("error_recall")),
+        good_acceptance=_f(cal.get("good_acceptance")),
+        train_precision=_f(train.get("precision")),
+        train_recall=_f(train.get("recall")),
+        train_error_recall=_f(train.get("error_recall")),
+        train_auc=_f(train.get("roc_auc")),
+        val_precision=_f(val.get("precision")),
+        val_recall=_f(val.get("recall")),
+        val_error_recall=_f(val.get("error_recall")),
+        val_auc=_f(val.get("roc_auc")),
+        eval_table=eval_table,
+    )
+
+
+def export_head(
+    head: JudgeHead,
+    out_dir: str | Path,
+    report: dict | None = None,
+    *,
+    repo_id: str = "your-name/judge-head",
+    dataset: str = "hf_judge auto-labelled math",
+    eval_results: dict | None = None,
+) -> Path:
+    """Write the head in Hub format: safetensors, config with auto_map, code files, README.md, training report."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    head.save_pretrained(out)
+    make_card(head, report, repo_id=repo_id, dataset=dataset, eval_results=eval_results).save(out / "README.md")
+    if report is not None:
+        slim = {k: v for k, v in report.items() if k != "history"}
+        (out / "training_report.json").write_text(json.dumps(slim, indent=2, default=float))
+    if eval_results is not None:
+        (out / "eval_results.json").write_text(json.dumps(eval_results, indent=2, default=float))
+    return out
+
+
+def push_head(folder: str | Path, repo_id: str, *, private: bool = False, api: HfApi | None = None) -> str:
+    """Upload an exported head folder to the Hub (``api`` may be any object with HfApi's two methods)."""
+    folder = Path(folder)
+    missing = [f for f in ("config.json", "model.safetensors", "README.md") if not (folder / f).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not an exported head: missing {missing}; run export_head first")
+    api = api or HfApi()
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload judge head (hf_judge)")
+    return str(getattr(info, "commit_url", info))

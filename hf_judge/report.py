@@ -1,0 +1,56 @@
+"""Readable tables and plots of decoding runs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .runner import RunResult
+
+__all__ = ["aggregate", "format_table", "side_by_side"]
+
+
+def aggregate(runs: list[RunResult]) -> dict:
+    """Sum a method's runs over prompts into one row of speed figures."""
+    toks = sum(r.new_tokens for r in runs)
+    secs = sum(r.seconds for r in runs)
+    fwd = sum(r.target_forwards for r in runs)
+    hist = Counter()
+    for r in runs:
+        hist.update(r.histogram)
+    return {
+        "new_tokens": toks,
+        "seconds": secs,
+        "tokens_per_s": toks / secs if secs else 0.0,
+        "target_forwards": fwd,
+        "tokens_per_step": toks / fwd if fwd else 0.0,
+        "accepted_per_step": sum(r.accepted for r in runs) / fwd if fwd else 0.0,
+        "judge_only_per_step": sum(r.judge_only for r in runs) / fwd if fwd else 0.0,
+        "histogram": {int(k): v for k, v in sorted(hist.items())},
+    }
+
+
+def format_table(rows: dict[str, dict], baselines: tuple[str, str] = ("target", "sd")) -> str:
+    """A fixed-width table of aggregated rows, with speedups over the two baselines when present."""
+    base_t = rows.get(baselines[0], {}).get("tokens_per_s")
+    base_s = rows.get(baselines[1], {}).get("tokens_per_s")
+    head = f"{'method':<16}{'tokens':>8}{'tok/s':>9}{'fwd':>6}{'tok/step':>10}{'acc/step':>10}{'judge/step':>11}"
+    head += f"{'x target':>10}{'x SD':>8}"
+    extra = [k for k in next(iter(rows.values()), {}) if k.startswith("quality:")]
+    head += "".join(f"{k[8:]:>14}" for k in extra)
+    lines = [head, "-" * len(head)]
+    for name, r in rows.items():
+        line = (
+            f"{name:<16}{r['new_tokens']:>8}{r['tokens_per_s']:>9.2f}{r['target_forwards']:>6}"
+            f"{r['tokens_per_step']:>10.2f}{r['accepted_per_step']:>10.2f}{r['judge_only_per_step']:>11.2f}"
+            f"{(r['tokens_per_s'] / base_t if base_t else float('nan')):>10.2f}"
+            f"{(r['tokens_per_s'] / base_s if base_s else float('nan')):>8.2f}"
+        )
+        line += "".join(f"{r.get(k, float('nan')):>14.3f}" for k in extra)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def side_by_side(per_prompt: list[dict[str, RunResult]]) -> str:
+    """Aggregate the demo's runs per method and format them."""
+    methods = list(per_prompt[0]) if per_prompt else []
+    return format_table({m: aggregate([p[m] for p in per_prompt]) for m in methods})

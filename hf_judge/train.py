@@ -1,0 +1,232 @@
+"""Train and calibrate a judge head on extracted features.
+
+Weighted binary cross-entropy (the classes are imbalanced: most draft tokens are fine), early
+stopping on a validation split, precision / recall / ROC-AUC, and calibration of the threshold
+for a target recall of errors: the paper keeps quality by rejecting wrong tokens, so the
+threshold is the highest-acceptance one that still rejects the asked share of errors.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .configuration_judge import HEAD_TYPES, JudgeHeadConfig
+from .modeling_judge import JudgeHead
+
+__all__ = ["Calibration", "TrainConfig", "TrainReport", "calibrate", "metrics", "roc_auc", "train_head"]
+
+
+@dataclass
+class TrainConfig:
+    """How a judge head is trained and calibrated."""
+
+    head_type: str = field(default="linear", metadata={"help": f"one of {HEAD_TYPES}"})
+    mlp_hidden_size: int = field(default=256, metadata={"help": "hidden width for head_type='mlp'"})
+    epochs: int = field(default=300, metadata={"help": "maximum passes over the training split"})
+    lr: float = field(default=1e-2, metadata={"help": "AdamW learning rate"})
+    weight_decay: float = field(default=1e-2, metadata={"help": "AdamW weight decay"})
+    batch_size: int = field(default=512, metadata={"help": "positions per optimisation step"})
+    val_fraction: float = field(default=0.2, metadata={"help": "share of rows held out for early stopping"})
+    patience: int = field(default=20, metadata={"help": "epochs without validation improvement before stopping"})
+    error_recall: float = field(default=0.9, metadata={"help": "calibrate: share of errors the judge must reject"})
+    seed: int = field(default=0, metadata={"help": "seed of the split and the initialisation"})
+
+    def __post_init__(self):
+        if self.head_type not in HEAD_TYPES:
+            raise ValueError(f"head_type={self.head_type!r} is not one of {HEAD_TYPES}")
+        for name in ("epochs", "batch_size", "patience", "mlp_hidden_size"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be positive")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
+        if not 0.0 < self.error_recall <= 1.0:
+            raise ValueError(f"error_recall={self.error_recall} must lie in (0, 1]")
+        if self.lr <= 0:
+            raise ValueError(f"lr={self.lr} must be positive")
+
+
+def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Area under the ROC curve (rank statistic, ties count half); nan with one class only."""
+    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).float().sum() + 0.5 * (pos[:, None] == neg[None, :]).float().sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def metrics(probs: torch.Tensor, labels: torch.Tensor, threshold: float) -> dict:
+    """Precision/recall of acceptance (prob > threshold) and the share of errors rejected."""
+    acc = probs > threshold
+    good = labels > 0.5
+    tp = (acc & good).sum().item()
+    return {
+        "threshold": threshold,
+        "precision": tp / max(acc.sum().item(), 1),  # accepted tokens that are acceptable
+        "recall": tp / max(good.sum().item(), 1),  # acceptable tokens accepted
+        "error_recall": ((~acc) & ~good).sum().item() / max((~good).sum().item(), 1),  # errors rejected
+        "roc_auc": roc_auc(probs, labels),
+        "n": len(labels),
+        "n_errors": int((~good).sum().item()),
+    }
+
+
+@dataclass
+class Calibration:
+    threshold: float
+    error_recall: float
+    good_acceptance: float
+    curve: dict[str, list[float]]  # thresholds, error_recall, good_acceptance
+
+
+def calibrate(probs: torch.Tensor, labels: torch.Tensor, error_recall: float = 0.9) -> Calibration:
+    """The lowest threshold that rejects at least ``error_recall`` of the errors (accepts = prob > threshold)."""
+    if not 0.0 < error_recall <= 1.0:
+        raise ValueError(f"{error_recall=} must lie in (0, 1]")
+    err = probs[labels <= 0.5].sort().values
+    good = probs[labels > 0.5]
+    if len(err) == 0:
+        raise ValueError("calibration needs examples of errors (label 0); the data has none")
+    t = float(err[max(math.ceil(error_recall * len(err)) - 1, 0)])
+    grid = torch.linspace(0, 1, 101)
+    curve = {
+        "thresholds": grid.tolist(),
+        "error_recall": [float((err <= g).float().mean()) for g in grid],
+        "good_acceptance": [float((good > g).float().mean()) if len(good) else 0.0 for g in grid],
+    }
+    return Calibration(
+        threshold=min(max(t, 0.0), 1.0),
+        error_recall=float((err <= t).float().mean()),
+        good_acceptance=float((good > t).float().mean()) if len(good) else 0.0,
+        curve=curve,
+    )
+
+
+@dataclass
+class TrainReport:
+    config: dict
+    epochs_run: int
+    best_epoch: int
+    train: dict
+    val: dict
+    calibration: Calibration | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _split(rows: torch.Tensor, frac: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split positions by row (positions of one sequence never straddle the split)."""
+    ids = rows.unique()
+    perm = ids[torch.randperm(len(ids), generator=gen)]
+    n_val = max(1, round(frac * len(ids)))
+    val_rows = perm[:n_val]
+    is_val = torch.isin(rows, val_rows)
+    return ~is_val, is_val
+
+
+def train_head(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    rows: torch.Tensor | None = None,
+    config: TrainConfig | None = None,
+    *,
+    target_model: str | None = None,
+    draft_model: str | None = None,
+    progress: bool = True,
+) -> tuple[JudgeHead, TrainReport]:
+    """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable."""
+    cfg = config or TrainConfig()
+    if X.dim() != 2 or len(X) != len(y):
+        raise ValueError(f"X must be (N, H) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    if not ((y == 0) | (y == 1)).all():
+        raise ValueError("labels must be 0 or 1")
+    rows = torch.arange(len(y)) if rows is None else rows
+    gen = torch.Generator().manual_seed(cfg.seed)
+    tr, va = _split(rows, cfg.val_fraction, gen)
+    if len(rows.unique()) < 2 or tr.sum() == 0:
+        raise ValueError("need at least two rows to split into train and validation")
+    X, y = X.float(), y.float()
+    mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
+    Z = (X - mu) / sd
+
+    torch.manual_seed(cfg.seed)
+    head = JudgeHead(
+        JudgeHeadConfig(
+            hidden_size=X.shape[1],
+            head_type=cfg.head_type,
+            mlp_hidden_size=cfg.mlp_hidden_size,
+            target_model=target_model,
+            draft_model=draft_model,
+        )
+    )
+    n_pos, n_neg = y[tr].sum(), (1 - y[tr]).sum()
+    # balance the classes: each class weighs half of the loss
+    w_pos = (len(y[tr]) / (2 * n_pos)).clamp_max(1e4) if n_pos else torch.tensor(1.0)
+    w_neg = (len(y[tr]) / (2 * n_neg)).clamp_max(1e4) if n_neg else torch.tensor(1.0)
+
+    def loss_fn(logits, t):
+        w = torch.where(t > 0.5, w_pos, w_neg)
+        return nn.functional.binary_cross_entropy_with_logits(logits, t, weight=w)
+
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    Ztr, ytr, Zva, yva = Z[tr], y[tr], Z[va], y[va]
+    best, best_state, best_epoch, history, bad = float("inf"), None, 0, [], 0
+    bar = tqdm(range(cfg.epochs), desc="train judge", disable=not progress)
+    for epoch in bar:
+        head.train()
+        perm = torch.randperm(len(ytr), generator=gen)
+        for i in range(0, len(perm), cfg.batch_size):
+            b = perm[i : i + cfg.batch_size]
+            loss = loss_fn(head(Ztr[b]), ytr[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        head.eval()
+        with torch.no_grad():
+            tl = float(loss_fn(head(Ztr), ytr))
+            vl = float(loss_fn(head(Zva), yva)) if len(yva) else tl
+        history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl})
+        bar.set_postfix(train=f"{tl:.3f}", val=f"{vl:.3f}")
+        if vl < best - 1e-5:
+            best, best_state, best_epoch, bad = vl, copy.deepcopy(head.state_dict()), epoch, 0
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                break
+    head.load_state_dict(best_state)
+    _fold_standardisation(head, mu, sd)
+    head.eval()
+
+    with torch.no_grad():
+        p_tr, p_va = head.predict_proba(X[tr]), head.predict_proba(X[va])
+    cal_p, cal_y = (p_va, y[va]) if (y[va] == 0).any() else (p_tr, y[tr])
+    cal = calibrate(cal_p, cal_y, cfg.error_recall) if (cal_y == 0).any() else None
+    if cal is not None:
+        head.config.threshold = cal.threshold
+    thr = head.config.threshold
+    report = TrainReport(
+        config=asdict(cfg),
+        epochs_run=len(history),
+        best_epoch=best_epoch,
+        train=metrics(p_tr, y[tr], thr),
+        val=metrics(p_va, y[va], thr),
+        calibration=cal,
+        history=history,
+    )
+    return head, report
+
+
+@torch.no_grad()
+def _fold_standardisation(head: JudgeHead, mu: torch.Tensor, sd: torch.Tensor) -> None:
+    """Make the head read raw hidden states: W (x - mu) / sd + b == (W / sd) x + (b - W mu / sd)."""
+    first = head.net[0]
+    w = first.weight / sd  # (out, H)
+    first.bias -= (w * mu).sum(1)
+    first.weight.copy_(w)

@@ -1,0 +1,173 @@
+"""``hf-judge build-data``, ``hf-judge train`` and ``hf-judge calibrate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_train_commands", "build_dataset"]
+
+
+def build_dataset(
+    source: str,
+    tok,
+    target=None,
+    draft=None,
+    *,
+    pairs: str | None = None,
+    n_items: int = 100,
+    seed: int = 1,
+    progress: bool = True,
+):
+    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items)."""
+    from .data import auto_label, load_seed_pairs, pairs_dataset
+    from .tasks import gsm_style_items
+
+    if source == "pairs":
+        return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
+    if source == "auto":
+        target.generation_config.eos_token_id = tok.eos_token_id
+        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress)
+    raise ValueError(f"{source=} is not one of ('pairs', 'auto')")
+
+
+def _models(args, need_draft: bool):
+    import torch
+
+    from .models import check_tokenizers, load_model, load_tokenizer
+
+    tok = load_tokenizer(args.target)
+    draft = None
+    if need_draft:
+        check_tokenizers(tok, load_tokenizer(args.draft))
+        draft = load_model(args.draft, dtype=getattr(torch, args.dtype))
+        draft.generation_config.num_assistant_tokens = 5
+        draft.generation_config.num_assistant_tokens_schedule = "constant"
+    target = load_model(args.target, dtype=getattr(torch, args.dtype))
+    return tok, target, draft
+
+
+def cmd_build_data(args) -> int:
+    tok, target, draft = _models(args, need_draft=args.source == "auto")
+    ds = build_dataset(args.source, tok, target, draft, pairs=args.pairs, n_items=args.n_items, seed=args.seed)
+    ds.save_to_disk(args.out)
+    n = sum(len(x) for x in ds["labels"])
+    errors = sum(x.count(0) for x in ds["labels"])
+    print(f"saved {len(ds)} rows, {n} labelled positions ({errors} errors) to {args.out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .card import export_head, push_head
+    from .data import load_dataset_dir
+    from .features import extract_features
+    from .train import TrainConfig, train_head
+
+    cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
+    if args.data:
+        tok, target, _ = _models(args, need_draft=False)
+        ds = load_dataset_dir(args.data)
+    else:
+        tok, target, draft = _models(args, need_draft=args.source == "auto")
+        ds = build_dataset(args.source, tok, target, draft, pairs=args.pairs, n_items=args.n_items, seed=args.seed)
+    X, y, rows = extract_features(target, ds)
+    head, report = train_head(X, y, rows, cfg, target_model=args.target, draft_model=args.draft)
+    rep = report.as_dict()
+    out = export_head(
+        head,
+        args.out,
+        rep,
+        repo_id=args.repo_id or f"your-name/{Path(args.out).name}",
+        dataset=args.dataset_name or (", ".join(map(str, args.data)) if args.data else args.source),
+    )
+    if report.calibration is not None:
+        from .plots import plot_calibration
+
+        plot_calibration(report.calibration.curve, report.calibration.threshold, out / "calibration.png")
+    print(json.dumps({"val": rep["val"], "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
+    print(f"saved judge head to {out}")
+    if args.push:
+        print(push_head(out, args.push))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    import torch
+
+    from .data import load_dataset_dir
+    from .features import extract_features
+    from .heads import load_judge
+    from .plots import plot_calibration
+    from .train import calibrate, metrics
+
+    head = load_judge(args.head)
+    tok, target, _ = _models(args, need_draft=False)
+    X, y, _ = extract_features(target, load_dataset_dir(args.data))
+    with torch.no_grad():
+        probs = head.predict_proba(X)
+    cal = calibrate(probs, y, args.error_recall)
+    head.config.threshold = cal.threshold
+    out = Path(args.out or args.head)
+    head.save_pretrained(out)
+    (out / "calibration.json").write_text(json.dumps({**metrics(probs, y, cal.threshold), "curve": cal.curve}))
+    plot_calibration(cal.curve, cal.threshold, out / "calibration.png")
+    print(
+        f"threshold {cal.threshold:.4f}: rejects {cal.error_recall:.3f} of errors, "
+        f"accepts {cal.good_acceptance:.3f} of acceptable tokens; saved to {out}"
+    )
+    return 0
+
+
+def add_train_commands(sub) -> None:
+    from .models import DEFAULT_DRAFT, DEFAULT_TARGET
+
+    def models(p, draft=True):
+        p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
+        if draft:
+            p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
+        p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+
+    def source(p):
+        p.add_argument(
+            "--source",
+            default="auto",
+            choices=["auto", "pairs"],
+            help="auto: auto-label math items with the target/draft pair; pairs: correct/wrong pairs",
+        )
+        p.add_argument("--pairs", help="JSONL of {prompt, correct, wrong} (default: the shipped seed pairs)")
+        p.add_argument("--n-items", type=int, default=100, help="math items to auto-label (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=1)
+
+    p = sub.add_parser("build-data", help="build a judge data set and save it (datasets format)")
+    models(p)
+    source(p)
+    p.add_argument("--out", required=True, help="folder to save the data set to")
+    p.set_defaults(func=cmd_build_data)
+
+    p = sub.add_parser("train", help="extract features, train, calibrate and export a judge head")
+    models(p)
+    source(p)
+    p.add_argument("--data", nargs="+", help="saved data set folder(s) (default: build from --source)")
+    p.add_argument("--out", required=True, help="folder to write the head to (Hub format, with model card)")
+    p.add_argument("--head-type", default="linear", choices=["linear", "mlp"])
+    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
+    p.add_argument("--repo-id", help="Hub repo id written into the model card")
+    p.add_argument("--dataset-name", help="data set name for the model card")
+    p.add_argument("--push", metavar="REPO_ID", help="push the exported head to this Hub repo")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("calibrate", help="re-pick a head's threshold on a data set for a target error recall")
+    models(p, draft=False)
+    p.add_argument("--head", required=True, help="judge head folder or Hub repo")
+    p.add_argument("--data", nargs="+", required=True, help="saved data set folder(s)")
+    p.add_argument("--error-recall", type=float, default=0.9)
+    p.add_argument("--out", help="where to save the calibrated head (default: overwrite --head)")
+    p.set_defaults(func=cmd_calibrate)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from .cli import main
+
+    sys.exit(main(["train", *sys.argv[1:]]))

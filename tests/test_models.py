@@ -1,0 +1,102 @@
+"""The model registry/loader: aliases, checksums, disk, tokenizers; the real packaged SmolLM2."""
+
+import time
+import zipfile
+
+import pytest
+import torch
+
+import hf_judge
+from hf_judge import models
+from hf_judge.models import PackagedModel
+from tests.conftest import SMOL
+
+
+def _fake_spec(tmp_path, payload: bytes, sha: str, size: int | None = None):
+    wheel = tmp_path / "fake_pkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("fake_pkg/data/part01.bin", payload)
+    spec = PackagedModel(
+        "fake",
+        "x/fake",
+        "fake.gguf",
+        (("fake-pkg", "1.0", "fake_pkg/data/part01.bin"),),
+        size if size is not None else len(payload),
+        sha,
+    )
+    return spec, wheel
+
+
+def test_assemble_checks_sha256(tmp_path):
+    import hashlib
+
+    payload = b"GGUF" + bytes(range(200))
+    spec, wheel = _fake_spec(tmp_path, payload, hashlib.sha256(payload).hexdigest())
+    out = models.assemble_gguf(spec, [wheel], tmp_path / "ok.gguf")
+    assert out.read_bytes() == payload
+
+
+def test_checksum_mismatch_is_named_and_removed(tmp_path):
+    spec, wheel = _fake_spec(tmp_path, b"GGUF corrupted", "0" * 64)
+    with pytest.raises(OSError, match="checksum mismatch for fake"):
+        models.assemble_gguf(spec, [wheel], tmp_path / "bad.gguf")
+    assert not (tmp_path / "bad.gguf").exists()
+
+
+def test_partial_download_is_named(tmp_path):
+    spec, wheel = _fake_spec(tmp_path, b"x" * 100, "0" * 64)
+    wheel.write_bytes(wheel.read_bytes()[:50])  # truncated wheel
+    with pytest.raises(OSError, match="corrupt or partial download"):
+        models.assemble_gguf(spec, [wheel], tmp_path / "p.gguf")
+    assert not wheel.exists()  # removed so that a rerun downloads it again
+
+
+def test_not_enough_disk_is_named(tmp_path):
+    with pytest.raises(OSError, match="not enough disk space"):
+        models._check_disk(tmp_path, 1 << 60)
+
+
+def test_unknown_alias_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown model alias 'no-such-model'.*smollm2-135m-instruct"):
+        models.resolve("no-such-model")
+
+
+def test_hub_ids_and_paths_pass_through(tmp_path):
+    assert models.resolve("Qwen/Qwen2.5-Coder-1.5B-Instruct") == "Qwen/Qwen2.5-Coder-1.5B-Instruct"
+    assert models.resolve(str(tmp_path)) == str(tmp_path)
+
+
+def test_not_converted_without_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_JUDGE_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="not converted yet"):
+        models.resolve(SMOL, install=False)
+
+
+def test_tokenizer_mismatch_is_named(smol_tok):
+    import copy
+
+    other = copy.deepcopy(smol_tok)
+    other.add_tokens(["<hf_judge_extra>"])
+    models.check_tokenizers(smol_tok, smol_tok)
+    with pytest.raises(ValueError, match="tokenizer differs"):
+        models.check_tokenizers(smol_tok, other)
+
+
+@pytest.mark.slow
+def test_smollm2_loads_from_cache_and_judge_path_matches_greedy(smol, smol_tok):
+    t0 = time.perf_counter()
+    again = models.load_model(SMOL)  # converted already: a plain safetensors load
+    assert time.perf_counter() - t0 < 30
+    assert again.config.hidden_size == 576 and again.config.vocab_size == 49152
+    ids = smol_tok.apply_chat_template(
+        [{"role": "user", "content": "What is 2+2?"}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )["input_ids"]
+    ref = smol.generate(ids, max_new_tokens=16, do_sample=False)
+    never = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=576, threshold=1.0))
+    again.generation_config.num_assistant_tokens = 4
+    out = hf_judge.generate(
+        smol, ids, max_new_tokens=16, do_sample=False, assistant_model=again, judge=never, return_dict_in_generate=True
+    )
+    assert torch.equal(out.sequences, ref)
+    s = out.acceptance  # the draft is the same model: every step is fully accepted, but the one eos cut short
+    assert s.histogram[4] >= s.steps - 1 and s.accepted_judge_only == 0

@@ -1,0 +1,216 @@
+"""Judge training pipeline: data set, features, trainer, calibration, Hub export."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from datasets import Dataset
+
+import hf_judge
+from hf_judge.card import export_head, push_head
+from hf_judge.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
+from hf_judge.features import extract_features
+from hf_judge.train import TrainConfig, calibrate, metrics, roc_auc, train_head
+from tests.conftest import HIDDEN, set_draft_len, tiny_for, tiny_model
+
+
+def test_seed_pairs_label_tokens_up_to_the_first_error(smol_tok):
+    items = load_seed_pairs()
+    assert len(items) >= 30
+    ds = pairs_dataset(smol_tok, items[:3])
+    assert len(ds) == 6 and ds.features == FEATURES
+    good, bad = ds[0], ds[1]
+    assert set(good["labels"]) == {1} and len(good["labels"]) == len(good["positions"])
+    assert bad["labels"][-1] == 0 and set(bad["labels"][:-1]) == {1}
+    err = bad["positions"][-1]
+    assert bad["input_ids"][:err] == good["input_ids"][:err]  # same prefix up to the error token
+    assert bad["input_ids"][err] != good["input_ids"][err]
+
+
+def test_pair_without_difference_is_an_error(smol_tok):
+    with pytest.raises(ValueError, match="no token that differs"):
+        pairs_dataset(smol_tok, [{"prompt": "q", "correct": "same", "wrong": "same"}])
+    with pytest.raises(ValueError, match="lacks 'wrong'"):
+        pairs_dataset(smol_tok, [{"prompt": "q", "correct": "a"}])
+
+
+def test_dataset_save_load_round_trip(tmp_path, smol_tok):
+    ds = pairs_dataset(smol_tok, load_seed_pairs()[:2])
+    ds.save_to_disk(tmp_path / "d")
+    again = load_dataset_dir(tmp_path / "d")
+    assert again.to_list() == ds.to_list()
+    assert len(load_dataset_dir([tmp_path / "d", tmp_path / "d"])) == 2 * len(ds)
+    with pytest.raises(FileNotFoundError, match="no judge data set"):
+        load_dataset_dir(tmp_path / "missing")
+
+
+def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt):
+    """What the judge sees inside generate() equals extract_features at the same positions."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)  # same weights: every draft token is accepted, so `out` holds all scored tokens
+    k = 3
+    set_draft_len(draft, k)
+    seen = []
+
+    class Recorder(hf_judge.JudgeHead):
+        def predict_proba(self, hidden_states):
+            seen.append(hidden_states.detach().clone())  # (k, H): the states at d_1..d_k
+            return super().predict_proba(hidden_states)
+
+    judge = Recorder(hf_judge.JudgeHeadConfig(hidden_size=HIDDEN, threshold=1.0))
+    out = target.generate(prompt, max_new_tokens=12, do_sample=False, assistant_model=draft, judge=judge)
+    assert len(seen) == 3  # 3 steps of k drafted + 1 bonus token
+    n0 = prompt.shape[1]
+    positions = [n0 + step * (k + 1) + i for step in range(3) for i in range(k)]
+    ds = Dataset.from_list(
+        [{"input_ids": out[0].tolist(), "positions": positions, "labels": [1] * len(positions), "source": "t"}],
+        features=FEATURES,
+    )
+    X, _, _ = extract_features(target, ds, progress=False)
+    assert torch.allclose(X, torch.cat(seen), atol=1e-5)
+
+
+def test_roc_auc_and_metrics_on_hand_values():
+    s = torch.tensor([0.9, 0.8, 0.3, 0.1])
+    y = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    assert roc_auc(s, y) == 1.0
+    assert roc_auc(torch.tensor([0.1, 0.9]), torch.tensor([1.0, 0.0])) == 0.0
+    assert roc_auc(torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0])) == 0.5
+    m = metrics(s, y, 0.5)
+    assert (m["precision"], m["recall"], m["error_recall"], m["n_errors"]) == (1.0, 1.0, 1.0, 2)
+
+
+def test_calibration_picks_lowest_threshold_meeting_error_recall():
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1.0])
+    cal = calibrate(probs, y, error_recall=0.75)
+    assert cal.threshold == pytest.approx(0.3)  # rejects 0.1, 0.2, 0.3 = 3/4 of errors
+    assert cal.error_recall == 0.75 and cal.good_acceptance == 1.0
+    assert calibrate(probs, y, error_recall=1.0).threshold == pytest.approx(0.4)
+    assert len(cal.curve["thresholds"]) == len(cal.curve["error_recall"]) == 101
+    with pytest.raises(ValueError, match="no"):
+        calibrate(probs[4:], y[4:], 0.9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"head_type": "cnn"}, "head_type='cnn'"),
+        ({"val_fraction": 1.0}, "val_fraction=1.0"),
+        ({"error_recall": 0.0}, "error_recall=0.0"),
+        ({"epochs": 0}, "epochs=0"),
+    ],
+)
+def test_train_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_trainer_learns_a_separable_rule():
+    torch.manual_seed(0)
+    X = torch.randn(1500, 12) * 4 + 3
+    y = ((X[:, 0] - 3) > 0).float()
+    head, rep = train_head(X, y, config=TrainConfig(epochs=80, error_recall=0.95), progress=False)
+    assert rep.val["roc_auc"] > 0.98
+    assert rep.calibration.error_recall >= 0.95
+    assert head.config.threshold == rep.calibration.threshold
+    # standardisation is folded into the layer: the head reads raw features
+    assert torch.allclose(head.predict_proba(X[:5]), torch.sigmoid(head(X[:5])))
+
+
+def test_auto_label_with_tiny_models(smol_tok):
+    """Runs the automatic labeller end to end; a checker that accepts every answer labels every mismatch 1."""
+    target, draft = tiny_for(smol_tok, layers=1, seed=0), tiny_for(smol_tok, layers=1, seed=1)
+    set_draft_len(draft, 3)
+    items = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
+    ds = auto_label(
+        target,
+        draft,
+        smol_tok,
+        items,
+        checker=lambda text, ans: True,
+        max_new_tokens=6,
+        max_mismatches=2,
+        progress=False,
+    )
+    mism = [r for r in ds if r["source"] == "auto:mismatch"]
+    assert mism and all(r["labels"] == [1] and len(r["positions"]) == 1 for r in mism)
+    assert all(r["positions"][0] == len(r["input_ids"]) - 1 for r in mism)
+    none = auto_label(target, draft, smol_tok, items, checker=lambda text, ans: False, max_new_tokens=6, progress=False)
+    assert len(none) == 0  # every reference answer judged wrong: all items skipped
+
+
+@pytest.mark.slow
+def test_train_end_to_end_export_and_remote_load(tmp_path, smol, smol_tok):
+    """Pairs data -> features -> train -> calibrate -> Hub folder with card -> AutoModel with remote code."""
+    ds = pairs_dataset(smol_tok, load_seed_pairs()[:16])
+    X, y, rows = extract_features(smol, ds, progress=False)
+    assert X.shape == (len(y), 576) and (y == 0).sum() == 16  # one error per wrong response
+    head, rep = train_head(
+        X,
+        y,
+        rows,
+        TrainConfig(epochs=40, patience=10),
+        target_model="smollm2-135m-instruct",
+        draft_model="smollm2-135m-instruct",
+        progress=False,
+    )
+    out = export_head(
+        head,
+        tmp_path / "head",
+        rep.as_dict(),
+        repo_id="me/judge-smol",
+        dataset="seed pairs",
+        eval_results={"judge": {"tokens_per_s": 10.0, "exact_match": 0.5}},
+    )
+    files = {p.name for p in out.iterdir()}
+    assert {
+        "config.json",
+        "model.safetensors",
+        "configuration_judge.py",
+        "modeling_judge.py",
+        "README.md",
+        "training_report.json",
+        "eval_results.json",
+    } <= files
+    card = (out / "README.md").read_text()
+    assert "base_model:" in card and "smollm2-135m-instruct" in card and "me/judge-smol" in card
+    assert f"{head.config.threshold:.3f}" in card and "| judge | 10.000 | 0.500 |" in card
+    assert "{{" not in card
+    code = (
+        "import sys, torch\nfrom transformers import AutoModel\n"
+        f"m = AutoModel.from_pretrained({str(out)!r}, trust_remote_code=True)\n"
+        "assert 'hf_judge' not in sys.modules\nprint(m.config.threshold)\n"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "", "HF_HOME": str(tmp_path / "hf")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert float(r.stdout) == pytest.approx(head.config.threshold)
+
+
+def test_push_goes_through_the_hub_api(tmp_path):
+    """push_head against a local stand-in for the Hub: it receives the exported folder."""
+    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=8))
+    out = export_head(head, tmp_path / "head", repo_id="me/h")
+
+    class LocalHub:
+        def __init__(self, root):
+            self.root = root
+
+        def create_repo(self, repo_id, private=False, exist_ok=False):
+            (self.root / repo_id).mkdir(parents=True, exist_ok=exist_ok)
+
+        def upload_folder(self, repo_id, folder_path, commit_message):
+            shutil.copytree(folder_path, self.root / repo_id, dirs_exist_ok=True)
+            return "local://" + repo_id
+
+    hub = LocalHub(tmp_path / "hub")
+    assert push_head(out, "me/h", api=hub) == "local://me/h"
+    pushed = hf_judge.JudgeHead.from_pretrained(tmp_path / "hub" / "me" / "h")
+    assert json.loads((tmp_path / "hub/me/h/config.json").read_text())["auto_map"]
+    assert all(torch.equal(a, b) for a, b in zip(head.state_dict().values(), pushed.state_dict().values(), strict=True))
+    with pytest.raises(FileNotFoundError, match="not an exported head"):
+        push_head(tmp_path, "me/x", api=hub)
