@@ -32,7 +32,7 @@ class BenchConfig:
     """What the benchmark runs."""
 
     tasks: list[str] = field(
-        default_factory=lambda: ["gsm-style", "humaneval", "mt-bench"],
+        default_factory=lambda: ["gsm-style", "mt-bench"],
         metadata={"help": "tasks to run (gsm-style, gsm8k, mmath, humaneval, mt-bench)"},
     )
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
@@ -115,6 +115,22 @@ def run_bench(target, draft, judge, tokenizer, config: BenchConfig, out_dir: str
     out.mkdir(parents=True, exist_ok=True)
     methods = config.methods(judge.config.threshold)
     rec_path = out / "records.jsonl"
+    fingerprint = {
+        "k": config.k,
+        "max_new_tokens": config.max_new_tokens,
+        "seed": config.seed,
+        "target": target.name_or_path,
+        "draft": draft.name_or_path,
+        "judge_threshold": judge.config.threshold,
+        "dtype": str(next(target.parameters()).dtype),
+    }
+    fp_path = out / "run_config.json"
+    if rec_path.exists() and fp_path.exists() and json.loads(fp_path.read_text()) != fingerprint:
+        raise ValueError(
+            f"{out} holds a run with other settings ({fp_path.read_text().strip()}); "
+            "resume only with the same settings, or pass another output folder"
+        )
+    fp_path.write_text(json.dumps(fingerprint))
     done = {}
     if rec_path.exists():  # resume: keep what an earlier run of the same config measured
         for line in rec_path.read_text().splitlines():
@@ -152,6 +168,7 @@ def run_bench(target, draft, judge, tokenizer, config: BenchConfig, out_dir: str
                             max_new_tokens=config.max_new_tokens,
                             do_sample=False,
                         )
+                        res.method = m  # the label, e.g. judge@0.5
                         rec_file.write(json.dumps({"task": task, "id": ex["id"], **asdict(res)}) + "\n")
                         rec_file.flush()
                     runs[m].append(res)

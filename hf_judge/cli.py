@@ -31,14 +31,21 @@ def _load(args, need_judge: bool = True):
     import torch
 
     from .heads import load_judge
-    from .models import check_tokenizers, load_model, load_tokenizer
+    from .models import check_tokenizers, load_model, load_tokenizer, validate_name
 
     dtype = getattr(torch, args.dtype)
+    validate_name(args.target)
+    validate_name(args.draft)
+    judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None  # cheap: first
     tok = load_tokenizer(args.target)
     check_tokenizers(tok, load_tokenizer(args.draft))
     target = load_model(args.target, dtype=dtype, device=args.device)
     draft = load_model(args.draft, dtype=dtype, device=args.device)
-    judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None
+    if judge is not None and judge.config.hidden_size != target.config.hidden_size:
+        raise ValueError(
+            f"judge hidden_size={judge.config.hidden_size} does not match the target's "
+            f"hidden_size={target.config.hidden_size}: the head was trained for {judge.config.target_model!r}"
+        )
     return tok, target, draft, judge
 
 

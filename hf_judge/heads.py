@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .modeling_judge import JudgeHead
 
-__all__ = ["SHIPPED", "load_judge", "shipped_head_dir"]
+__all__ = ["SHIPPED", "load_judge", "seed_head", "shipped_head_dir"]
 
 _HEADS = Path(__file__).parent / "heads"
 SHIPPED = {  # target alias -> folder under hf_judge/heads
@@ -35,4 +35,15 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
     trained_for = head.config.target_model
     if target is not None and trained_for and Path(str(trained_for)).name != Path(target).name:
         warnings.warn(f"judge head was trained for target {trained_for!r}, used with {target!r}", stacklevel=2)
+    return head
+
+
+def seed_head(target, tokenizer, epochs: int = 50) -> JudgeHead:
+    """A head trained in seconds on the shipped seed pairs: for small demos and tests, not a good judge."""
+    from .data import pairs_dataset
+    from .features import extract_features
+    from .train import TrainConfig, train_head
+
+    X, y, rows = extract_features(target, pairs_dataset(tokenizer), progress=False)
+    head, _ = train_head(X, y, rows, TrainConfig(epochs=epochs), target_model=target.name_or_path, progress=False)
     return head

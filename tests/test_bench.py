@@ -1,0 +1,121 @@
+"""The benchmark suite on tiny models: results, table, plots, resume, metrics, errors."""
+
+import json
+import os
+
+import evaluate
+import pytest
+import torch
+
+import hf_judge
+from hf_judge.bench import METRICS, BenchConfig, run_bench
+from hf_judge.benchdata import code_program, extract_code, load_task
+from tests.conftest import tiny_for
+
+
+@pytest.fixture
+def trio(smol_tok):
+    target, draft = tiny_for(smol_tok, layers=2, seed=0), tiny_for(smol_tok, layers=1, seed=1)
+    judge = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=0.5))
+    return target, draft, judge
+
+
+def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, smol_tok):
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style", "mt-bench"], limit=2, thresholds=[None, 0.0, 1.0], k=3, max_new_tokens=6)
+    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+    methods = ["target", "sd", "judge@0.5", "judge@0", "judge@1"]
+    assert res["methods"] == methods
+    gsm = res["tasks"]["gsm-style"]
+    assert set(gsm) == set(methods)
+    for row in gsm.values():
+        assert row["new_tokens"] == 2 * 6  # two prompts, six tokens each (no eos in a random model)
+        assert 0.0 <= row["quality:exact_match"] <= 1.0
+        assert row["target_forwards"] >= 1 and row["tokens_per_s"] > 0
+    assert gsm["target"]["tokens_per_step"] == 1.0 and gsm["target"]["speedup_vs_target"] == 1.0
+    assert gsm["judge@0"]["judge_only_per_step"] > 0  # threshold 0 accepts any draft token
+    assert gsm["judge@1"]["judge_only_per_step"] == 0
+    assert "quality:exact_match" not in res["tasks"]["mt-bench"]["target"]  # speed only without a judge model
+    env = res["environment"]
+    assert {"device", "dtype", "torch", "transformers"} <= set(env)
+    for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "tradeoff_gsm-style.png"):
+        assert (tmp_path / f).stat().st_size > 0, f
+    assert "x target" in (tmp_path / "table.txt").read_text()
+    n_records = len((tmp_path / "records.jsonl").read_text().splitlines())
+    assert n_records == 2 * 2 * len(methods)
+
+    again = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)  # resumes: nothing re-run
+    assert len((tmp_path / "records.jsonl").read_text().splitlines()) == n_records
+    assert again["tasks"]["gsm-style"]["sd"]["new_tokens"] == gsm["sd"]["new_tokens"]
+    assert json.loads((tmp_path / "results.json").read_text())["methods"] == methods
+    cfg.max_new_tokens = 7
+    with pytest.raises(ValueError, match="other settings"):
+        run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+
+
+def test_humaneval_needs_opt_in():
+    with pytest.raises(ValueError, match="allow_code_exec"):
+        BenchConfig(tasks=["humaneval"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"tasks": ["nope"]}, "unknown task"), ({"limit": 0}, "limit=0"), ({"thresholds": [2.0]}, "threshold=2.0")],
+)
+def test_bench_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BenchConfig(**kwargs)
+
+
+def test_packaged_task_data_loads():
+    he = load_task("humaneval", 3)
+    assert len(he) == 3 and he[0]["id"] == "HumanEval/0" and "check(" in he[0]["test"]
+    mt = load_task("mt-bench", 80)
+    assert len(mt) == 80 and len({e["category"] for e in mt}) == 8
+    mm = load_task("mmath", 2)
+    assert mm[0]["answer"] and mm[0]["kind"] == "math"
+    with pytest.raises(ValueError, match="unknown task"):
+        load_task("mmlu")
+
+
+def test_code_program_passes_the_canonical_solution():
+    ex = load_task("humaneval", 1)[0]
+    solution = (
+        "```python\n"
+        + ex["stub"]
+        + (
+            "    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
+            "            if i != j and abs(a - b) < threshold:\n                return True\n    return False\n```"
+        )
+    )
+    assert extract_code("text\n```python\nx = 1\n```\nmore") == "x = 1\n"
+    metric = evaluate.load(str(METRICS / "code_eval"))
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    try:
+        score, results = metric.compute(
+            predictions=[[code_program(ex, solution)], [code_program(ex, "```python\ndef nope(): pass\n```")]],
+            references=[ex["test"], ex["test"]],
+        )
+    finally:
+        os.environ.pop("HF_ALLOW_CODE_EVAL")
+    assert results == [[True], [False]] and score["pass@1"] == 0.5
+
+
+def test_code_eval_refuses_without_opt_in():
+    metric = evaluate.load(str(METRICS / "code_eval"))
+    os.environ.pop("HF_ALLOW_CODE_EVAL", None)
+    with pytest.raises(ValueError, match="HF_ALLOW_CODE_EVAL"):
+        metric.compute(predictions=[["x = 1"]], references=["pass"])
+
+
+def test_exact_match_metric_offline():
+    metric = evaluate.load(str(METRICS / "exact_match"))
+    assert metric.compute(predictions=["1,200", "3", "x"], references=["1200", "3", "y"])["exact_match"] == 2 / 3
+
+
+def test_humaneval_bench_with_opt_in(tmp_path, trio, smol_tok):
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["humaneval"], limit=1, k=2, max_new_tokens=4, allow_code_exec=True)
+    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+    assert res["tasks"]["humaneval"]["target"]["quality:pass@1"] == 0.0  # four random tokens pass no test
+    assert torch.get_num_threads() >= 1

@@ -1,0 +1,96 @@
+"""The hf-judge command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hf_judge.cli import build_parser, main
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("generate", "demo", "build-data", "train", "calibrate", "bench"):
+        assert cmd in out
+
+
+def test_console_script_is_installed():
+    r = subprocess.run([sys.executable, "-m", "hf_judge.cli", "bench", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--allow-code-exec" in r.stdout
+
+
+def test_unknown_alias_is_a_clean_error(capsys):
+    assert main(["generate", "hi", "--target", "no-such-model"]) == 2
+    assert "unknown model alias 'no-such-model'" in capsys.readouterr().err
+
+
+def test_missing_judge_for_target_is_a_clean_error(capsys):
+    code = main(["generate", "hi", "--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"])
+    assert code == 2
+    assert "no judge head ships for target 'smollm2-135m-instruct'" in capsys.readouterr().err
+
+
+def test_bench_rejects_code_tasks_without_opt_in(capsys):
+    assert (
+        main(
+            [
+                "bench",
+                "--tasks",
+                "humaneval",
+                "--target",
+                "smollm2-135m-instruct",
+                "--draft",
+                "smollm2-135m-instruct",
+                "--judge",
+                "x",
+            ]
+        )
+        == 2
+    )
+    assert "allow_code_exec" in capsys.readouterr().err
+
+
+def test_parser_defaults_are_the_default_pair():
+    args = build_parser().parse_args(["demo"])
+    assert (args.target, args.draft, args.judge) == (
+        "qwen2.5-coder-1.5b-instruct",
+        "qwen2.5-coder-0.5b-instruct",
+        "default",
+    )
+
+
+@pytest.mark.slow
+def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
+    """`hf-judge train` on the shipped seed pairs with the real SmolLM2, then `hf-judge calibrate`."""
+    smol_args = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    assert main(["build-data", "--source", "pairs", "--out", str(tmp_path / "data"), *smol_args]) == 0
+    assert (
+        main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "head"), "--epochs", "30", *smol_args])
+        == 0
+    )
+    for f in ("config.json", "model.safetensors", "README.md", "calibration.png", "training_report.json"):
+        assert (tmp_path / "head" / f).exists(), f
+    assert (
+        main(
+            [
+                "calibrate",
+                "--head",
+                str(tmp_path / "head"),
+                "--data",
+                str(tmp_path / "data"),
+                "--error-recall",
+                "1.0",
+                "--target",
+                "smollm2-135m-instruct",
+            ]
+        )
+        == 0
+    )
+    cal = json.loads((tmp_path / "head" / "calibration.json").read_text())
+    assert cal["error_recall"] == 1.0  # every error in the data is rejected at the new threshold
+    out = capsys.readouterr().out
+    assert "rejects 1.000 of errors" in out
