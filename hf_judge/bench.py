@@ -230,6 +230,10 @@ def cmd_bench(args) -> int:
     res = run_bench(target, draft, judge, tok, cfg, args.out)
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
+    if args.update_card:
+        from .card import add_eval_results
+
+        print(f"model card updated: {add_eval_results(args.update_card, res)}")
     return 0
 
 
@@ -249,5 +253,6 @@ def add_bench_command(sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
+    p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
     p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
     p.set_defaults(func=cmd_bench)

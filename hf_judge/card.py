@@ -10,7 +10,7 @@ from huggingface_hub import HfApi, ModelCard, ModelCardData
 
 from .modeling_judge import JudgeHead
 
-__all__ = ["export_head", "make_card", "push_head", "template_path"]
+__all__ = ["add_eval_results", "eval_rows", "export_head", "make_card", "push_head", "template_path"]
 
 TEMPLATE = "judge_head.md"
 
@@ -93,6 +93,7 @@ def export_head(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     head.save_pretrained(out)
+    (out / "card_info.json").write_text(json.dumps({"repo_id": repo_id, "dataset": dataset}))
     make_card(head, report, repo_id=repo_id, dataset=dataset, eval_results=eval_results).save(out / "README.md")
     if report is not None:
         slim = {k: v for k, v in report.items() if k != "history"}
@@ -100,6 +101,45 @@ def export_head(
     if eval_results is not None:
         (out / "eval_results.json").write_text(json.dumps(eval_results, indent=2, default=float))
     return out
+
+
+def eval_rows(results: dict) -> dict[str, dict]:
+    """Flatten ``run_bench`` results into card rows: method -> speed figures and per-task quality."""
+    rows: dict[str, dict] = {}
+    for method, r in results["overall"].items():
+        row = {
+            "tokens/s": r["tokens_per_s"],
+            "tokens/step": r["tokens_per_step"],
+            "x target": r["speedup_vs_target"],
+            "x SD": r["speedup_vs_sd"],
+        }
+        for task, per in results["tasks"].items():
+            for key, val in per[method].items():
+                if key.startswith("quality:"):
+                    row[f"{task} {key[8:]}"] = val
+        rows[method] = row
+    return rows
+
+
+def add_eval_results(head_dir: str | Path, results: dict) -> Path:
+    """Fill the eval section of an exported head's model card from ``run_bench`` results."""
+    head_dir = Path(head_dir)
+    info_path = head_dir / "card_info.json"
+    if not info_path.exists():
+        raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
+    info = json.loads(info_path.read_text())
+    report_path = head_dir / "training_report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    env = results.get("environment", {})
+    rows = eval_rows(results)
+    card = make_card(JudgeHead.from_pretrained(head_dir), report, eval_results=rows, **info)
+    card.text += (
+        f"\nMeasured with `hf-judge bench` on {env.get('device', '?')} ({env.get('dtype', '?')}, "
+        f"torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')}).\n"
+    )
+    card.save(head_dir / "README.md")
+    (head_dir / "eval_results.json").write_text(json.dumps({"environment": env, "results": rows}, indent=2))
+    return head_dir / "README.md"
 
 
 def push_head(folder: str | Path, repo_id: str, *, private: bool = False, api: HfApi | None = None) -> str:

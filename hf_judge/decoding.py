@@ -186,7 +186,7 @@ def judge_decode(
         logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
         raw_logits = logits.float()  # (1, kk+1, V)
         logits = _process(logits_processor, seq, raw_logits.clone(), cur)  # (1, kk+1, V)
-        j_scores = judge.predict_proba(hidden[0, 1:]) if kk > 0 else None  # (kk,) judge reads d_i's own position
+        j_scores = judge.predict_proba(hidden[0, 1:]).to(logits.device) if kk > 0 else None  # (kk,) at d_i itself
 
         # 3. the accept rule
         v = verify(

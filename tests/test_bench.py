@@ -48,6 +48,13 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, smol_
     assert len((tmp_path / "records.jsonl").read_text().splitlines()) == n_records
     assert again["tasks"]["gsm-style"]["sd"]["new_tokens"] == gsm["sd"]["new_tokens"]
     assert json.loads((tmp_path / "results.json").read_text())["methods"] == methods
+    from hf_judge.card import add_eval_results, export_head
+
+    head_dir = export_head(judge, tmp_path / "head", repo_id="me/tiny-judge", dataset="seed pairs")
+    card = add_eval_results(head_dir, res).read_text()
+    assert "| judge@0.5 |" in card and "gsm-style exact_match" in card and "me/tiny-judge" in card
+    assert "Measured with `hf-judge bench` on cpu" in card
+    assert json.loads((head_dir / "eval_results.json").read_text())["results"]["sd"]["x SD"] == 1.0
     cfg.max_new_tokens = 7
     with pytest.raises(ValueError, match="other settings"):
         run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
