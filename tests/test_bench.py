@@ -126,3 +126,24 @@ def test_humaneval_bench_with_opt_in(tmp_path, trio, smol_tok):
     res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
     assert res["tasks"]["humaneval"]["target"]["quality:pass@1"] == 0.0  # four random tokens pass no test
     assert torch.get_num_threads() >= 1
+
+
+def test_parse_rating():
+    from hf_judge.benchdata import parse_rating
+
+    assert parse_rating("Fine answer. Rating: [[7]]") == 7.0
+    assert parse_rating("[[3]] then [[8.5]]") == 8.5
+    assert parse_rating("Rating: 7") is None and parse_rating("[[11]]") is None
+
+
+def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, smol_tok, smol):
+    """With a grader LM, MT-Bench rows carry a score (the real SmolLM2 grades; short replies may not parse)."""
+    from hf_judge.benchdata import mt_bench_judge_prompt
+
+    system, user = mt_bench_judge_prompt("What is 2+2?", "4")
+    assert "[[rating]]" in user and "What is 2+2?" in user and system
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["mt-bench"], limit=1, k=2, max_new_tokens=4, grader_max_new_tokens=4)
+    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False, grader=(smol, smol_tok))
+    row = res["tasks"]["mt-bench"]["judge@0.5"]
+    assert row["quality:graded"] in (0, 1) and "quality:mt_bench_score" in row
