@@ -3,7 +3,7 @@
 from transformers import AutoConfig, AutoModel
 
 from .configuration_judge import JudgeHeadConfig
-from .decoding import AcceptanceStats, JudgeGenerateOutput, enable, generate, judge_decode
+from .decoding import AcceptanceStats, JudgeAssistedGenerator, JudgeGenerateOutput, enable, generate, judge_decode
 from .modeling_judge import JudgeHead
 from .verify import Verdict, verify
 
@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AcceptanceStats",
+    "JudgeAssistedGenerator",
     "JudgeGenerateOutput",
     "JudgeHead",
     "JudgeHeadConfig",

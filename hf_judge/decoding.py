@@ -8,7 +8,6 @@ hidden states the judge reads, and keeps what :func:`hf_judge.verify.verify` acc
 
 from __future__ import annotations
 
-import functools
 import types
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from transformers.generation.utils import GenerateDecoderOnlyOutput
 from . import _compat
 from .verify import verify
 
-__all__ = ["AcceptanceStats", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
+__all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
 
 _SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
@@ -237,6 +236,39 @@ def judge_decode(
     return ids
 
 
+class JudgeAssistedGenerator:
+    """Judge decoding as ``generate()``'s decoding loop.
+
+    ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
+    decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
+    ``assistant_model`` nor ``streamer``, so both are bound here; :func:`generate` (and
+    :func:`enable`) build this object from ``generate``'s own keyword arguments.
+    """
+
+    def __init__(self, assistant_model, judge, threshold: float | None = None, streamer=None):
+        if assistant_model is None:
+            raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
+        if judge is None:
+            raise ValueError("judge decoding needs a judge head: pass judge=...")
+        if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"judge_threshold={threshold} must lie in [0, 1]")
+        self.assistant_model, self.judge, self.threshold, self.streamer = assistant_model, judge, threshold, streamer
+
+    def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
+        return judge_decode(
+            model,
+            input_ids,
+            logits_processor,
+            stopping_criteria,
+            generation_config,
+            assistant_model=self.assistant_model,
+            judge=self.judge,
+            judge_threshold=self.threshold,
+            streamer=self.streamer,
+            **model_kwargs,
+        )
+
+
 def generate(model, *args, judge=None, judge_threshold: float | None = None, **kwargs):
     """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` is given.
 
@@ -251,16 +283,7 @@ def generate(model, *args, judge=None, judge_threshold: float | None = None, **k
         raise ValueError("judge= cannot be combined with custom_generate=")
     if kwargs.get("num_beams", 1) != 1:
         raise ValueError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
-    assistant_model = kwargs.get("assistant_model")
-    if assistant_model is None:
-        raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
-    decode = functools.partial(
-        judge_decode,
-        assistant_model=assistant_model,
-        judge=judge,
-        judge_threshold=judge_threshold,
-        streamer=kwargs.get("streamer"),
-    )
+    decode = JudgeAssistedGenerator(kwargs.get("assistant_model"), judge, judge_threshold, kwargs.get("streamer"))
     return _compat.generate_with(model, decode, *args, **kwargs)
 
 

@@ -94,3 +94,41 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert cal["error_recall"] == 1.0  # every error in the data is rejected at the new threshold
     out = capsys.readouterr().out
     assert "rejects 1.000 of errors" in out
+
+
+@pytest.fixture(scope="module")
+def smol_head_dir(tmp_path_factory, smol, smol_tok):
+    """A judge head for SmolLM2 (trained in seconds on the seed pairs), exported like a Hub repo."""
+    from hf_judge.card import export_head
+    from hf_judge.heads import seed_head
+
+    return export_head(seed_head(smol, smol_tok, epochs=10), tmp_path_factory.mktemp("head") / "smol-judge")
+
+
+@pytest.mark.slow
+def test_demo_prints_the_three_methods_side_by_side(smol_head_dir, capsys):
+    """The main job's code path on the small model: target alone, standard SD and judge decoding."""
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    args = ["demo", *smol, "--judge", str(smol_head_dir), "--max-new-tokens", "12", "--prompt", "What is 2+3?"]
+    assert main([*args, "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.splitlines()
+        if line.split()[:1] in (["target"], ["sd"], ["judge"])
+    }
+    assert set(rows) == {"target", "sd", "judge"}
+    assert "x target" in out and "### prompt 1: What is 2+3?" in out
+    texts = [line for line in out.splitlines() if line.startswith("--- ")]
+    assert len(texts) == 3 and len({t.split(":", 1)[1] for t in texts}) == 1  # the draft is the target: same text
+    assert float(rows["target"][4]) == 1.0  # one token per target forward
+    assert float(rows["judge"][4]) > 1.0 and float(rows["sd"][4]) > 1.0  # self-draft: several tokens per forward
+
+
+@pytest.mark.slow
+def test_generate_streams_text_and_reports_acceptance(smol_head_dir, capfd):
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct", "--judge", str(smol_head_dir)]
+    assert main(["generate", "Say hello.", *smol, "--max-new-tokens", "10"]) == 0
+    out, err = capfd.readouterr()
+    assert out.strip()  # the streamed answer
+    assert "target forwards" in err and "accepted/step" in err and "by the judge only" in err

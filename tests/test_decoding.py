@@ -268,3 +268,24 @@ def test_threshold_without_judge_is_an_error(prompt):
     target = hf_judge.enable(tiny_model(seed=0))
     with pytest.raises(ValueError, match="judge_threshold"):
         target.generate(prompt, max_new_tokens=2, judge_threshold=0.3)
+
+
+def test_generator_object_works_with_stock_generate(prompt):
+    """No patching: transformers' own generate(custom_generate=JudgeAssistedGenerator(...))."""
+    target = tiny_model(seed=0)
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    ref = target.generate(prompt, max_new_tokens=NEW, do_sample=False)
+    out = target.generate(
+        prompt,
+        max_new_tokens=NEW,
+        do_sample=False,
+        custom_generate=hf_judge.JudgeAssistedGenerator(draft, never()),
+        return_dict_in_generate=True,
+    )
+    assert torch.equal(out.sequences, ref)
+    assert out.acceptance.steps > 0 and out.acceptance.accepted_judge_only == 0
+    with pytest.raises(ValueError, match="judge_threshold=-0.1"):
+        hf_judge.JudgeAssistedGenerator(draft, never(), threshold=-0.1)
+    with pytest.raises(ValueError, match="judge head"):
+        hf_judge.JudgeAssistedGenerator(draft, None)
