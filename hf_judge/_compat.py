@@ -16,8 +16,9 @@ import torch
 import transformers
 from packaging.version import Version
 from transformers import DynamicCache, GenerationConfig, GenerationMixin
+from transformers.generation.utils import GenerateDecoderOnlyOutput
 
-TESTED_RANGE = (Version("5.23.0"), Version("5.26.0"))  # [lo, hi)
+TESTED_RANGE = (Version("5.23.0"), Version("5.25.0"))  # [lo, hi): 5.23.0 and 5.24.0 run the test suite
 _V = Version(transformers.__version__)
 if not (TESTED_RANGE[0] <= _V < TESTED_RANGE[1]):
     warnings.warn(
@@ -31,6 +32,10 @@ def _cache_kwarg(cls: type) -> str:
     """The name the model's forward takes its KV cache under (``cache`` from 5.2x, ``past_key_values`` before)."""
     params = inspect.signature(cls.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
+
+
+# the output field that carries the cache: ``cache`` from 5.24, ``past_key_values`` before
+OUTPUT_CACHE_FIELD = "cache" if "cache" in GenerateDecoderOnlyOutput.__dataclass_fields__ else "past_key_values"
 
 
 def _rollbackable(cache_obj):

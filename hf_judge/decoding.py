@@ -13,8 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
-from transformers.generation.utils import GenerateDecoderOnlyOutput
-
 from . import _compat
 from .verify import verify
 
@@ -85,7 +83,7 @@ class AcceptanceStats:
 
 
 @dataclass
-class JudgeGenerateOutput(GenerateDecoderOnlyOutput):
+class JudgeGenerateOutput(_compat.GenerateDecoderOnlyOutput):
     """``GenerateDecoderOnlyOutput`` plus the acceptance statistics of the call."""
 
     acceptance: AcceptanceStats | None = None
@@ -230,8 +228,8 @@ def judge_decode(
             sequences=ids,
             scores=scores if want_scores else None,
             logits=raw if want_logits else None,
-            cache=t_cache,
             acceptance=stats,
+            **{_compat.OUTPUT_CACHE_FIELD: t_cache},
         )
     return ids
 
