@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
+
 from . import _compat
 from .verify import verify
 
