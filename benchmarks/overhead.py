@@ -26,10 +26,12 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "float16"])
     args = ap.parse_args()
 
     tok = load_tokenizer(args.target)
-    target, draft = load_model(args.target), load_model(args.draft)
+    dtype = getattr(torch, args.dtype)
+    target, draft = load_model(args.target, dtype=dtype), load_model(args.draft, dtype=dtype)
     never = JudgeHead(JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=1.0))
     warm = _prompt_ids(tok, "Hi")
     for m in ("sd", "judge"):

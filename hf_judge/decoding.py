@@ -194,6 +194,7 @@ def judge_decode(
             threshold,
             draft_probs=torch.stack(qs) if (do_sample and kk) else None,
             do_sample=do_sample,
+            no_judge_ids=eos,
         )
         new = torch.cat([draft_ids[: v.n_accepted], draft_ids.new_tensor([v.next_token])])  # (n+1,)
         new = new[: max_length - cur]

@@ -8,11 +8,13 @@ only one assisted generation supports, so the batch dimension is dropped):
 - ``target_logits`` (K+1, V)  target logits; row i predicts the token after d_i (row 0 predicts d_1)
 - ``judge_scores``  (K,)      the judge's probability that d_i is correct, or None (no judge)
 - ``draft_probs``   (K, V)    the draft's sampling distribution q_i, only when sampling
+- ``no_judge_ids``  (E,)      token ids the judge may not accept (eos), or None
 
 A draft token is kept if standard verification keeps it OR the judge's score is above the
-threshold; the first token kept by neither is replaced by the target's own choice (greedy)
-or a sample from the residual max(0, p - q) (sampling). If all K are kept, the target's
-row K gives one bonus token.
+threshold, except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens:
+only the target decides when the answer ends); the first token kept by neither is replaced
+by the target's own choice (greedy) or a sample from the residual max(0, p - q) (sampling).
+If all K are kept, the target's row K gives one bonus token.
 """
 
 from __future__ import annotations
@@ -66,12 +68,15 @@ def verify(
     draft_probs: torch.Tensor | None = None,
     do_sample: bool = False,
     generator: torch.Generator | None = None,
+    no_judge_ids: torch.Tensor | None = None,
 ) -> Verdict:
     """Decide how many draft tokens to keep and which token follows them.
 
     ``target_logits`` are the processed logits (temperature, top-k, ... already applied).
     A judge score strictly above ``threshold`` accepts; threshold 1.0 therefore never
-    accepts through the judge and the rule reduces to standard verification.
+    accepts through the judge and the rule reduces to standard verification. Draft tokens in
+    ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
+    must convince the target, not the judge.
     """
     _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample)
     k = draft_ids.shape[0]
@@ -89,6 +94,8 @@ def verify(
 
     if judge_scores is not None:
         by_judge = judge_scores.float() > threshold  # (K,) bool
+        if no_judge_ids is not None:
+            by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
     else:
         by_judge = torch.zeros_like(by_target)
     kept = by_target | by_judge  # (K,)

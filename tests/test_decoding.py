@@ -289,3 +289,17 @@ def test_generator_object_works_with_stock_generate(prompt):
         hf_judge.JudgeAssistedGenerator(draft, never(), threshold=-0.1)
     with pytest.raises(ValueError, match="judge head"):
         hf_judge.JudgeAssistedGenerator(draft, None)
+
+
+def test_judge_cannot_end_the_answer(prompt):
+    """A draft that wants to stop (its token is eos) needs the target's agreement, not the judge's."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    t1 = int(target.generate(prompt, max_new_tokens=1, do_sample=False)[0, -1])
+    d1 = int(draft.generate(prompt, max_new_tokens=1, do_sample=False)[0, -1])
+    assert t1 != d1  # the draft's first token is one the target would not choose
+    out = target.generate(
+        prompt, max_new_tokens=8, do_sample=False, eos_token_id=d1, assistant_model=draft, judge=always()
+    )
+    assert int(out[0, prompt.shape[1]]) == t1  # the judge accepts everything but the draft's eos

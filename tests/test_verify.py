@@ -47,6 +47,19 @@ def test_threshold_zero_accepts_any_positive_score():
     assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (2, 3, 0, 2)
 
 
+def test_judge_never_accepts_a_stop_token():
+    # d_2 = 4 is eos: the judge scores it 0.9 but only the target may end the answer
+    ids, logits, scores = torch.tensor([1, 4, 3]), logits_for([1, 2, 3, 4]), torch.tensor([0.9, 0.9, 0.9])
+    v = verify(ids, logits, scores, 0.5, no_judge_ids=torch.tensor([4]))
+    assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (1, 2, 1, 0)
+    assert verify(ids, logits, scores, 0.5).n_accepted == 3  # without the rule the judge would keep it
+    # the target itself choosing eos still keeps it
+    v = verify(
+        torch.tensor([1, 2]), logits_for([1, 2, 0]), torch.tensor([0.0, 0.0]), 0.5, no_judge_ids=torch.tensor([2])
+    )
+    assert (v.n_accepted, v.n_target) == (2, 2)
+
+
 def test_empty_draft_returns_target_token():
     v = verify(torch.zeros(0, dtype=torch.long), logits_for([2]), None)
     assert (v.n_accepted, v.next_token) == (0, 2)
