@@ -19,8 +19,12 @@ def build_dataset(
     n_items: int = 100,
     seed: int = 1,
     progress: bool = True,
+    **auto_kwargs,
 ):
-    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items)."""
+    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items).
+
+    ``auto_kwargs`` go to :func:`hf_judge.data.auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
+    """
     from .data import auto_label, load_seed_pairs, pairs_dataset
     from .tasks import gsm_style_items
 
@@ -28,7 +32,7 @@ def build_dataset(
         return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
     if source == "auto":
         target.generation_config.eos_token_id = tok.eos_token_id
-        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress)
+        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress, **auto_kwargs)
     raise ValueError(f"{source=} is not one of ('pairs', 'auto')")
 
 
@@ -48,9 +52,20 @@ def _models(args, need_draft: bool):
     return tok, target, draft
 
 
+def _source_kwargs(args) -> dict:
+    return {
+        "pairs": args.pairs,
+        "n_items": args.n_items,
+        "seed": args.seed,
+        "max_mismatches": args.max_mismatches,
+        "max_positives": args.max_positives,
+        "max_new_tokens": args.label_max_new_tokens,
+    }
+
+
 def cmd_build_data(args) -> int:
     tok, target, draft = _models(args, need_draft=args.source == "auto")
-    ds = build_dataset(args.source, tok, target, draft, pairs=args.pairs, n_items=args.n_items, seed=args.seed)
+    ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
     ds.save_to_disk(args.out)
     n = sum(len(x) for x in ds["labels"])
     errors = sum(x.count(0) for x in ds["labels"])
@@ -70,7 +85,7 @@ def cmd_train(args) -> int:
         ds = load_dataset_dir(args.data)
     else:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
-        ds = build_dataset(args.source, tok, target, draft, pairs=args.pairs, n_items=args.n_items, seed=args.seed)
+        ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
     X, y, rows = extract_features(target, ds)
     head, report = train_head(X, y, rows, cfg, target_model=args.target, draft_model=args.draft)
     rep = report.as_dict()
@@ -138,6 +153,11 @@ def add_train_commands(sub) -> None:
         p.add_argument("--pairs", help="JSONL of {prompt, correct, wrong} (default: the shipped seed pairs)")
         p.add_argument("--n-items", type=int, default=100, help="math items to auto-label (default: %(default)s)")
         p.add_argument("--seed", type=int, default=1)
+        p.add_argument(
+            "--max-mismatches", type=int, default=4, help="auto: draft/target disagreements labelled per item"
+        )
+        p.add_argument("--max-positives", type=int, default=8, help="auto: target tokens added as acceptable per item")
+        p.add_argument("--label-max-new-tokens", type=int, default=96, help="auto: answer length cap")
 
     p = sub.add_parser("build-data", help="build a judge data set and save it (datasets format)")
     models(p)
