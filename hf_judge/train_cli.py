@@ -77,6 +77,7 @@ def cmd_train(args) -> int:
     from .card import export_head, push_head
     from .data import load_dataset_dir
     from .features import extract_features
+    from .models import hub_name
     from .train import TrainConfig, train_head
 
     cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
@@ -87,7 +88,7 @@ def cmd_train(args) -> int:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
         ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
     X, y, rows = extract_features(target, ds)
-    head, report = train_head(X, y, rows, cfg, target_model=args.target, draft_model=args.draft)
+    head, report = train_head(X, y, rows, cfg, target_model=hub_name(args.target), draft_model=hub_name(args.draft))
     rep = report.as_dict()
     out = export_head(
         head,

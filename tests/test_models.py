@@ -100,3 +100,20 @@ def test_smollm2_loads_from_cache_and_judge_path_matches_greedy(smol, smol_tok):
     assert torch.equal(out.sequences, ref)
     s = out.acceptance  # the draft is the same model: every step is fully accepted, but the one eos cut short
     assert s.histogram[4] >= s.steps - 1 and s.accepted_judge_only == 0
+
+
+def test_alias_and_hub_id_name_the_same_model(tmp_path):
+    import warnings
+
+    from hf_judge.heads import load_judge
+
+    hub = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert models.hub_name(SMOL) == hub and models.hub_name("org/other") == "org/other"
+    assert models.same_model(hub, SMOL) and models.same_model(str(models.cache_dir() / "models" / SMOL), hub)
+    assert not models.same_model(SMOL, "qwen2.5-coder-1.5b-instruct")
+    hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=8, target_model=hub)).save_pretrained(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_judge(str(tmp_path), target=SMOL)  # the alias of the model it was trained for: no warning
+    with pytest.warns(UserWarning, match="trained for target 'HuggingFaceTB/SmolLM2-135M-Instruct'"):
+        load_judge(str(tmp_path), target="qwen2.5-coder-1.5b-instruct")
