@@ -91,3 +91,28 @@ def test_wrong_hidden_size_is_named():
 def test_missing_directory_is_an_error(tmp_path):
     with pytest.raises(OSError):
         JudgeHead.from_pretrained(tmp_path / "nope")
+
+
+def test_the_shipped_default_head_loads_for_the_default_pair():
+    import warnings
+
+    from hf_judge.heads import load_judge, shipped_head_dir
+    from hf_judge.models import DEFAULT_DRAFT, DEFAULT_TARGET, same_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # trained for exactly this target: no mismatch warning
+        head = load_judge("default", target=DEFAULT_TARGET)
+    cfg = head.config
+    assert cfg.hidden_size == 1536 and cfg.head_type == "linear"  # Qwen2.5-Coder-1.5B's hidden size
+    assert same_model(cfg.target_model, DEFAULT_TARGET) and same_model(cfg.draft_model, DEFAULT_DRAFT)
+    assert 0.0 < cfg.threshold < 1.0
+    w = head.net[0].weight
+    assert torch.isfinite(w).all() and w.abs().sum() > 0
+    folder = shipped_head_dir(DEFAULT_TARGET)
+    assert {"model.safetensors", "README.md", "training_report.json", "calibration.png"} <= {
+        p.name for p in folder.iterdir()
+    }
+    card = (folder / "README.md").read_text()
+    assert "{{" not in card and cfg.target_model in card and f"{cfg.threshold:.3f}" in card
+    again = AutoModel.from_pretrained(folder)  # registered with the Auto classes: no remote code needed
+    assert all(torch.equal(a, b) for a, b in zip(head.state_dict().values(), again.state_dict().values(), strict=True))
