@@ -95,7 +95,9 @@ def test_missing_directory_is_an_error(tmp_path):
 
 def test_the_shipped_default_head_loads_for_the_default_pair():
     import warnings
+    from pathlib import Path
 
+    import hf_judge
     from hf_judge.heads import load_judge, shipped_head_dir
     from hf_judge.models import DEFAULT_DRAFT, DEFAULT_TARGET, same_model
 
@@ -112,6 +114,9 @@ def test_the_shipped_default_head_loads_for_the_default_pair():
     assert {"model.safetensors", "README.md", "training_report.json", "calibration.png"} <= {
         p.name for p in folder.iterdir()
     }
+    package = Path(hf_judge.__file__).parent
+    for code in ("configuration_judge.py", "modeling_judge.py"):  # the remote-code copies match the package's classes
+        assert (folder / code).read_text() == (package / code).read_text(), f"{code} in {folder} is stale"
     card = (folder / "README.md").read_text()
     assert "{{" not in card and cfg.target_model in card and f"{cfg.threshold:.3f}" in card
     again = AutoModel.from_pretrained(folder)  # registered with the Auto classes: no remote code needed
