@@ -90,8 +90,18 @@ def crop(cache_obj, length: int) -> None:
 
 
 def eos_tensor(generation_config: GenerationConfig) -> torch.Tensor | None:
-    """The eos ids generate() prepared (the same tensor its stopping criteria use)."""
-    return getattr(generation_config, "_eos_token_tensor", None)
+    """The eos ids generate() prepared (the same tensor its stopping criteria use).
+
+    Falls back to the public ``eos_token_id`` when the private tensor is missing (renamed in
+    another transformers version): a configured stop token is never silently dropped.
+    """
+    prepared = getattr(generation_config, "_eos_token_tensor", None)
+    if prepared is not None:
+        return torch.as_tensor(prepared).reshape(-1)
+    ids = generation_config.eos_token_id
+    if ids is None:
+        return None
+    return torch.tensor([ids] if isinstance(ids, int) else list(ids), dtype=torch.long)
 
 
 def assistant_settings(assistant_model) -> tuple[int, str]:

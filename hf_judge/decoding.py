@@ -114,6 +114,26 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
         raise ValueError(f"judge_threshold={threshold} must lie in [0, 1]")
 
 
+def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
+    """Accept a caller's cache that already holds the prompt (or a prefix of it).
+
+    The first step needs the target's logits after the last prompt token, so a cache holding
+    the whole prompt is cropped by one token and that token is fed again.
+    """
+    held, n = cache.get_seq_length(), ids.shape[1]
+    if held == 0:
+        return cache
+    if padded:
+        raise ValueError(f"a cache that already holds {held} tokens cannot be combined with a left-padded prompt")
+    if held > n:
+        raise ValueError(
+            f"the cache holds {held} tokens but the prompt has only {n}: pass the cache of this prompt or of a prefix"
+        )
+    if held == n:
+        _compat.crop(cache, n - 1)
+    return cache
+
+
 def _process(logits_processor, seq: torch.Tensor, logits: torch.Tensor, start: int) -> torch.Tensor:
     """Apply ``logits_processor`` row by row: row i sees ``seq[:, :start + i]``. logits (1, T, V)."""
     if not len(logits_processor):
@@ -142,7 +162,11 @@ def judge_decode(
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
     if mask is not None and not bool(mask.all()):  # a left-padded single row: drop the padding
-        pad, input_ids = input_ids[:, ~mask[0].bool()], input_ids[:, mask[0].bool()]
+        keep = mask[0].bool()  # (T,)
+        n_pad = int((~keep).sum())
+        if bool(keep[:n_pad].any()) or not bool(keep[n_pad:].all()):
+            raise ValueError("the attention mask must be left padding (zeros first, then ones) for judge decoding")
+        pad, input_ids = input_ids[:, :n_pad], input_ids[:, n_pad:]
 
     do_sample = bool(generation_config.do_sample)
     eos = _compat.eos_tensor(generation_config)
@@ -150,13 +174,16 @@ def judge_decode(
     k, schedule = _compat.assistant_settings(assistant_model)
     if schedule not in _SCHEDULES:
         raise ValueError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
-    t_cache = _compat.model_cache(model_kwargs, model)
+    t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
     d_cache = _compat.new_cache(assistant_model)
     stats = AcceptanceStats()
     want_scores = generation_config.return_dict_in_generate and generation_config.output_scores
     want_logits = generation_config.return_dict_in_generate and generation_config.output_logits
     scores, raw = ((), ())
     ids = input_ids
+
+    def process(seq, logits, start):  # logits processors see the sequence as generate() holds it: padding included
+        return _process(logits_processor, torch.cat([pad, seq], 1), logits, start + pad.shape[1])
 
     while True:
         cur = ids.shape[1]
@@ -168,7 +195,7 @@ def judge_decode(
         for _ in range(kk):
             d_in = seq[:, d_cache.get_seq_length() :]  # (1, T)
             d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
-            d_logits = _process(logits_processor, seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
+            d_logits = process(seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
             if do_sample:
                 q = d_logits.softmax(-1)  # (1, V)
                 tok = torch.multinomial(q, 1)  # (1, 1)
@@ -183,7 +210,7 @@ def judge_decode(
         t_in = seq[:, t_cache.get_seq_length() :]  # (1, T)
         logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
         raw_logits = logits.float()  # (1, kk+1, V)
-        logits = _process(logits_processor, seq, raw_logits.clone(), cur)  # (1, kk+1, V)
+        logits = process(seq, raw_logits.clone(), cur)  # (1, kk+1, V)
         j_scores = judge.predict_proba(hidden[0, 1:]).to(logits.device) if kk > 0 else None  # (kk,) at d_i itself
 
         # 3. the accept rule

@@ -23,7 +23,18 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Verdict", "verify"]
+__all__ = ["Verdict", "check_threshold", "verify"]
+
+
+def check_threshold(threshold, name: str = "threshold") -> float:
+    """``threshold`` as a float in [0, 1]; a ValueError naming it otherwise (NaN included)."""
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={threshold!r} must be a number in [0, 1]") from None
+    if not 0.0 <= t <= 1.0:  # also false for NaN
+        raise ValueError(f"{name}={threshold} must lie in [0, 1]")
+    return t
 
 
 @dataclass(frozen=True)
@@ -48,9 +59,8 @@ def _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sa
         raise ValueError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
     if judge_scores is not None and tuple(judge_scores.shape) != (k,):
         raise ValueError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"{threshold=} must lie in [0, 1]")
-    if do_sample:
+    check_threshold(threshold)
+    if do_sample and k > 0:  # with no draft token there is nothing to test against q
         if draft_probs is None:
             raise ValueError("draft_probs (K, V) are required when do_sample=True")
         if tuple(draft_probs.shape) != tuple(target_logits[:k].shape):
@@ -84,7 +94,7 @@ def verify(
 
     if do_sample:
         p = target_logits.float().softmax(-1)  # (K+1, V)
-        q = draft_probs.float()  # (K, V)
+        q = draft_probs.float() if k > 0 else p[:0]  # (K, V)
         p_d = p[idx, draft_ids]  # (K,)
         q_d = q[idx, draft_ids].clamp_min(torch.finfo(torch.float32).tiny)  # (K,)
         r = torch.rand(k, generator=generator, device=p.device)  # (K,)

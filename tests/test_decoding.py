@@ -22,7 +22,10 @@ def judge_with_bias(bias: float, threshold: float, hidden: int = HIDDEN) -> Judg
 
 
 def never():
-    return judge_with_bias(0.0, threshold=1.0)
+    """Scores every token 1.0 (the most a judge can say) at threshold 1.0: strictly above is impossible."""
+    head = judge_with_bias(20.0, threshold=1.0)
+    assert float(head.predict_proba(torch.zeros(HIDDEN))) == 1.0
+    return head
 
 
 def always():
@@ -303,3 +306,100 @@ def test_judge_cannot_end_the_answer(prompt):
         prompt, max_new_tokens=8, do_sample=False, eos_token_id=d1, assistant_model=draft, judge=always()
     )
     assert int(out[0, prompt.shape[1]]) == t1  # the judge accepts everything but the draft's eos
+
+
+# --- reliability: each of these failed before its fix ---
+
+
+def test_sampling_with_one_new_token(prompt):
+    """max_new_tokens=1 drafts nothing (k=0); sampling used to fail there ("draft_probs are required")."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    for n in (1, 2, 3):
+        torch.manual_seed(n)
+        out = target.generate(prompt, max_new_tokens=n, do_sample=True, assistant_model=draft, judge=never())
+        assert out.shape[1] == prompt.shape[1] + n
+
+
+def test_cache_holding_the_whole_prompt(prompt):
+    """A caller's cache that already holds the prompt is used (last token fed again), not a shape error."""
+    from hf_judge import _compat
+
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    ref = target.generate(prompt, max_new_tokens=10, do_sample=False)
+    for held in (prompt.shape[1] - 2, prompt.shape[1]):
+        cache = _compat.new_cache(target)
+        _compat.forward(target, prompt[:, :held], cache, 1, False)
+        out = target.generate(
+            prompt,
+            **{_compat.OUTPUT_CACHE_FIELD: cache},
+            max_new_tokens=10,
+            do_sample=False,
+            assistant_model=draft,
+            judge=never(),
+        )
+        assert torch.equal(out, ref), held
+
+
+def test_cache_longer_than_the_prompt_is_named(prompt):
+    from hf_judge import _compat
+
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    cache = _compat.new_cache(target)
+    _compat.forward(target, torch.cat([prompt, prompt], 1), cache, 1, False)
+    with pytest.raises(ValueError, match=f"cache holds {2 * prompt.shape[1]} tokens but the prompt has only 7"):
+        target.generate(
+            prompt, **{_compat.OUTPUT_CACHE_FIELD: cache}, max_new_tokens=3, assistant_model=draft, judge=never()
+        )
+
+
+def test_left_padding_counts_for_length_processors(prompt):
+    """min_new_tokens must count from the padded prompt, as generate() does: padding used to shift it."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    greedy = target.generate(prompt, max_new_tokens=12, do_sample=False)[0, prompt.shape[1] :]
+    eos = int(greedy[2])  # the target would stop after 3 tokens
+    ref = target.generate(prompt, max_new_tokens=12, min_new_tokens=5, eos_token_id=eos, do_sample=False)
+    padded = torch.cat([torch.zeros(1, 3, dtype=torch.long), prompt], 1)
+    mask = torch.cat([torch.zeros(1, 3, dtype=torch.long), torch.ones_like(prompt)], 1)
+    out = target.generate(
+        padded,
+        attention_mask=mask,
+        max_new_tokens=12,
+        min_new_tokens=5,
+        eos_token_id=eos,
+        pad_token_id=0,
+        do_sample=False,
+        assistant_model=draft,
+        judge=never(),
+    )
+    assert torch.equal(out[:, 3:], ref)
+
+
+def test_right_padding_is_refused(prompt):
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    ids = torch.cat([prompt, torch.zeros(1, 2, dtype=torch.long)], 1)
+    mask = torch.cat([torch.ones_like(prompt), torch.zeros(1, 2, dtype=torch.long)], 1)
+    with pytest.raises(ValueError, match="left padding"):
+        target.generate(
+            ids, attention_mask=mask, max_new_tokens=3, pad_token_id=0, assistant_model=draft, judge=never()
+        )
+
+
+def test_eos_is_kept_when_the_private_tensor_is_missing():
+    """eos_tensor used to return None when transformers' private ``_eos_token_tensor`` was absent."""
+    from transformers import GenerationConfig
+
+    from hf_judge import _compat
+
+    cfg = GenerationConfig(eos_token_id=[5, 7])
+    assert not hasattr(cfg, "_eos_token_tensor")
+    assert _compat.eos_tensor(cfg).tolist() == [5, 7]
+    assert _compat.eos_tensor(GenerationConfig(eos_token_id=3)).tolist() == [3]
+    assert _compat.eos_tensor(GenerationConfig()) is None
