@@ -18,6 +18,8 @@ from packaging.version import Version
 from transformers import DynamicCache, GenerationConfig, GenerationMixin
 from transformers.generation.utils import GenerateDecoderOnlyOutput
 
+from .errors import InputError
+
 TESTED_RANGE = (Version("5.23.0"), Version("5.25.0"))  # [lo, hi): 5.23.0 and 5.24.0 run the test suite
 _V = Version(transformers.__version__)
 if not (TESTED_RANGE[0] <= _V < TESTED_RANGE[1]):
@@ -55,7 +57,7 @@ def model_cache(model_kwargs: dict, model) -> DynamicCache:
     if cache_obj is None:
         cache_obj = new_cache(model)
     if not getattr(cache_obj, "is_croppable", True) or not hasattr(cache_obj, "crop"):
-        raise ValueError(f"judge decoding needs a croppable cache, got {type(cache_obj).__name__}")
+        raise InputError(f"judge decoding needs a croppable cache, got {type(cache_obj).__name__}")
     return _rollbackable(cache_obj)
 
 

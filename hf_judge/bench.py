@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .benchdata import code_program, load_task, math_answer
 from .data import prompt_ids
+from .errors import InputError
 from .report import aggregate, format_table
 from .runner import RunResult, run_method
 
@@ -50,19 +51,19 @@ class BenchConfig:
 
         bad = [t for t in self.tasks if t not in TASKS]
         if bad:
-            raise ValueError(f"unknown task(s) {bad}: choose from {sorted(TASKS)}")
+            raise InputError(f"unknown task(s) {bad}: choose from {sorted(TASKS)}")
         if "humaneval" in self.tasks and not self.allow_code_exec:
-            raise ValueError(
+            raise InputError(
                 "task 'humaneval' executes model-written code: opt in with allow_code_exec=True "
                 "(CLI: --allow-code-exec), or drop the task"
             )
         if self.limit is not None and self.limit <= 0:
-            raise ValueError(f"limit={self.limit} must be positive")
+            raise InputError(f"limit={self.limit} must be positive")
         if self.k <= 0 or self.max_new_tokens <= 0:
-            raise ValueError(f"k={self.k} and max_new_tokens={self.max_new_tokens} must be positive")
+            raise InputError(f"k={self.k} and max_new_tokens={self.max_new_tokens} must be positive")
         for t in self.thresholds:
             if t is not None and not 0.0 <= t <= 1.0:
-                raise ValueError(f"threshold={t} must lie in [0, 1]")
+                raise InputError(f"threshold={t} must lie in [0, 1]")
 
     def methods(self, judge_threshold: float) -> dict[str, float | None]:
         """Method label -> judge threshold (None for the two baselines)."""
@@ -152,7 +153,7 @@ def run_bench(
     }
     fp_path = out / "run_config.json"
     if rec_path.exists() and fp_path.exists() and json.loads(fp_path.read_text()) != fingerprint:
-        raise ValueError(
+        raise InputError(
             f"{out} holds a run with other settings ({fp_path.read_text().strip()}); "
             "resume only with the same settings, or pass another output folder"
         )

@@ -11,6 +11,7 @@ import json
 import re
 
 from .data import MATH_INSTRUCTION as MATH_SUFFIX
+from .errors import InputError
 from .models import wheel_member
 from .tasks import extract_number, gsm_style_items
 
@@ -96,9 +97,9 @@ TASKS = {"gsm-style": _gsm_style, "gsm8k": _gsm8k, "mmath": _mmath, "humaneval":
 
 def load_task(name: str, limit: int | None = None) -> list[Example]:
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}: choose from {sorted(TASKS)}")
+        raise InputError(f"unknown task {name!r}: choose from {sorted(TASKS)}")
     if limit is not None and limit <= 0:
-        raise ValueError(f"{limit=} must be positive")
+        raise InputError(f"{limit=} must be positive")
     return TASKS[name](limit)
 
 

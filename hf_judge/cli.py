@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .errors import InputError
+
 __all__ = ["main"]
 
 DEMO_PROMPTS = (
@@ -47,7 +49,7 @@ def _load(args, need_judge: bool = True):
     target = load_model(args.target, dtype=dtype, device=args.device)
     draft = load_model(args.draft, dtype=dtype, device=args.device)
     if judge is not None and judge.config.hidden_size != target.config.hidden_size:
-        raise ValueError(
+        raise InputError(
             f"judge hidden_size={judge.config.hidden_size} does not match the target's "
             f"hidden_size={target.config.hidden_size}: the head was trained for {judge.config.target_model!r}"
         )
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError, FileNotFoundError) as e:
+    except (InputError, OSError) as e:  # bad input or environment; anything else is a bug: let it surface
         print(f"hf-judge: error: {e}", file=sys.stderr)
         return 2
 

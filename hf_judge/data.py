@@ -24,6 +24,7 @@ import torch
 from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 
+from .errors import InputError
 from .tasks import is_correct_number
 
 __all__ = [
@@ -72,13 +73,13 @@ def load_seed_pairs(path: str | Path = SEED_PAIRS) -> list[dict]:
 def _pair_rows(tokenizer, item: dict) -> list[dict]:
     for key in ("prompt", "correct", "wrong"):
         if key not in item:
-            raise ValueError(f"pair item lacks {key!r}: {item}")
+            raise InputError(f"pair item lacks {key!r}: {item}")
     p = prompt_ids(tokenizer, item["prompt"])
     good = tokenizer(item["correct"], add_special_tokens=False)["input_ids"]
     bad = tokenizer(item["wrong"], add_special_tokens=False)["input_ids"]
     err = next((i for i, (a, b) in enumerate(zip(good, bad, strict=False)) if a != b), None)
     if err is None:
-        raise ValueError(f"the wrong response has no token that differs from the correct one: {item['prompt']!r}")
+        raise InputError(f"the wrong response has no token that differs from the correct one: {item['prompt']!r}")
     n = len(p)
     return [
         {

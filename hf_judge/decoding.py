@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import _compat
+from .errors import InputError
 from .verify import verify
 
 __all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
@@ -92,26 +93,26 @@ class JudgeGenerateOutput(_compat.GenerateDecoderOnlyOutput):
 
 def _validate(model, assistant_model, judge, threshold, input_ids, generation_config) -> None:
     if assistant_model is None:
-        raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
+        raise InputError("judge decoding needs a draft model: pass assistant_model=...")
     if model.config.is_encoder_decoder:
-        raise ValueError(f"judge decoding supports decoder-only models, got {type(model).__name__}")
+        raise InputError(f"judge decoding supports decoder-only models, got {type(model).__name__}")
     if input_ids.shape[0] != 1:
-        raise ValueError(f"batch_size={input_ids.shape[0]} is not supported: judge decoding runs one sequence")
+        raise InputError(f"batch_size={input_ids.shape[0]} is not supported: judge decoding runs one sequence")
     if generation_config.num_beams != 1:
-        raise ValueError(f"num_beams={generation_config.num_beams} is not supported with judge decoding")
+        raise InputError(f"num_beams={generation_config.num_beams} is not supported with judge decoding")
     if generation_config.num_return_sequences != 1:
-        raise ValueError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
+        raise InputError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
     if generation_config.output_attentions or generation_config.output_hidden_states:
-        raise ValueError("output_attentions/output_hidden_states are not supported with judge decoding")
+        raise InputError("output_attentions/output_hidden_states are not supported with judge decoding")
     tv = model.get_output_embeddings().weight.shape[0]
     dv = assistant_model.get_output_embeddings().weight.shape[0]
     if tv != dv:
-        raise ValueError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
+        raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
     h = model.config.get_text_config(decoder=True).hidden_size
     if judge.config.hidden_size != h:
-        raise ValueError(f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}")
+        raise InputError(f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}")
     if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"judge_threshold={threshold} must lie in [0, 1]")
+        raise InputError(f"judge_threshold={threshold} must lie in [0, 1]")
 
 
 def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
@@ -124,9 +125,9 @@ def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
     if held == 0:
         return cache
     if padded:
-        raise ValueError(f"a cache that already holds {held} tokens cannot be combined with a left-padded prompt")
+        raise InputError(f"a cache that already holds {held} tokens cannot be combined with a left-padded prompt")
     if held > n:
-        raise ValueError(
+        raise InputError(
             f"the cache holds {held} tokens but the prompt has only {n}: pass the cache of this prompt or of a prefix"
         )
     if held == n:
@@ -165,7 +166,7 @@ def judge_decode(
         keep = mask[0].bool()  # (T,)
         n_pad = int((~keep).sum())
         if bool(keep[:n_pad].any()) or not bool(keep[n_pad:].all()):
-            raise ValueError("the attention mask must be left padding (zeros first, then ones) for judge decoding")
+            raise InputError("the attention mask must be left padding (zeros first, then ones) for judge decoding")
         pad, input_ids = input_ids[:, :n_pad], input_ids[:, n_pad:]
 
     do_sample = bool(generation_config.do_sample)
@@ -173,7 +174,7 @@ def judge_decode(
     max_length = generation_config.max_length - pad.shape[1]
     k, schedule = _compat.assistant_settings(assistant_model)
     if schedule not in _SCHEDULES:
-        raise ValueError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
+        raise InputError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
     t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
     d_cache = _compat.new_cache(assistant_model)
     stats = AcceptanceStats()
@@ -274,11 +275,11 @@ class JudgeAssistedGenerator:
 
     def __init__(self, assistant_model, judge, threshold: float | None = None, streamer=None):
         if assistant_model is None:
-            raise ValueError("judge decoding needs a draft model: pass assistant_model=...")
+            raise InputError("judge decoding needs a draft model: pass assistant_model=...")
         if judge is None:
-            raise ValueError("judge decoding needs a judge head: pass judge=...")
+            raise InputError("judge decoding needs a judge head: pass judge=...")
         if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"judge_threshold={threshold} must lie in [0, 1]")
+            raise InputError(f"judge_threshold={threshold} must lie in [0, 1]")
         self.assistant_model, self.judge, self.threshold, self.streamer = assistant_model, judge, threshold, streamer
 
     def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
@@ -304,12 +305,12 @@ def generate(model, *args, judge=None, judge_threshold: float | None = None, **k
     """
     if judge is None:
         if judge_threshold is not None:
-            raise ValueError("judge_threshold was given without judge=")
+            raise InputError("judge_threshold was given without judge=")
         return _compat.GenerationMixin.generate(model, *args, **kwargs)
     if kwargs.get("custom_generate") is not None:
-        raise ValueError("judge= cannot be combined with custom_generate=")
+        raise InputError("judge= cannot be combined with custom_generate=")
     if kwargs.get("num_beams", 1) != 1:
-        raise ValueError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
+        raise InputError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
     decode = JudgeAssistedGenerator(kwargs.get("assistant_model"), judge, judge_threshold, kwargs.get("streamer"))
     return _compat.generate_with(model, decode, *args, **kwargs)
 

@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import _compat
+from .errors import InputError
 
 __all__ = ["extract_features"]
 
@@ -24,12 +25,12 @@ def extract_features(target, dataset, progress: bool = True) -> tuple[torch.Tens
             continue
         n = len(ex["input_ids"])
         if int(pos.max()) >= n or int(pos.min()) < 0:
-            raise ValueError(f"row {i}: positions {pos.tolist()} fall outside its {n} tokens")
+            raise InputError(f"row {i}: positions {pos.tolist()} fall outside its {n} tokens")
         ids = torch.as_tensor([ex["input_ids"]], dtype=torch.long, device=target.device)
         hidden = _compat.last_hidden_states(target, ids)[0]  # (T, H)
         xs.append(hidden[pos.to(hidden.device)].float().cpu())  # (P, H)
         ys.append(torch.as_tensor(ex["labels"], dtype=torch.float32))
         rows.append(torch.full((len(pos),), i, dtype=torch.long))
     if not xs:
-        raise ValueError("the data set has no labelled positions")
+        raise InputError("the data set has no labelled positions")
     return torch.cat(xs), torch.cat(ys), torch.cat(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .errors import InputError
 from .modeling_judge import JudgeHead
 from .models import same_model
 
@@ -30,7 +31,7 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
     """``'default'`` (the head shipped for ``target``), a local folder, or a Hub repo id."""
     if name_or_path == "default":
         if target is None:
-            raise ValueError("judge='default' needs the target's name to pick the shipped head")
+            raise InputError("judge='default' needs the target's name to pick the shipped head")
         name_or_path = str(shipped_head_dir(target))
     head = JudgeHead.from_pretrained(name_or_path).eval()
     trained_for = head.config.target_model

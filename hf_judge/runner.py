@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .decoding import generate
+from .errors import InputError
 
 __all__ = ["METHODS", "RunResult", "draft_config", "run_method"]
 
@@ -81,11 +82,11 @@ def run_method(
 ) -> RunResult:
     """Generate with ``method`` (one of :data:`METHODS`) and time it."""
     if method not in METHODS:
-        raise ValueError(f"{method=} is not one of {METHODS}")
+        raise InputError(f"{method=} is not one of {METHODS}")
     if method != "target" and draft is None:
-        raise ValueError(f"{method=} needs a draft model")
+        raise InputError(f"{method=} needs a draft model")
     if method == "judge" and judge is None:
-        raise ValueError("method='judge' needs a judge head")
+        raise InputError("method='judge' needs a judge head")
     kwargs = dict(max_new_tokens=max_new_tokens, streamer=streamer, **gen_kwargs)
     if method != "target":
         kwargs["assistant_model"] = draft

@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .configuration_judge import HEAD_TYPES, JudgeHeadConfig
+from .errors import InputError
 from .modeling_judge import JudgeHead
 
 __all__ = ["Calibration", "TrainConfig", "TrainReport", "calibrate", "metrics", "roc_auc", "train_head"]
@@ -39,16 +40,16 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.head_type not in HEAD_TYPES:
-            raise ValueError(f"head_type={self.head_type!r} is not one of {HEAD_TYPES}")
+            raise InputError(f"head_type={self.head_type!r} is not one of {HEAD_TYPES}")
         for name in ("epochs", "batch_size", "patience", "mlp_hidden_size"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be positive")
+                raise InputError(f"{name}={getattr(self, name)} must be positive")
         if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
+            raise InputError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
         if not 0.0 < self.error_recall <= 1.0:
-            raise ValueError(f"error_recall={self.error_recall} must lie in (0, 1]")
+            raise InputError(f"error_recall={self.error_recall} must lie in (0, 1]")
         if self.lr <= 0:
-            raise ValueError(f"lr={self.lr} must be positive")
+            raise InputError(f"lr={self.lr} must be positive")
 
 
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
@@ -87,11 +88,11 @@ class Calibration:
 def calibrate(probs: torch.Tensor, labels: torch.Tensor, error_recall: float = 0.9) -> Calibration:
     """The lowest threshold that rejects at least ``error_recall`` of the errors (accepts = prob > threshold)."""
     if not 0.0 < error_recall <= 1.0:
-        raise ValueError(f"{error_recall=} must lie in (0, 1]")
+        raise InputError(f"{error_recall=} must lie in (0, 1]")
     err = probs[labels <= 0.5].sort().values
     good = probs[labels > 0.5]
     if len(err) == 0:
-        raise ValueError("calibration needs examples of errors (label 0); the data has none")
+        raise InputError("calibration needs examples of errors (label 0); the data has none")
     t = float(err[max(math.ceil(error_recall * len(err)) - 1, 0)])
     grid = torch.linspace(0, 1, 101)
     curve = {
@@ -144,14 +145,14 @@ def train_head(
     """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable."""
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
-        raise ValueError(f"X must be (N, H) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
+        raise InputError(f"X must be (N, H) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
     if not ((y == 0) | (y == 1)).all():
-        raise ValueError("labels must be 0 or 1")
+        raise InputError("labels must be 0 or 1")
     rows = torch.arange(len(y)) if rows is None else rows
     gen = torch.Generator().manual_seed(cfg.seed)
     tr, va = _split(rows, cfg.val_fraction, gen)
     if len(rows.unique()) < 2 or tr.sum() == 0:
-        raise ValueError("need at least two rows to split into train and validation")
+        raise InputError("need at least two rows to split into train and validation")
     X, y = X.float(), y.float()
     mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
     Z = (X - mu) / sd

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from .errors import InputError
+
 __all__ = ["add_train_commands", "build_dataset"]
 
 
@@ -33,7 +35,7 @@ def build_dataset(
     if source == "auto":
         target.generation_config.eos_token_id = tok.eos_token_id
         return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress, **auto_kwargs)
-    raise ValueError(f"{source=} is not one of ('pairs', 'auto')")
+    raise InputError(f"{source=} is not one of ('pairs', 'auto')")
 
 
 def _models(args, need_draft: bool):

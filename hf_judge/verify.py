@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import InputError
+
 __all__ = ["Verdict", "check_threshold", "verify"]
 
 
@@ -31,9 +33,9 @@ def check_threshold(threshold, name: str = "threshold") -> float:
     try:
         t = float(threshold)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={threshold!r} must be a number in [0, 1]") from None
+        raise InputError(f"{name}={threshold!r} must be a number in [0, 1]") from None
     if not 0.0 <= t <= 1.0:  # also false for NaN
-        raise ValueError(f"{name}={threshold} must lie in [0, 1]")
+        raise InputError(f"{name}={threshold} must lie in [0, 1]")
     return t
 
 
@@ -53,18 +55,18 @@ class Verdict:
 
 def _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample) -> None:
     if draft_ids.dim() != 1:
-        raise ValueError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
+        raise InputError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
     k = draft_ids.shape[0]
     if target_logits.dim() != 2 or target_logits.shape[0] != k + 1:
-        raise ValueError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
+        raise InputError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
     if judge_scores is not None and tuple(judge_scores.shape) != (k,):
-        raise ValueError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
+        raise InputError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
     check_threshold(threshold)
     if do_sample and k > 0:  # with no draft token there is nothing to test against q
         if draft_probs is None:
-            raise ValueError("draft_probs (K, V) are required when do_sample=True")
+            raise InputError("draft_probs (K, V) are required when do_sample=True")
         if tuple(draft_probs.shape) != tuple(target_logits[:k].shape):
-            raise ValueError(
+            raise InputError(
                 f"draft_probs must be (K, V) = {tuple(target_logits[:k].shape)}, got {tuple(draft_probs.shape)}"
             )
 

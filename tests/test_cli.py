@@ -132,3 +132,23 @@ def test_generate_streams_text_and_reports_acceptance(smol_head_dir, capfd):
     out, err = capfd.readouterr()
     assert out.strip()  # the streamed answer
     assert "target forwards" in err and "accepted/step" in err and "by the judge only" in err
+
+
+def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
+    """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
+    from hf_judge import cli
+    from hf_judge.errors import InputError
+
+    def bug(args):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(cli, "cmd_generate", bug)
+    with pytest.raises(ValueError, match="an internal bug"):
+        cli.main(["generate", "hi"])
+
+    def bad_input(args):
+        raise InputError("judge_threshold=2 must lie in [0, 1]")
+
+    monkeypatch.setattr(cli, "cmd_generate", bad_input)
+    assert cli.main(["generate", "hi"]) == 2
+    assert "hf-judge: error: judge_threshold=2" in capsys.readouterr().err
