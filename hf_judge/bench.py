@@ -22,6 +22,7 @@ from .data import prompt_ids
 from .errors import InputError
 from .report import aggregate, format_table
 from .runner import RunResult, run_method
+from .verify import check_threshold
 
 __all__ = ["BenchConfig", "add_bench_command", "run_bench"]
 
@@ -62,8 +63,8 @@ class BenchConfig:
         if self.k <= 0 or self.max_new_tokens <= 0:
             raise InputError(f"k={self.k} and max_new_tokens={self.max_new_tokens} must be positive")
         for t in self.thresholds:
-            if t is not None and not 0.0 <= t <= 1.0:
-                raise InputError(f"threshold={t} must lie in [0, 1]")
+            if t is not None:
+                check_threshold(t)
 
     def methods(self, judge_threshold: float) -> dict[str, float | None]:
         """Method label -> judge threshold (None for the two baselines)."""

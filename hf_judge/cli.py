@@ -37,6 +37,7 @@ def _add_models(p: argparse.ArgumentParser, judge: bool = True) -> None:
 def _load(args, need_judge: bool = True):
     import torch
 
+    from .decoding import check_judge_fits
     from .heads import load_judge
     from .models import check_tokenizers, load_model, load_tokenizer, validate_name
 
@@ -48,11 +49,8 @@ def _load(args, need_judge: bool = True):
     check_tokenizers(tok, load_tokenizer(args.draft))
     target = load_model(args.target, dtype=dtype, device=args.device)
     draft = load_model(args.draft, dtype=dtype, device=args.device)
-    if judge is not None and judge.config.hidden_size != target.config.hidden_size:
-        raise InputError(
-            f"judge hidden_size={judge.config.hidden_size} does not match the target's "
-            f"hidden_size={target.config.hidden_size}: the head was trained for {judge.config.target_model!r}"
-        )
+    if judge is not None:
+        check_judge_fits(judge, target)
     return tok, target, draft, judge
 
 

@@ -38,7 +38,11 @@ class JudgeHeadConfig(PretrainedConfig):
             raise ValueError(f"{head_type=} is not one of {HEAD_TYPES}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{hidden_size=} must be a positive int")
-        if not 0.0 <= float(threshold) <= 1.0:
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise ValueError(f"{threshold=} must be a number in [0, 1]") from None
+        if not 0.0 <= threshold <= 1.0:  # also false for NaN
             raise ValueError(f"{threshold=} must lie in [0, 1]")
         if hidden_layer != -1:
             raise ValueError(f"{hidden_layer=} is not supported: judge heads read the last hidden state (-1)")

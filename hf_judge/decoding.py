@@ -16,7 +16,7 @@ import torch
 
 from . import _compat
 from .errors import InputError
-from .verify import verify
+from .verify import check_threshold, verify
 
 __all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
 
@@ -98,6 +98,8 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
         raise InputError(f"judge decoding supports decoder-only models, got {type(model).__name__}")
     if input_ids.shape[0] != 1:
         raise InputError(f"batch_size={input_ids.shape[0]} is not supported: judge decoding runs one sequence")
+    if input_ids.shape[1] == 0:
+        raise InputError("the prompt is empty: judge decoding needs at least one prompt token")
     if generation_config.num_beams != 1:
         raise InputError(f"num_beams={generation_config.num_beams} is not supported with judge decoding")
     if generation_config.num_return_sequences != 1:
@@ -108,11 +110,18 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
     dv = assistant_model.get_output_embeddings().weight.shape[0]
     if tv != dv:
         raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
+    check_judge_fits(judge, model)
+    check_threshold(threshold, "judge_threshold")
+
+
+def check_judge_fits(judge, model) -> None:
+    """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
     h = model.config.get_text_config(decoder=True).hidden_size
     if judge.config.hidden_size != h:
-        raise InputError(f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}")
-    if not 0.0 <= threshold <= 1.0:
-        raise InputError(f"judge_threshold={threshold} must lie in [0, 1]")
+        raise InputError(
+            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: "
+            f"the head was trained for {judge.config.target_model or 'another target'!r}"
+        )
 
 
 def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
@@ -158,7 +167,9 @@ def judge_decode(
     **model_kwargs,
 ):
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``."""
-    threshold = judge.config.threshold if judge_threshold is None else float(judge_threshold)
+    threshold = (
+        judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold, "judge_threshold")
+    )
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -278,8 +289,8 @@ class JudgeAssistedGenerator:
             raise InputError("judge decoding needs a draft model: pass assistant_model=...")
         if judge is None:
             raise InputError("judge decoding needs a judge head: pass judge=...")
-        if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-            raise InputError(f"judge_threshold={threshold} must lie in [0, 1]")
+        if threshold is not None:
+            threshold = check_threshold(threshold, "judge_threshold")
         self.assistant_model, self.judge, self.threshold, self.streamer = assistant_model, judge, threshold, streamer
 
     def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
+
+from safetensors import SafetensorError
 
 from .errors import InputError
 from .modeling_judge import JudgeHead
@@ -28,15 +29,33 @@ def shipped_head_dir(target: str) -> Path:
 
 
 def load_judge(name_or_path: str = "default", target: str | None = None) -> JudgeHead:
-    """``'default'`` (the head shipped for ``target``), a local folder, or a Hub repo id."""
+    """``'default'`` (the head shipped for ``target``), a local folder, or a Hub repo id.
+
+    A folder that is not a judge head (no ``config.json`` or ``model.safetensors``), damaged weights,
+    or a head trained for another target than ``target`` are errors that name the folder and models.
+    """
     if name_or_path == "default":
         if target is None:
             raise InputError("judge='default' needs the target's name to pick the shipped head")
         name_or_path = str(shipped_head_dir(target))
-    head = JudgeHead.from_pretrained(name_or_path).eval()
+    folder = Path(name_or_path)
+    if folder.exists():
+        for needed in ("config.json", "model.safetensors"):
+            if not (folder / needed).is_file():
+                raise InputError(f"{folder} is not a judge head folder: it has no {needed}")
+    try:
+        head = JudgeHead.from_pretrained(name_or_path).eval()
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise InputError(
+            f"could not load the judge head from {name_or_path}: {e} "
+            "(a truncated or corrupted model.safetensors, or a config.json that is not a judge head's)"
+        ) from e
     trained_for = head.config.target_model
     if target is not None and trained_for and not same_model(trained_for, target):
-        warnings.warn(f"judge head was trained for target {trained_for!r}, used with {target!r}", stacklevel=2)
+        raise InputError(
+            f"the judge head at {name_or_path} was trained for target {trained_for!r}, not {target!r}: "
+            "its scores mean nothing for another model; train one for this target with `hf-judge train`"
+        )
     return head
 
 

@@ -56,6 +56,59 @@ def prompt():
 
 
 SMOL = "smollm2-135m-instruct"
+REAL_MODEL_FIXTURES = {"smol", "smol_tok"}  # tests using these (directly or not) are marked slow
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that needs the real packaged model slow, whether it asks for it directly or through
+    another fixture, so that ``-m "not slow"`` runs offline."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    """Under ``-m "not slow"`` the run is offline: an empty model cache, no package index, no Hub, so a test
+    that needs a packaged model or data set fails loudly unless it is marked slow."""
+    if "not slow" in (config.option.markexpr or ""):
+        import os
+        import tempfile
+
+        os.environ["HF_JUDGE_CACHE"] = tempfile.mkdtemp(prefix="hf_judge_offline_")  # no converted model is found
+        os.environ["PIP_NO_INDEX"] = "1"  # pip download fails
+        os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def tiny_tok():
+    """A 300-token byte-level BPE tokenizer with a chat template, trained in a second: no download."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+    from tokenizers import models as tok_models
+    from transformers import PreTrainedTokenizerFast
+
+    corpus = [
+        "Tom has 12 apples. He gives 5 to Anna and buys 7 more. How many apples does he have now?",
+        "def add(x, y):\n    return x + y\n",
+        "The answer is \\boxed{42}. Reply in one or two short sentences with the final number.",
+    ]
+    bpe = Tokenizer(tok_models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(corpus * 3, trainer)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", bos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
+    tok.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    return tok
 
 
 @pytest.fixture(scope="session")

@@ -14,16 +14,16 @@ from tests.conftest import tiny_for
 
 
 @pytest.fixture
-def trio(smol_tok):
-    target, draft = tiny_for(smol_tok, layers=2, seed=0), tiny_for(smol_tok, layers=1, seed=1)
+def trio(tiny_tok):
+    target, draft = tiny_for(tiny_tok, layers=2, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
     judge = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=0.5))
     return target, draft, judge
 
 
-def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, smol_tok):
+def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["gsm-style", "mt-bench"], limit=2, thresholds=[None, 0.0, 1.0], k=3, max_new_tokens=6)
-    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+    cfg = BenchConfig(tasks=["gsm-style"], limit=2, thresholds=[None, 0.0, 1.0], k=3, max_new_tokens=6)
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     methods = ["target", "sd", "judge@0.5", "judge@0", "judge@1"]
     assert res["methods"] == methods
     gsm = res["tasks"]["gsm-style"]
@@ -32,19 +32,21 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, smol_
         assert row["new_tokens"] == 2 * 6  # two prompts, six tokens each (no eos in a random model)
         assert 0.0 <= row["quality:exact_match"] <= 1.0
         assert row["target_forwards"] >= 1 and row["tokens_per_s"] > 0
-    assert gsm["target"]["tokens_per_step"] == 1.0 and gsm["target"]["speedup_vs_target"] == 1.0
+    assert gsm["target"]["tokens_per_step"] == 1.0
+    for m in ("sd", "judge@0"):
+        assert gsm[m]["speedup_vs_target"] == pytest.approx(gsm[m]["tokens_per_s"] / gsm["target"]["tokens_per_s"])
+        assert gsm[m]["speedup_vs_sd"] == pytest.approx(gsm[m]["tokens_per_s"] / gsm["sd"]["tokens_per_s"])
     assert gsm["judge@0"]["judge_only_per_step"] > 0  # threshold 0 accepts any draft token
     assert gsm["judge@1"]["judge_only_per_step"] == 0
-    assert "quality:exact_match" not in res["tasks"]["mt-bench"]["target"]  # speed only without a judge model
     env = res["environment"]
     assert {"device", "dtype", "torch", "transformers"} <= set(env)
     for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "tradeoff_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "x target" in (tmp_path / "table.txt").read_text()
     n_records = len((tmp_path / "records.jsonl").read_text().splitlines())
-    assert n_records == 2 * 2 * len(methods)
+    assert n_records == 2 * len(methods)
 
-    again = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)  # resumes: nothing re-run
+    again = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)  # resumes: nothing re-run
     assert len((tmp_path / "records.jsonl").read_text().splitlines()) == n_records
     assert again["tasks"]["gsm-style"]["sd"]["new_tokens"] == gsm["sd"]["new_tokens"]
     assert json.loads((tmp_path / "results.json").read_text())["methods"] == methods
@@ -54,10 +56,12 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, smol_
     card = add_eval_results(head_dir, res).read_text()
     assert "| judge@0.5 |" in card and "gsm-style exact_match" in card and "me/tiny-judge" in card
     assert "Measured with `hf-judge bench` on cpu" in card
-    assert json.loads((head_dir / "eval_results.json").read_text())["results"]["sd"]["x SD"] == 1.0
+    card_rows = json.loads((head_dir / "eval_results.json").read_text())["results"]
+    assert card_rows["judge@0"]["x SD"] == pytest.approx(res["overall"]["judge@0"]["speedup_vs_sd"])
+    assert card_rows["judge@0"]["gsm-style exact_match"] == gsm["judge@0"]["quality:exact_match"]
     cfg.max_new_tokens = 7
     with pytest.raises(ValueError, match="other settings"):
-        run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+        run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
 
 
 def test_humaneval_needs_opt_in():
@@ -74,6 +78,7 @@ def test_bench_config_errors(kwargs, match):
         BenchConfig(**kwargs)
 
 
+@pytest.mark.slow  # packaged data from PyPI
 def test_packaged_task_data_loads():
     he = load_task("humaneval", 3)
     assert len(he) == 3 and he[0]["id"] == "HumanEval/0" and "check(" in he[0]["test"]
@@ -85,6 +90,7 @@ def test_packaged_task_data_loads():
         load_task("mmlu")
 
 
+@pytest.mark.slow  # packaged data from PyPI
 def test_code_program_passes_the_canonical_solution():
     ex = load_task("humaneval", 1)[0]
     solution = (
@@ -120,12 +126,12 @@ def test_exact_match_metric_offline():
     assert metric.compute(predictions=["1,200", "3", "x"], references=["1200", "3", "y"])["exact_match"] == 2 / 3
 
 
-def test_humaneval_bench_with_opt_in(tmp_path, trio, smol_tok):
+@pytest.mark.slow  # packaged data from PyPI
+def test_humaneval_bench_with_opt_in(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
     cfg = BenchConfig(tasks=["humaneval"], limit=1, k=2, max_new_tokens=4, allow_code_exec=True)
-    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False)
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     assert res["tasks"]["humaneval"]["target"]["quality:pass@1"] == 0.0  # four random tokens pass no test
-    assert torch.get_num_threads() >= 1
 
 
 def test_parse_rating():
@@ -136,14 +142,34 @@ def test_parse_rating():
     assert parse_rating("Rating: 7") is None and parse_rating("[[11]]") is None
 
 
-def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, smol_tok, smol):
-    """With a grader LM, MT-Bench rows carry a score (the real SmolLM2 grades; short replies may not parse)."""
+class _FixedGrader:
+    """A grader model that always replies ``reply`` (tokens of ``tok``), and records the prompts it saw."""
+
+    def __init__(self, tok, reply: str):
+        self.tok, self.reply, self.prompts, self.device = tok, reply, [], torch.device("cpu")
+
+    def generate(self, ids, **kwargs):
+        self.prompts.append(self.tok.decode(ids[0]))
+        out = self.tok(self.reply, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        return torch.cat([ids, out], 1)
+
+
+@pytest.mark.slow  # packaged data from PyPI
+def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, tiny_tok):
+    """MT-Bench rows carry the grader's mean rating; a reply without a rating is not counted."""
     from hf_judge.benchdata import mt_bench_judge_prompt
 
     system, user = mt_bench_judge_prompt("What is 2+2?", "4")
     assert "[[rating]]" in user and "What is 2+2?" in user and system
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["mt-bench"], limit=1, k=2, max_new_tokens=4, grader_max_new_tokens=4)
-    res = run_bench(target, draft, judge, smol_tok, cfg, tmp_path, progress=False, grader=(smol, smol_tok))
+    cfg = BenchConfig(tasks=["mt-bench"], limit=2, k=2, max_new_tokens=4, grader_max_new_tokens=4)
+    grader = _FixedGrader(tiny_tok, "Helpful and correct. Rating: [[7]]")
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     row = res["tasks"]["mt-bench"]["judge@0.5"]
-    assert row["quality:graded"] in (0, 1) and "quality:mt_bench_score" in row
+    assert row["quality:graded"] == 2 and row["quality:mt_bench_score"] == 7.0
+    assert len(grader.prompts) == 2 * len(res["methods"]) and "[[rating]]" in grader.prompts[0]
+    silent = _FixedGrader(tiny_tok, "I cannot rate this.")
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False, grader=(silent, tiny_tok))
+    assert res["tasks"]["mt-bench"]["sd"]["quality:graded"] == 0
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=False)  # no grader: speed only
+    assert not any(k.startswith("quality:") for k in res["tasks"]["mt-bench"]["sd"])

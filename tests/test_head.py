@@ -61,11 +61,20 @@ def test_auto_config_is_registered():
     assert isinstance(cfg, JudgeHeadConfig)
 
 
-def test_predict_proba_is_sigmoid_of_logits():
+def test_predict_proba_of_a_known_linear_head():
+    """A head with weights (1, -2, 0, 0.5) and bias 1, scored by hand: p = 1 / (1 + exp(-(w.x + b)))."""
+    import math
+
     head = JudgeHead(JudgeHeadConfig(hidden_size=4))
-    x = torch.randn(2, 3, 4)
-    assert head.predict_proba(x).shape == (2, 3)
-    assert torch.allclose(head.predict_proba(x), torch.sigmoid(head(x)))
+    with torch.no_grad():
+        head.net[0].weight.copy_(torch.tensor([[1.0, -2.0, 0.0, 0.5]]))
+        head.net[0].bias.fill_(1.0)
+    x = torch.tensor([[[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 2.0], [0.0, 3.0, 0.0, 0.0]]])  # (1, 3, 4)
+    want = [1 / (1 + math.exp(-z)) for z in (1.0, 1.0, -5.0)]
+    p = head.predict_proba(x)
+    assert p.shape == (1, 3)
+    assert p[0].tolist() == pytest.approx(want, abs=1e-6)
+    assert head.predict_proba(x.to(torch.bfloat16)).dtype == torch.float32  # bf16 hidden states are read too
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_alias_and_hub_id_name_the_same_model(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_judge(str(tmp_path), target=SMOL)  # the alias of the model it was trained for: no warning
-    with pytest.warns(UserWarning, match="trained for target 'HuggingFaceTB/SmolLM2-135M-Instruct'"):
+    with pytest.raises(ValueError, match="trained for target 'HuggingFaceTB/SmolLM2-135M-Instruct'"):
         load_judge(str(tmp_path), target="qwen2.5-coder-1.5b-instruct")
 
 
@@ -207,7 +207,9 @@ class _Saver:
             raise self.fail
 
 
+@pytest.mark.bad_input
 def test_full_disk_during_conversion_leaves_nothing_half_written(tmp_path):
+    """A full disk while converting a model | `OSError` naming the folder; nothing half-written is left"""
     import errno
 
     dest = tmp_path / "model"
@@ -217,7 +219,9 @@ def test_full_disk_during_conversion_leaves_nothing_half_written(tmp_path):
     assert not dest.exists() and not (tmp_path / "model.tmp").exists()
 
 
+@pytest.mark.bad_input
 def test_interrupted_or_damaged_conversion_is_redone(tmp_path, monkeypatch):
+    """An interrupted or damaged conversion | the next run detects the folder and converts again"""
     monkeypatch.setenv("HF_JUDGE_CACHE", str(tmp_path))
     dest = models.cache_dir() / "models" / SMOL
     redone = []

@@ -111,7 +111,7 @@ def test_accept_rule_samples_the_target_distribution(k):
     q = torch.softmax(torch.randn(k, v, generator=g) * 1.5, -1)
     counts = torch.zeros(v)
     bonus, n_bonus = torch.zeros(v), 0
-    for _ in range(20000):
+    for _ in range(10000):
         d = torch.stack([torch.multinomial(q[i], 1, generator=g)[0] for i in range(k)])
         out = verify(d, p.log(), None, draft_probs=q, do_sample=True, generator=g)
         first = int(d[0]) if out.n_accepted > 0 else out.next_token
@@ -120,7 +120,7 @@ def test_accept_rule_samples_the_target_distribution(k):
             bonus[out.next_token] += 1
             n_bonus += 1
     assert _chi2_pvalue(counts, p[0]) > ALPHA
-    assert n_bonus > 500 and _chi2_pvalue(bonus, p[k]) > ALPHA
+    assert n_bonus > 300 and _chi2_pvalue(bonus, p[k]) > ALPHA
 
 
 def _exact_pair_distribution(target, prompt, gen_kwargs, vocab):

@@ -10,6 +10,7 @@ import torch
 from datasets import Dataset
 
 import hf_judge
+from hf_judge import JudgeHeadConfig
 from hf_judge.card import export_head, push_head
 from hf_judge.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
 from hf_judge.features import extract_features
@@ -17,10 +18,10 @@ from hf_judge.train import TrainConfig, calibrate, metrics, roc_auc, train_head
 from tests.conftest import HIDDEN, set_draft_len, tiny_for, tiny_model
 
 
-def test_seed_pairs_label_tokens_up_to_the_first_error(smol_tok):
+def test_seed_pairs_label_tokens_up_to_the_first_error(tiny_tok):
     items = load_seed_pairs()
     assert len(items) >= 30
-    ds = pairs_dataset(smol_tok, items[:3])
+    ds = pairs_dataset(tiny_tok, items[:3])
     assert len(ds) == 6 and ds.features == FEATURES
     good, bad = ds[0], ds[1]
     assert set(good["labels"]) == {1} and len(good["labels"]) == len(good["positions"])
@@ -30,15 +31,15 @@ def test_seed_pairs_label_tokens_up_to_the_first_error(smol_tok):
     assert bad["input_ids"][err] != good["input_ids"][err]
 
 
-def test_pair_without_difference_is_an_error(smol_tok):
+def test_pair_without_difference_is_an_error(tiny_tok):
     with pytest.raises(ValueError, match="no token that differs"):
-        pairs_dataset(smol_tok, [{"prompt": "q", "correct": "same", "wrong": "same"}])
+        pairs_dataset(tiny_tok, [{"prompt": "q", "correct": "same", "wrong": "same"}])
     with pytest.raises(ValueError, match="lacks 'wrong'"):
-        pairs_dataset(smol_tok, [{"prompt": "q", "correct": "a"}])
+        pairs_dataset(tiny_tok, [{"prompt": "q", "correct": "a"}])
 
 
-def test_dataset_save_load_round_trip(tmp_path, smol_tok):
-    ds = pairs_dataset(smol_tok, load_seed_pairs()[:2])
+def test_dataset_save_load_round_trip(tmp_path, tiny_tok):
+    ds = pairs_dataset(tiny_tok, load_seed_pairs()[:2])
     ds.save_to_disk(tmp_path / "d")
     again = load_dataset_dir(tmp_path / "d")
     assert again.to_list() == ds.to_list()
@@ -117,19 +118,37 @@ def test_trainer_learns_a_separable_rule():
     assert rep.val["roc_auc"] > 0.98
     assert rep.calibration.error_recall >= 0.95
     assert head.config.threshold == rep.calibration.threshold
-    # standardisation is folded into the layer: the head reads raw features
-    assert torch.allclose(head.predict_proba(X[:5]), torch.sigmoid(head(X[:5])))
+    # standardisation is folded into the layer: the head reads raw features (the val AUC above is on raw X)
 
 
-def test_auto_label_with_tiny_models(smol_tok):
+@pytest.mark.parametrize("head_type", ["linear", "mlp"])
+def test_folding_the_standardisation_into_the_first_layer(head_type):
+    """head(raw x) after folding equals head((x - mu) / sd) before it."""
+    from hf_judge.modeling_judge import JudgeHead
+    from hf_judge.train import _fold_standardisation
+
+    torch.manual_seed(0)
+    head = JudgeHead(JudgeHeadConfig(hidden_size=6, head_type=head_type, mlp_hidden_size=4))
+    with torch.no_grad():
+        for p in head.parameters():
+            p.normal_()
+    X = torch.randn(20, 6) * 5 + 2
+    mu, sd = X.mean(0), X.std(0)
+    before = head((X - mu) / sd)
+    _fold_standardisation(head, mu, sd)
+    assert torch.allclose(head(X), before, atol=1e-5)
+    assert not torch.allclose(head((X - mu) / sd), before, atol=1e-3)  # the head now reads raw features
+
+
+def test_auto_label_with_tiny_models(tiny_tok):
     """Runs the automatic labeller end to end; a checker that accepts every answer labels every mismatch 1."""
-    target, draft = tiny_for(smol_tok, layers=1, seed=0), tiny_for(smol_tok, layers=1, seed=1)
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
     set_draft_len(draft, 3)
     items = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
     ds = auto_label(
         target,
         draft,
-        smol_tok,
+        tiny_tok,
         items,
         checker=lambda text, ans: True,
         max_new_tokens=6,
@@ -139,7 +158,7 @@ def test_auto_label_with_tiny_models(smol_tok):
     mism = [r for r in ds if r["source"] == "auto:mismatch"]
     assert mism and all(r["labels"] == [1] and len(r["positions"]) == 1 for r in mism)
     assert all(r["positions"][0] == len(r["input_ids"]) - 1 for r in mism)
-    none = auto_label(target, draft, smol_tok, items, checker=lambda text, ans: False, max_new_tokens=6, progress=False)
+    none = auto_label(target, draft, tiny_tok, items, checker=lambda text, ans: False, max_new_tokens=6, progress=False)
     assert len(none) == 0  # every reference answer judged wrong: all items skipped
 
 

@@ -1,0 +1,137 @@
+"""Bad input: each case is a clear error that names the value, and nothing is left half-written.
+
+Every test here is marked ``bad_input``; its docstring's first line is a row of the README's table
+(``python -m tests.bad_inputs --write`` regenerates it, and ``test_readme_table_matches`` checks it).
+"""
+
+import math
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import hf_judge
+from hf_judge import JudgeHead, JudgeHeadConfig
+from hf_judge.errors import InputError
+from hf_judge.heads import load_judge
+from tests.conftest import HIDDEN, tiny_model
+from tests.test_decoding import never
+
+pytestmark = pytest.mark.bad_input
+
+
+@pytest.fixture
+def pair():
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    return target, draft
+
+
+def _generate(target, draft, ids=None, **kw):
+    ids = torch.tensor([[1, 2, 3, 4]]) if ids is None else ids
+    args = {"max_new_tokens": 4, "do_sample": False, "assistant_model": draft, "judge": never()} | kw
+    return target.generate(ids, **args)
+
+
+def test_judge_for_another_hidden_size(pair):
+    """A judge head for another hidden size | `InputError`: both sizes and the head's target"""
+    head = JudgeHead(JudgeHeadConfig(hidden_size=HIDDEN + 1, target_model="org/big-model"))
+    with pytest.raises(
+        InputError, match="judge hidden_size=33 does not match the target's hidden_size=32.*org/big-model"
+    ):
+        _generate(*pair, judge=head)
+
+
+def test_judge_for_another_target(tmp_path):
+    """A judge head trained for another target | `InputError`: both model names"""
+    JudgeHead(JudgeHeadConfig(hidden_size=8, target_model="org/other-model")).save_pretrained(tmp_path)
+    with pytest.raises(InputError, match="trained for target 'org/other-model', not 'org/my-model'"):
+        load_judge(str(tmp_path), target="org/my-model")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_head_weights(tmp_path, damage):
+    """A truncated or corrupted `model.safetensors` | `InputError`: the folder and the file"""
+    JudgeHead(JudgeHeadConfig(hidden_size=8)).save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\x07" * 64)
+    with pytest.raises(InputError, match=f"could not load the judge head from {tmp_path}.*model.safetensors"):
+        load_judge(str(tmp_path))
+
+
+@pytest.mark.parametrize("missing", ["config.json", "model.safetensors"])
+def test_head_folder_missing_a_file(tmp_path, missing):
+    """A head folder without `config.json` or `model.safetensors` | `InputError`: the folder and the missing file"""
+    JudgeHead(JudgeHeadConfig(hidden_size=8)).save_pretrained(tmp_path)
+    (tmp_path / missing).unlink()
+    with pytest.raises(InputError, match=f"{tmp_path} is not a judge head folder: it has no {missing}"):
+        load_judge(str(tmp_path))
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, math.nan, "high"])
+def test_threshold_outside_unit_interval(pair, bad):
+    """A threshold outside [0, 1], NaN, or not a number | `InputError`: `judge_threshold=...`"""
+    with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
+        _generate(*pair, judge_threshold=bad)
+    with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
+        hf_judge.JudgeAssistedGenerator(pair[1], never(), threshold=bad)
+    with pytest.raises(ValueError, match="threshold"):
+        JudgeHeadConfig(hidden_size=8, threshold=bad)
+
+
+def test_draft_with_another_vocabulary(pair):
+    """A draft with another vocabulary | `InputError`: both vocabulary sizes"""
+    with pytest.raises(InputError, match="target vocab=96, draft vocab=97"):
+        _generate(pair[0], tiny_model(layers=1, seed=1, vocab=97))
+
+
+def test_empty_prompt(pair):
+    """An empty prompt | `InputError`: the prompt is empty"""
+    with pytest.raises(InputError, match="the prompt is empty"):
+        _generate(*pair, ids=torch.zeros(1, 0, dtype=torch.long))
+
+
+def test_zero_new_tokens(pair):
+    """`max_new_tokens=0` | `ValueError` from transformers: `max_new_tokens` must be greater than 0"""
+    with pytest.raises(ValueError, match="`max_new_tokens` must be greater than 0, but is 0"):
+        _generate(*pair, max_new_tokens=0)
+
+
+def test_batch_of_two(pair):
+    """A batch of two prompts | `InputError`: `batch_size=2`"""
+    with pytest.raises(InputError, match="batch_size=2 is not supported"):
+        _generate(*pair, ids=torch.tensor([[1, 2, 3], [4, 5, 6]]))
+
+
+def test_beam_search(pair):
+    """Beam search | `InputError`: `num_beams=2`"""
+    with pytest.raises(InputError, match="num_beams=2 is not supported"):
+        _generate(*pair, num_beams=2)
+
+
+def test_unknown_model_alias():
+    """An unknown model alias | `InputError`: the alias and the known ones"""
+    from hf_judge.models import resolve
+
+    with pytest.raises(InputError, match="unknown model alias 'qwen-9000'.*smollm2-135m-instruct"):
+        resolve("qwen-9000")
+
+
+def test_head_config_with_bad_values():
+    """A head config with a bad type, size or layer | `ValueError`: the field and its value"""
+    for kwargs, match in [
+        ({"head_type": "cnn"}, "head_type='cnn'"),
+        ({"hidden_size": 0}, "hidden_size=0"),
+        ({"hidden_layer": 3}, "hidden_layer=3"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            JudgeHeadConfig(**kwargs)
+
+
+def test_judge_with_a_saved_weight_of_the_wrong_shape(tmp_path):
+    """Weights of another shape than the config says | `InputError`: the folder"""
+    JudgeHead(JudgeHeadConfig(hidden_size=8)).save_pretrained(tmp_path)
+    save_file({"net.0.weight": torch.zeros(1, 5), "net.0.bias": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(InputError, match=f"could not load the judge head from {tmp_path}"):
+        load_judge(str(tmp_path))
