@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .benchdata import code_program, load_task, math_answer
 from .data import prompt_ids
 from .errors import InputError
+from .records import append_record, read_records
 from .report import aggregate, format_table
 from .runner import RunResult, run_method
 from .verify import check_threshold
@@ -159,11 +160,8 @@ def run_bench(
             "resume only with the same settings, or pass another output folder"
         )
     fp_path.write_text(json.dumps(fingerprint))
-    done = {}
-    if rec_path.exists():  # resume: keep what an earlier run of the same config measured
-        for line in rec_path.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["task"], r["id"], r["method"])] = r
+    # resume: keep what an earlier run of the same config measured (a record cut short is dropped)
+    done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     for m, t in methods.items():  # warm-up, not measured
@@ -197,8 +195,7 @@ def run_bench(
                             do_sample=False,
                         )
                         res.method = m  # the label, e.g. judge@0.5
-                        rec_file.write(json.dumps({"task": task, "id": ex["id"], **asdict(res)}) + "\n")
-                        rec_file.flush()
+                        append_record(rec_file, {"task": task, "id": ex["id"], **asdict(res)})
                     runs[m].append(res)
                     bar.update()
             bar.close()

@@ -16,6 +16,8 @@ Two builders:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,6 +27,7 @@ from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, l
 from tqdm.auto import tqdm
 
 from .errors import InputError
+from .records import append_record, read_records
 from .tasks import is_correct_number
 
 __all__ = [
@@ -135,6 +138,7 @@ def auto_label(
     instruction: str = MATH_INSTRUCTION,
     use_draft_for_speed: bool = True,
     progress: bool = True,
+    checkpoint: str | Path | None = None,
 ) -> Dataset:
     """Label draft/target disagreements automatically on checkable ``items`` (``{"question", "answer"}``).
 
@@ -142,48 +146,106 @@ def auto_label(
     gets wrong are skipped (nothing to compare with). One draft forward over the target's answer
     gives the draft's choice at every position; at up to ``max_mismatches`` positions where it
     differs, the draft's token is substituted, the target continues greedily, and the
-    substitution is labelled by
-    ``checker(response, answer)``. Up to ``max_positives`` of the target's own tokens are added
-    as acceptable examples.
+    substitution is labelled by ``checker(response, answer)``. Up to ``max_positives`` of the
+    target's own tokens are added as acceptable examples.
+
+    With ``checkpoint`` (a JSONL file) every finished item is recorded as it completes; a rerun
+    after an interruption skips the recorded items, so nothing is labelled twice.
     """
-    eos = tokenizer.eos_token_id
-    helper = draft if use_draft_for_speed else None  # greedy SD gives the target's own greedy text faster
-    rows, skipped = [], 0
     items = list(items)
-    for item in tqdm(items, desc="auto-label", disable=not progress):
-        p = prompt_ids(tokenizer, f"{item['question']} {instruction}".strip())
-        ref = _greedy(target, helper, p, max_new_tokens, eos)
-        if not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
-            skipped += 1
-            continue
-        seq = torch.tensor([p + ref], device=draft.device)
-        d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
-        mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
-        for i in _spread(mism, max_mismatches):
-            sub = p + ref[:i] + [d_pred[i]]
-            cont = _greedy(target, helper, sub, max(1, max_new_tokens - i), eos) if d_pred[i] != eos else []
-            text = tokenizer.decode(ref[:i] + [d_pred[i]] + cont, skip_special_tokens=True)
-            rows.append(
-                {
-                    "input_ids": sub,
-                    "positions": [len(sub) - 1],
-                    "labels": [int(checker(text, item["answer"]))],
-                    "source": "auto:mismatch",
-                }
-            )
-        same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
-        if same:
-            rows.append(
-                {
-                    "input_ids": p + ref,
-                    "positions": [len(p) + i for i in same],
-                    "labels": [1] * len(same),
-                    "source": "auto:target",
-                }
-            )
+    settings = dict(
+        checker=checker,
+        max_new_tokens=max_new_tokens,
+        max_mismatches=max_mismatches,
+        max_positives=max_positives,
+        instruction=instruction,
+        use_draft=use_draft_for_speed,
+    )
+    done = _resume(checkpoint, items, settings)
+    with open(checkpoint, "a") if checkpoint else contextlib.nullcontext() as log:
+        if log is not None and not done:
+            append_record(log, {"fingerprint": _fingerprint(items, settings)})
+        todo = [i for i in range(len(items)) if i not in done]
+        for i in tqdm(todo, desc="auto-label", disable=not progress, initial=len(done), total=len(items)):
+            done[i] = {"item": i, "rows": _label_item(target, draft, tokenizer, items[i], **settings)}
+            if log is not None:
+                append_record(log, done[i])
+    skipped = sum(done[i]["rows"] is None for i in range(len(items)))
     if progress and skipped:
         print(f"auto-label: skipped {skipped}/{len(items)} items the target answered wrongly")
-    return _to_dataset(rows)
+    return _to_dataset([row for i in range(len(items)) for row in done[i]["rows"] or []])
+
+
+def _fingerprint(items: list[dict], settings: dict) -> str:
+    """What a checkpoint was made from: the items and every labelling setting."""
+    named = {
+        k: f"{v.__module__}.{getattr(v, '__qualname__', type(v).__qualname__)}" if callable(v) else v
+        for k, v in settings.items()
+    }
+    return hashlib.sha256(json.dumps([items, named], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _resume(checkpoint, items: list[dict], settings: dict) -> dict[int, dict]:
+    """Items already labelled in ``checkpoint`` (an earlier, interrupted run with the same items and settings)."""
+    if not checkpoint:
+        return {}
+    records = read_records(checkpoint)
+    if not records:
+        return {}
+    if records[0].get("fingerprint") != _fingerprint(items, settings):
+        raise InputError(
+            f"{checkpoint} was written for other items or settings; delete it, or rerun with the same arguments"
+        )
+    return {r["item"]: r for r in records[1:]}
+
+
+def _label_item(
+    target,
+    draft,
+    tokenizer,
+    item: dict,
+    *,
+    checker,
+    max_new_tokens: int,
+    max_mismatches: int,
+    max_positives: int,
+    instruction: str,
+    use_draft: bool,
+) -> list[dict] | None:
+    """The labelled rows of one item, or None when the target's own answer is wrong."""
+    eos = tokenizer.eos_token_id
+    helper = draft if use_draft else None  # greedy SD gives the target's own greedy text faster
+    p = prompt_ids(tokenizer, f"{item['question']} {instruction}".strip())
+    ref = _greedy(target, helper, p, max_new_tokens, eos)
+    if not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
+        return None
+    seq = torch.tensor([p + ref], device=draft.device)
+    d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
+    mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
+    rows = []
+    for i in _spread(mism, max_mismatches):
+        sub = p + ref[:i] + [d_pred[i]]
+        cont = _greedy(target, helper, sub, max(1, max_new_tokens - i), eos) if d_pred[i] != eos else []
+        text = tokenizer.decode(ref[:i] + [d_pred[i]] + cont, skip_special_tokens=True)
+        rows.append(
+            {
+                "input_ids": sub,
+                "positions": [len(sub) - 1],
+                "labels": [int(checker(text, item["answer"]))],
+                "source": "auto:mismatch",
+            }
+        )
+    same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
+    if same:
+        rows.append(
+            {
+                "input_ids": p + ref,
+                "positions": [len(p) + i for i in same],
+                "labels": [1] * len(same),
+                "source": "auto:target",
+            }
+        )
+    return rows
 
 
 def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:

@@ -66,12 +66,24 @@ def _source_kwargs(args) -> dict:
 
 
 def cmd_build_data(args) -> int:
+    import shutil
+
+    out = Path(args.out)
+    if (out / "dataset_info.json").exists():
+        print(f"{out} is already built; delete it to build again")
+        return 0
+    progress = out.with_name(out.name + ".progress.jsonl")  # an interrupted run resumes from here
     tok, target, draft = _models(args, need_draft=args.source == "auto")
-    ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
-    ds.save_to_disk(args.out)
+    extra = {"checkpoint": progress} if args.source == "auto" else {}
+    ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args), **extra)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ds.save_to_disk(str(tmp))
+    tmp.rename(out)
+    progress.unlink(missing_ok=True)
     n = sum(len(x) for x in ds["labels"])
     errors = sum(x.count(0) for x in ds["labels"])
-    print(f"saved {len(ds)} rows, {n} labelled positions ({errors} errors) to {args.out}")
+    print(f"saved {len(ds)} rows, {n} labelled positions ({errors} errors) to {out}")
     return 0
 
 

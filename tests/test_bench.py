@@ -64,6 +64,23 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
         run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
 
 
+@pytest.mark.bad_input
+def test_interrupted_bench_resumes_without_duplicate_rows(tmp_path, trio, tiny_tok):
+    """An interrupted `bench` run, even mid-record | resumes: finished rows kept, the cut one redone, none twice"""
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=2, k=2, max_new_tokens=3)
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    lines = (tmp_path / "records.jsonl").read_text().splitlines()
+    # as if killed while writing the last record
+    (tmp_path / "records.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:25])
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    again = (tmp_path / "records.jsonl").read_text().splitlines()
+    assert len(again) == len(lines) and again[:-1] == lines[:-1]
+    keys = [(r["task"], r["id"], r["method"]) for r in map(json.loads, again)]
+    assert len(set(keys)) == len(keys)
+    assert res["tasks"]["gsm-style"]["target"]["new_tokens"] == 2 * 3
+
+
 def test_humaneval_needs_opt_in():
     with pytest.raises(ValueError, match="allow_code_exec"):
         BenchConfig(tasks=["humaneval"])

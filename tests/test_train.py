@@ -233,3 +233,49 @@ def test_push_goes_through_the_hub_api(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(head.state_dict().values(), pushed.state_dict().values(), strict=True))
     with pytest.raises(FileNotFoundError, match="not an exported head"):
         push_head(tmp_path, "me/x", api=hub)
+
+
+@pytest.mark.bad_input
+def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, monkeypatch):
+    """An interrupted `build-data --source auto` run | resumes from its checkpoint: same rows, no item labelled twice"""
+    from hf_judge import data
+    from hf_judge.records import read_records
+
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    set_draft_len(draft, 3)
+    items = [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(4)]
+    kw = {"checker": lambda text, ans: True, "max_new_tokens": 6, "progress": False}
+    want = auto_label(target, draft, tiny_tok, items, **kw)
+
+    ckpt = tmp_path / "out.progress.jsonl"
+    real, calls = data._label_item, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "_label_item", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        auto_label(target, draft, tiny_tok, items, checkpoint=ckpt, **kw)
+    assert [r["item"] for r in read_records(ckpt)[1:]] == [0, 1]
+    calls.clear()
+    got = auto_label(target, draft, tiny_tok, items, checkpoint=ckpt, **kw)
+    assert calls == items[2:]  # only the two unfinished items are labelled again
+    assert got.to_list() == want.to_list()
+    assert [r["item"] for r in read_records(ckpt)[1:]] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="written for other items or settings"):
+        auto_label(target, draft, tiny_tok, items[:3], checkpoint=ckpt, **kw)
+
+
+def test_read_records_drops_only_a_cut_final_line(tmp_path):
+    from hf_judge.records import read_records
+
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')
+    assert read_records(path) == [{"a": 1}, {"a": 2}]
+    assert path.read_text() == '{"a": 1}\n{"a": 2}\n'  # trimmed: the next append starts a fresh line
+    path.write_text('{"a": 1}\n{"a"\n{"a": 3}\n')
+    with pytest.raises(ValueError, match="line 2 is damaged"):
+        read_records(path)
