@@ -9,3 +9,12 @@ def test_bad_input_table_matches_the_tests():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert bad_inputs.readme_table(readme) == bad_inputs.table(), "run: python -m tests.bad_inputs --write"
     assert len(bad_inputs.cases()) >= 14
+
+
+def test_tests_needing_a_download_are_marked_slow(request):
+    """``-m "not slow"`` must select no test that uses the real packaged model, directly or through a fixture."""
+    from tests.conftest import REAL_MODEL_FIXTURES
+
+    for item in request.session.items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            assert item.get_closest_marker("slow"), f"{item.nodeid} needs a packaged model but is not marked slow"
