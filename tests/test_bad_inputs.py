@@ -12,8 +12,8 @@ from safetensors.torch import save_file
 
 import hf_judge
 from hf_judge import JudgeHead, JudgeHeadConfig
-from hf_judge.errors import InputError
-from hf_judge.heads import load_judge
+from hf_judge.core.errors import InputError
+from hf_judge.registry.judges import load_judge
 from tests.conftest import HIDDEN, tiny_model
 from tests.test_decoding import never
 
@@ -112,7 +112,7 @@ def test_beam_search(pair):
 
 def test_unknown_model_alias():
     """An unknown model alias | `InputError`: the alias and the known ones"""
-    from hf_judge.models import resolve
+    from hf_judge.registry.packaged import resolve
 
     with pytest.raises(InputError, match="unknown model alias 'qwen-9000'.*smollm2-135m-instruct"):
         resolve("qwen-9000")

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import hf_judge
-from hf_judge.bench import METRICS, BenchConfig, run_bench
-from hf_judge.benchdata import code_program, extract_code, load_task
+from hf_judge.bench.suite import METRICS, BenchConfig, run_bench
+from hf_judge.bench.tasks import code_program, extract_code, load_task
 from tests.conftest import tiny_for
 
 
@@ -50,7 +50,7 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     assert len((tmp_path / "records.jsonl").read_text().splitlines()) == n_records
     assert again["tasks"]["gsm-style"]["sd"]["new_tokens"] == gsm["sd"]["new_tokens"]
     assert json.loads((tmp_path / "results.json").read_text())["methods"] == methods
-    from hf_judge.card import add_eval_results, export_head
+    from hf_judge.training.card import add_eval_results, export_head
 
     head_dir = export_head(judge, tmp_path / "head", repo_id="me/tiny-judge", dataset="seed pairs")
     card = add_eval_results(head_dir, res).read_text()
@@ -152,7 +152,7 @@ def test_humaneval_bench_with_opt_in(tmp_path, trio, tiny_tok):
 
 
 def test_parse_rating():
-    from hf_judge.benchdata import parse_rating
+    from hf_judge.bench.tasks import parse_rating
 
     assert parse_rating("Fine answer. Rating: [[7]]") == 7.0
     assert parse_rating("[[3]] then [[8.5]]") == 8.5
@@ -174,7 +174,7 @@ class _FixedGrader:
 @pytest.mark.slow  # packaged data from PyPI
 def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, tiny_tok):
     """MT-Bench rows carry the grader's mean rating; a reply without a rating is not counted."""
-    from hf_judge.benchdata import mt_bench_judge_prompt
+    from hf_judge.bench.tasks import mt_bench_judge_prompt
 
     system, user = mt_bench_judge_prompt("What is 2+2?", "4")
     assert "[[rating]]" in user and "What is 2+2?" in user and system

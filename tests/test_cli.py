@@ -99,8 +99,8 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
 @pytest.fixture(scope="module")
 def smol_head_dir(tmp_path_factory, smol, smol_tok):
     """A judge head for SmolLM2 (trained in seconds on the seed pairs), exported like a Hub repo."""
-    from hf_judge.card import export_head
-    from hf_judge.heads import seed_head
+    from hf_judge.training.card import export_head
+    from hf_judge.training.trainer import seed_head
 
     return export_head(seed_head(smol, smol_tok, epochs=10), tmp_path_factory.mktemp("head") / "smol-judge")
 
@@ -137,18 +137,19 @@ def test_generate_streams_text_and_reports_acceptance(smol_head_dir, capfd):
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
     """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
     from hf_judge import cli
-    from hf_judge.errors import InputError
+    from hf_judge.cli import run
+    from hf_judge.core.errors import InputError
 
     def bug(args):
         raise ValueError("an internal bug")
 
-    monkeypatch.setattr(cli, "cmd_generate", bug)
+    monkeypatch.setattr(run, "cmd_generate", bug)
     with pytest.raises(ValueError, match="an internal bug"):
         cli.main(["generate", "hi"])
 
     def bad_input(args):
         raise InputError("judge_threshold=2 must lie in [0, 1]")
 
-    monkeypatch.setattr(cli, "cmd_generate", bad_input)
+    monkeypatch.setattr(run, "cmd_generate", bad_input)
     assert cli.main(["generate", "hi"]) == 2
     assert "hf-judge: error: judge_threshold=2" in capsys.readouterr().err

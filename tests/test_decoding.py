@@ -324,7 +324,7 @@ def test_sampling_with_one_new_token(prompt):
 
 def test_cache_holding_the_whole_prompt(prompt):
     """A caller's cache that already holds the prompt is used (last token fed again), not a shape error."""
-    from hf_judge import _compat
+    from hf_judge.core import _compat
 
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(layers=1, seed=1)
@@ -345,7 +345,7 @@ def test_cache_holding_the_whole_prompt(prompt):
 
 
 def test_cache_longer_than_the_prompt_is_named(prompt):
-    from hf_judge import _compat
+    from hf_judge.core import _compat
 
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(layers=1, seed=1)
@@ -396,7 +396,7 @@ def test_eos_is_kept_when_the_private_tensor_is_missing():
     """eos_tensor used to return None when transformers' private ``_eos_token_tensor`` was absent."""
     from transformers import GenerationConfig
 
-    from hf_judge import _compat
+    from hf_judge.core import _compat
 
     cfg = GenerationConfig(eos_token_id=[5, 7])
     assert not hasattr(cfg, "_eos_token_tensor")

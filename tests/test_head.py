@@ -107,8 +107,8 @@ def test_the_shipped_default_head_loads_for_the_default_pair():
     from pathlib import Path
 
     import hf_judge
-    from hf_judge.heads import load_judge, shipped_head_dir
-    from hf_judge.models import DEFAULT_DRAFT, DEFAULT_TARGET, same_model
+    from hf_judge.registry.judges import load_judge, shipped_head_dir
+    from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, same_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # trained for exactly this target: no mismatch warning
@@ -123,7 +123,7 @@ def test_the_shipped_default_head_loads_for_the_default_pair():
     assert {"model.safetensors", "README.md", "training_report.json", "calibration.png"} <= {
         p.name for p in folder.iterdir()
     }
-    package = Path(hf_judge.__file__).parent
+    package = Path(hf_judge.__file__).parent / "core"
     for code in ("configuration_judge.py", "modeling_judge.py"):  # the remote-code copies match the package's classes
         assert (folder / code).read_text() == (package / code).read_text(), f"{code} in {folder} is stale"
     card = (folder / "README.md").read_text()

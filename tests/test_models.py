@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import hf_judge
-from hf_judge import models
-from hf_judge.models import PackagedModel
+from hf_judge.registry import packaged as models
+from hf_judge.registry.packaged import PackagedModel
 from tests.conftest import SMOL
 
 
@@ -107,7 +107,7 @@ def test_smollm2_loads_from_cache_and_judge_path_matches_greedy(smol, smol_tok):
 def test_alias_and_hub_id_name_the_same_model(tmp_path):
     import warnings
 
-    from hf_judge.heads import load_judge
+    from hf_judge.registry.judges import load_judge
 
     hub = "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert models.hub_name(SMOL) == hub and models.hub_name("org/other") == "org/other"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hf_judge
-from hf_judge.verify import verify
+from hf_judge.core.verify import verify
 from tests.conftest import set_draft_len, tiny_model
 from tests.test_decoding import judge_with_bias
 

@@ -11,10 +11,10 @@ from datasets import Dataset
 
 import hf_judge
 from hf_judge import JudgeHeadConfig
-from hf_judge.card import export_head, push_head
-from hf_judge.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
-from hf_judge.features import extract_features
-from hf_judge.train import TrainConfig, calibrate, metrics, roc_auc, train_head
+from hf_judge.training.card import export_head, push_head
+from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
+from hf_judge.training.features import extract_features
+from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_head
 from tests.conftest import HIDDEN, set_draft_len, tiny_for, tiny_model
 
 
@@ -124,8 +124,8 @@ def test_trainer_learns_a_separable_rule():
 @pytest.mark.parametrize("head_type", ["linear", "mlp"])
 def test_folding_the_standardisation_into_the_first_layer(head_type):
     """head(raw x) after folding equals head((x - mu) / sd) before it."""
-    from hf_judge.modeling_judge import JudgeHead
-    from hf_judge.train import _fold_standardisation
+    from hf_judge.core.modeling_judge import JudgeHead
+    from hf_judge.training.trainer import _fold_standardisation
 
     torch.manual_seed(0)
     head = JudgeHead(JudgeHeadConfig(hidden_size=6, head_type=head_type, mlp_hidden_size=4))
@@ -238,8 +238,8 @@ def test_push_goes_through_the_hub_api(tmp_path):
 @pytest.mark.bad_input
 def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, monkeypatch):
     """An interrupted `build-data --source auto` run | resumes from its checkpoint: same rows, no item labelled twice"""
-    from hf_judge import data
-    from hf_judge.records import read_records
+    from hf_judge.training import data
+    from hf_judge.training.records import read_records
 
     target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
     set_draft_len(draft, 3)
@@ -270,7 +270,7 @@ def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, m
 
 
 def test_read_records_drops_only_a_cut_final_line(tmp_path):
-    from hf_judge.records import read_records
+    from hf_judge.training.records import read_records
 
     path = tmp_path / "r.jsonl"
     path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from hf_judge.verify import verify
+from hf_judge.core.verify import verify
 
 NEG = -1e9
 

@@ -10,22 +10,21 @@ from __future__ import annotations
 import json
 import os
 import platform
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from .benchdata import code_program, load_task, math_answer
-from .data import prompt_ids
-from .errors import InputError
-from .records import append_record, read_records
+from ..core.errors import InputError
+from ..core.verify import check_threshold
+from ..training.data import prompt_ids
+from ..training.records import append_record, read_records
 from .report import aggregate, format_table
 from .runner import RunResult, run_method
-from .verify import check_threshold
+from .tasks import code_program, load_task, math_answer
 
-__all__ = ["BenchConfig", "add_bench_command", "run_bench"]
+__all__ = ["BenchConfig", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
 
@@ -49,7 +48,7 @@ class BenchConfig:
     grader_max_new_tokens: int = field(default=256, metadata={"help": "reply length of the MT-Bench grader model"})
 
     def __post_init__(self):
-        from .benchdata import TASKS
+        from .tasks import TASKS
 
         bad = [t for t in self.tasks if t not in TASKS]
         if bad:
@@ -92,7 +91,7 @@ def _environment(target) -> dict:
 @torch.no_grad()
 def _grade(grader, examples: list[dict], texts: list[str], max_new_tokens: int) -> dict:
     """MT-Bench single-answer grading (1-10) by a grader LM ``(model, tokenizer)``."""
-    from .benchdata import mt_bench_judge_prompt, parse_rating
+    from .tasks import mt_bench_judge_prompt, parse_rating
 
     model, tok = grader
     ratings = []
@@ -236,57 +235,3 @@ def _speedups(rows: dict[str, dict]) -> None:
     for r in rows.values():
         r["speedup_vs_target"] = r["tokens_per_s"] / base_t
         r["speedup_vs_sd"] = r["tokens_per_s"] / base_s
-
-
-def cmd_bench(args) -> int:
-    from .cli import _load
-
-    cfg = BenchConfig(
-        tasks=args.tasks,
-        limit=args.limit,
-        thresholds=args.thresholds or [None],
-        k=args.draft_tokens,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
-        allow_code_exec=args.allow_code_exec,
-    )
-    tok, target, draft, judge = _load(args)
-    grader = None
-    if args.grader:
-        from .models import load_model, load_tokenizer
-
-        grader = (
-            load_model(args.grader, dtype=getattr(torch, args.dtype), device=args.device),
-            load_tokenizer(args.grader),
-        )
-    t0 = time.perf_counter()
-    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader)
-    print(res["table"])
-    print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
-    if args.update_card:
-        from .card import add_eval_results
-
-        print(f"model card updated: {add_eval_results(args.update_card, res)}")
-    return 0
-
-
-def add_bench_command(sub) -> None:
-    from .cli import _add_models
-
-    p = sub.add_parser("bench", help="quality and speed: target alone vs standard SD vs judge decoding")
-    _add_models(p)
-    p.add_argument(
-        "--tasks",
-        nargs="+",
-        default=["gsm-style", "mt-bench"],
-        help="gsm-style, gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
-    )
-    p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
-    p.add_argument("--thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)")
-    p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
-    p.add_argument("--grader", help="model (alias, Hub id, path) that grades MT-Bench answers 1-10 (quality)")
-    p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
-    p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
-    p.set_defaults(func=cmd_bench)

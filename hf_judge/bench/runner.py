@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .decoding import generate
-from .errors import InputError
+from ..core.decoding import generate
+from ..core.errors import InputError
 
 __all__ = ["METHODS", "RunResult", "draft_config", "run_method"]
 

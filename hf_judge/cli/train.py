@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from .errors import InputError
+from ..training.data import build_dataset
 
-__all__ = ["add_train_commands", "build_dataset"]
-
-
-def build_dataset(
-    source: str,
-    tok,
-    target=None,
-    draft=None,
-    *,
-    pairs: str | None = None,
-    n_items: int = 100,
-    seed: int = 1,
-    progress: bool = True,
-    **auto_kwargs,
-):
-    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items).
-
-    ``auto_kwargs`` go to :func:`hf_judge.data.auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
-    """
-    from .data import auto_label, load_seed_pairs, pairs_dataset
-    from .tasks import gsm_style_items
-
-    if source == "pairs":
-        return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
-    if source == "auto":
-        target.generation_config.eos_token_id = tok.eos_token_id
-        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress, **auto_kwargs)
-    raise InputError(f"{source=} is not one of ('pairs', 'auto')")
+__all__ = ["add_train_commands"]
 
 
 def _models(args, need_draft: bool):
     import torch
 
-    from .models import check_tokenizers, load_model, load_tokenizer
+    from ..registry.packaged import check_tokenizers, load_model, load_tokenizer
 
     tok = load_tokenizer(args.target)
     draft = None
@@ -88,11 +60,11 @@ def cmd_build_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .card import export_head, push_head
-    from .data import load_dataset_dir
-    from .features import extract_features
-    from .models import hub_name
-    from .train import TrainConfig, train_head
+    from ..registry.packaged import hub_name
+    from ..training.card import export_head, push_head
+    from ..training.data import load_dataset_dir
+    from ..training.features import extract_features
+    from ..training.trainer import TrainConfig, train_head
 
     cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
     if args.data:
@@ -112,7 +84,7 @@ def cmd_train(args) -> int:
         dataset=args.dataset_name or (", ".join(map(str, args.data)) if args.data else args.source),
     )
     if report.calibration is not None:
-        from .plots import plot_calibration
+        from ..bench.plots import plot_calibration
 
         plot_calibration(report.calibration.curve, report.calibration.threshold, out / "calibration.png")
     print(json.dumps({"val": rep["val"], "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
@@ -125,11 +97,11 @@ def cmd_train(args) -> int:
 def cmd_calibrate(args) -> int:
     import torch
 
-    from .data import load_dataset_dir
-    from .features import extract_features
-    from .heads import load_judge
-    from .plots import plot_calibration
-    from .train import calibrate, metrics
+    from ..bench.plots import plot_calibration
+    from ..registry.judges import load_judge
+    from ..training.data import load_dataset_dir
+    from ..training.features import extract_features
+    from ..training.trainer import calibrate, metrics
 
     head = load_judge(args.head)
     tok, target, _ = _models(args, need_draft=False)
@@ -150,7 +122,7 @@ def cmd_calibrate(args) -> int:
 
 
 def add_train_commands(sub) -> None:
-    from .models import DEFAULT_DRAFT, DEFAULT_TARGET
+    from ..registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET
 
     def models(p, draft=True):
         p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
@@ -200,9 +172,3 @@ def add_train_commands(sub) -> None:
     p.add_argument("--error-recall", type=float, default=0.9)
     p.add_argument("--out", help="where to save the calibrated head (default: overwrite --head)")
     p.set_defaults(func=cmd_calibrate)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from .cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))

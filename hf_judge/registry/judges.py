@@ -6,11 +6,11 @@ from pathlib import Path
 
 from safetensors import SafetensorError
 
-from .errors import InputError
-from .modeling_judge import JudgeHead
-from .models import same_model
+from ..core.errors import InputError
+from ..core.modeling_judge import JudgeHead
+from .packaged import same_model
 
-__all__ = ["SHIPPED", "load_judge", "seed_head", "shipped_head_dir"]
+__all__ = ["SHIPPED", "load_judge", "shipped_head_dir"]
 
 _HEADS = Path(__file__).parent / "heads"
 SHIPPED = {  # target alias -> folder under hf_judge/heads
@@ -19,7 +19,7 @@ SHIPPED = {  # target alias -> folder under hf_judge/heads
 
 
 def shipped_head_dir(target: str) -> Path:
-    name = SHIPPED.get(target)
+    name = next((folder for alias, folder in SHIPPED.items() if same_model(alias, target)), None)
     if name is None or not (_HEADS / name / "config.json").exists():
         raise FileNotFoundError(
             f"no judge head ships for target {target!r} (shipped: {sorted(SHIPPED)}); "
@@ -56,15 +56,4 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
             f"the judge head at {name_or_path} was trained for target {trained_for!r}, not {target!r}: "
             "its scores mean nothing for another model; train one for this target with `hf-judge train`"
         )
-    return head
-
-
-def seed_head(target, tokenizer, epochs: int = 50) -> JudgeHead:
-    """A head trained in seconds on the shipped seed pairs: for small demos and tests, not a good judge."""
-    from .data import pairs_dataset
-    from .features import extract_features
-    from .train import TrainConfig, train_head
-
-    X, y, rows = extract_features(target, pairs_dataset(tokenizer), progress=False)
-    head, _ = train_head(X, y, rows, TrainConfig(epochs=epochs), target_model=target.name_or_path, progress=False)
     return head

@@ -26,14 +26,15 @@ import torch
 from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 
-from .errors import InputError
+from ..core.errors import InputError
+from .checkable import is_correct_number
 from .records import append_record, read_records
-from .tasks import is_correct_number
 
 __all__ = [
     "FEATURES",
     "MATH_INSTRUCTION",
     "auto_label",
+    "build_dataset",
     "load_dataset_dir",
     "load_seed_pairs",
     "pairs_dataset",
@@ -48,7 +49,7 @@ FEATURES = Features(
         "source": Value("string"),
     }
 )
-SEED_PAIRS = Path(__file__).parent / "data" / "seed_pairs.jsonl"
+SEED_PAIRS = Path(__file__).parent / "seed_pairs.jsonl"
 MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
 
 
@@ -109,7 +110,7 @@ def pairs_dataset(tokenizer, items: Iterable[dict] | None = None) -> Dataset:
 
 @torch.no_grad()
 def _greedy(target, draft, ids: list[int], max_new_tokens: int, eos) -> list[int]:
-    from .decoding import generate
+    from ..core.decoding import generate
 
     x = torch.tensor([ids], device=target.device)
     kw = {"assistant_model": draft} if draft is not None else {}
@@ -257,3 +258,29 @@ def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
             raise FileNotFoundError(f"no judge data set at {p}")
         parts.append(load_from_disk(str(p)))
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def build_dataset(
+    source: str,
+    tok,
+    target=None,
+    draft=None,
+    *,
+    pairs: str | None = None,
+    n_items: int = 100,
+    seed: int = 1,
+    progress: bool = True,
+    **auto_kwargs,
+):
+    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items).
+
+    ``auto_kwargs`` go to :func:`hf_judge.data.auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
+    """
+    from .checkable import gsm_style_items
+
+    if source == "pairs":
+        return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
+    if source == "auto":
+        target.generation_config.eos_token_id = tok.eos_token_id
+        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress, **auto_kwargs)
+    raise InputError(f"{source=} is not one of ('pairs', 'auto')")

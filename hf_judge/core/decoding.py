@@ -8,7 +8,6 @@ hidden states the judge reads, and keeps what :func:`hf_judge.verify.verify` acc
 
 from __future__ import annotations
 
-import types
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ from . import _compat
 from .errors import InputError
 from .verify import check_threshold, verify
 
-__all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "enable", "generate", "judge_decode"]
+__all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "generate", "judge_decode"]
 
 _SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
@@ -324,12 +323,3 @@ def generate(model, *args, judge=None, judge_threshold: float | None = None, **k
         raise InputError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
     decode = JudgeAssistedGenerator(kwargs.get("assistant_model"), judge, judge_threshold, kwargs.get("streamer"))
     return _compat.generate_with(model, decode, *args, **kwargs)
-
-
-def enable(model):
-    """Let ``model.generate(..., assistant_model=draft, judge=head)`` run judge decoding.
-
-    Patches this one model instance (not its class) and returns it.
-    """
-    model.generate = types.MethodType(generate, model)
-    return model

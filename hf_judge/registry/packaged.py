@@ -24,7 +24,7 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .errors import InputError
+from ..core.errors import InputError
 
 __all__ = [
     "ALIASES",
@@ -118,7 +118,7 @@ def _check_disk(where: Path, need: int) -> None:
         raise OSError(f"not enough disk space in {where}: need {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free")
 
 
-WHEELS_FILE = Path(__file__).parent / "data" / "wheels.json"
+WHEELS_FILE = Path(__file__).parent / "wheels.json"
 
 
 def known_wheels() -> dict[str, dict]:

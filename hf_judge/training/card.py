@@ -8,7 +8,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
-from .modeling_judge import JudgeHead
+from ..core.modeling_judge import JudgeHead
 
 __all__ = ["add_eval_results", "eval_rows", "export_head", "make_card", "push_head", "template_path"]
 
@@ -17,7 +17,7 @@ TEMPLATE = "judge_head.md"
 
 def template_path(name: str = TEMPLATE) -> Path:
     """The card template: the repository's ``hub_cards/`` or the installed copy under ``sys.prefix``."""
-    for base in (Path(__file__).resolve().parents[1] / "hub_cards", Path(sys.prefix) / "hub_cards"):
+    for base in (Path(__file__).resolve().parents[2] / "hub_cards", Path(sys.prefix) / "hub_cards"):
         if (base / name).exists():
             return base / name
     raise FileNotFoundError(f"card template {name} not found in hub_cards/")

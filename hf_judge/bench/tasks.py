@@ -10,10 +10,10 @@ import gzip
 import json
 import re
 
-from .data import MATH_INSTRUCTION as MATH_SUFFIX
-from .errors import InputError
-from .models import wheel_member
-from .tasks import extract_number, gsm_style_items
+from ..core.errors import InputError
+from ..registry.packaged import wheel_member
+from ..training.checkable import extract_number, gsm_style_items
+from ..training.data import MATH_INSTRUCTION as MATH_SUFFIX
 
 __all__ = [
     "TASKS",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from . import _compat
-from .errors import InputError
+from ..core import _compat
+from ..core.errors import InputError
 
 __all__ = ["extract_features"]
 

@@ -16,11 +16,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .configuration_judge import HEAD_TYPES, JudgeHeadConfig
-from .errors import InputError
-from .modeling_judge import JudgeHead
+from ..core.configuration_judge import HEAD_TYPES, JudgeHeadConfig
+from ..core.errors import InputError
+from ..core.modeling_judge import JudgeHead
 
-__all__ = ["Calibration", "TrainConfig", "TrainReport", "calibrate", "metrics", "roc_auc", "train_head"]
+__all__ = ["Calibration", "TrainConfig", "TrainReport", "calibrate", "metrics", "roc_auc", "seed_head", "train_head"]
 
 
 @dataclass
@@ -231,3 +231,13 @@ def _fold_standardisation(head: JudgeHead, mu: torch.Tensor, sd: torch.Tensor) -
     w = first.weight / sd  # (out, H)
     first.bias -= (w * mu).sum(1)
     first.weight.copy_(w)
+
+
+def seed_head(target, tokenizer, epochs: int = 50) -> JudgeHead:
+    """A head trained in seconds on the shipped seed pairs: for small demos and tests, not a good judge."""
+    from .data import pairs_dataset
+    from .features import extract_features
+
+    X, y, rows = extract_features(target, pairs_dataset(tokenizer), progress=False)
+    head, _ = train_head(X, y, rows, TrainConfig(epochs=epochs), target_model=target.name_or_path, progress=False)
+    return head

@@ -1,0 +1,42 @@
+"""The user-facing entry points: ``hf_judge.generate`` and ``hf_judge.enable``.
+
+They add what the core loop leaves to its caller: ``judge=`` may be a loaded head, a local
+folder, a Hub repo id, or ``"default"`` (the head shipped with hf_judge for the target).
+"""
+
+from __future__ import annotations
+
+import os
+import types
+
+from .core import decoding
+from .registry.judges import load_judge
+
+__all__ = ["enable", "generate", "resolve_judge"]
+
+
+def resolve_judge(judge, model):
+    """A loaded head for ``judge`` (head, folder, Hub repo id or ``"default"``) on ``model``'s device."""
+    if isinstance(judge, str | os.PathLike):
+        judge = load_judge(str(judge), target=getattr(model, "name_or_path", None) or None)
+        judge = judge.to(model.device)
+    return judge
+
+
+def generate(model, *args, judge=None, **kwargs):
+    """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` is given.
+
+    Without ``judge`` this is exactly stock ``generate`` (stock assisted generation when an
+    ``assistant_model`` is passed). ``judge_threshold`` and ``num_assistant_tokens`` (the draft
+    length) are taken as keyword arguments, see :class:`hf_judge.JudgeAssistedGenerator`.
+    """
+    return decoding.generate(model, *args, judge=resolve_judge(judge, model), **kwargs)
+
+
+def enable(model):
+    """Let ``model.generate(..., assistant_model=draft, judge=head)`` run judge decoding.
+
+    Patches this one model instance (not its class) and returns it.
+    """
+    model.generate = types.MethodType(generate, model)
+    return model

@@ -1,0 +1,1 @@
+"""The benchmark suite: tasks, metrics, runs of every method, reports and plots."""

@@ -1,0 +1,62 @@
+"""``hf-judge bench``."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..bench.suite import BenchConfig, run_bench
+from .common import add_model_args, load_models
+
+__all__ = ["add_bench_command"]
+
+
+def cmd_bench(args) -> int:
+    cfg = BenchConfig(
+        tasks=args.tasks,
+        limit=args.limit,
+        thresholds=args.thresholds or [None],
+        k=args.draft_tokens,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        allow_code_exec=args.allow_code_exec,
+    )
+    tok, target, draft, judge = load_models(args)
+    grader = None
+    if args.grader:
+        from ..registry.packaged import load_model, load_tokenizer
+
+        grader = (
+            load_model(args.grader, dtype=getattr(torch, args.dtype), device=args.device),
+            load_tokenizer(args.grader),
+        )
+    t0 = time.perf_counter()
+    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader)
+    print(res["table"])
+    print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
+    if args.update_card:
+        from ..training.card import add_eval_results
+
+        print(f"model card updated: {add_eval_results(args.update_card, res)}")
+    return 0
+
+
+def add_bench_command(sub) -> None:
+    p = sub.add_parser("bench", help="quality and speed: target alone vs standard SD vs judge decoding")
+    add_model_args(p)
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=["gsm-style", "mt-bench"],
+        help="gsm-style, gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
+    )
+    p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
+    p.add_argument("--thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)")
+    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
+    p.add_argument("--grader", help="model (alias, Hub id, path) that grades MT-Bench answers 1-10 (quality)")
+    p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
+    p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
+    p.set_defaults(func=cmd_bench)

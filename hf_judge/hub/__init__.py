@@ -1,0 +1,1 @@
+"""Distribution on the Hub: the custom_generate folder for stock transformers."""
