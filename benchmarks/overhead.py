@@ -36,7 +36,7 @@ def main() -> None:
     never = JudgeHead(JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=1.0))
     warm = prompt_tensor(tok, "Hi")
     for m in ("sd", "judge"):
-        run_method(m, target, warm, draft=draft, judge=never, k=args.k, max_new_tokens=4)
+        run_method(m, target, warm, draft=draft, judge=never, num_assistant_tokens=args.k, max_new_tokens=4)
 
     per_step = {"sd": [], "judge": []}
     for _ in range(args.repeats):
@@ -44,14 +44,22 @@ def main() -> None:
             ids = prompt_tensor(tok, text)
             out = {}
             for m in ("sd", "judge"):
-                r = run_method(m, target, ids, draft=draft, judge=never, k=args.k, max_new_tokens=args.max_new_tokens)
-                per_step[m].append(r.seconds / r.target_forwards)
+                r = run_method(
+                    m,
+                    target,
+                    ids,
+                    draft=draft,
+                    judge=never,
+                    num_assistant_tokens=args.k,
+                    max_new_tokens=args.max_new_tokens,
+                )
+                per_step[m].append(r.seconds / r.acceptance.steps)
                 out[m] = r
             same = out["sd"].new_ids == out["judge"].new_ids
             print(
                 f"{text[:40]!r:44} stock {per_step['sd'][-1] * 1e3:7.1f} ms/step  judge path "
-                f"{per_step['judge'][-1] * 1e3:7.1f} ms/step  forwards {out['sd'].target_forwards}/"
-                f"{out['judge'].target_forwards}  same tokens: {same}"
+                f"{per_step['judge'][-1] * 1e3:7.1f} ms/step  forwards {out['sd'].acceptance.steps}/"
+                f"{out['judge'].acceptance.steps}  same tokens: {same}"
             )
     ratio = statistics.median(j / s for j, s in zip(per_step["judge"], per_step["sd"], strict=True))
     print(

@@ -75,7 +75,7 @@ def test_threshold_outside_unit_interval(pair, bad):
     with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
         _generate(*pair, judge_threshold=bad)
     with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
-        hf_judge.JudgeAssistedGenerator(pair[1], never(), threshold=bad)
+        hf_judge.JudgeAssistedGenerator(pair[1], never(), judge_threshold=bad)
     with pytest.raises(ValueError, match="threshold"):
         JudgeHeadConfig(hidden_size=8, threshold=bad)
 

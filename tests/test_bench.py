@@ -22,7 +22,9 @@ def trio(tiny_tok):
 
 def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["gsm-style"], limit=2, thresholds=[None, 0.0, 1.0], k=3, max_new_tokens=6)
+    cfg = BenchConfig(
+        tasks=["gsm-style"], limit=2, judge_thresholds=[None, 0.0, 1.0], num_assistant_tokens=3, max_new_tokens=6
+    )
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     methods = ["target", "sd", "judge@0.5", "judge@0", "judge@1"]
     assert res["methods"] == methods
@@ -68,7 +70,7 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
 def test_interrupted_bench_resumes_without_duplicate_rows(tmp_path, trio, tiny_tok):
     """An interrupted `bench` run, even mid-record | resumes: finished rows kept, the cut one redone, none twice"""
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["gsm-style"], limit=2, k=2, max_new_tokens=3)
+    cfg = BenchConfig(tasks=["gsm-style"], limit=2, num_assistant_tokens=2, max_new_tokens=3)
     run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     lines = (tmp_path / "records.jsonl").read_text().splitlines()
     # as if killed while writing the last record
@@ -88,7 +90,11 @@ def test_humaneval_needs_opt_in():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"tasks": ["nope"]}, "unknown task"), ({"limit": 0}, "limit=0"), ({"thresholds": [2.0]}, "threshold=2.0")],
+    [
+        ({"tasks": ["nope"]}, "unknown task"),
+        ({"limit": 0}, "limit=0"),
+        ({"judge_thresholds": [2.0]}, "judge_threshold=2.0"),
+    ],
 )
 def test_bench_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -146,7 +152,7 @@ def test_exact_match_metric_offline():
 @pytest.mark.slow  # packaged data from PyPI
 def test_humaneval_bench_with_opt_in(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["humaneval"], limit=1, k=2, max_new_tokens=4, allow_code_exec=True)
+    cfg = BenchConfig(tasks=["humaneval"], limit=1, num_assistant_tokens=2, max_new_tokens=4, allow_code_exec=True)
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     assert res["tasks"]["humaneval"]["target"]["quality:pass@1"] == 0.0  # four random tokens pass no test
 
@@ -179,7 +185,7 @@ def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, tiny_tok):
     system, user = mt_bench_judge_prompt("What is 2+2?", "4")
     assert "[[rating]]" in user and "What is 2+2?" in user and system
     target, draft, judge = trio
-    cfg = BenchConfig(tasks=["mt-bench"], limit=2, k=2, max_new_tokens=4, grader_max_new_tokens=4)
+    cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, grader_max_new_tokens=4)
     grader = _FixedGrader(tiny_tok, "Helpful and correct. Rating: [[7]]")
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     row = res["tasks"]["mt-bench"]["judge@0.5"]

@@ -289,7 +289,7 @@ def test_generator_object_works_with_stock_generate(prompt):
     assert torch.equal(out.sequences, ref)
     assert out.acceptance.steps > 0 and out.acceptance.accepted_judge_only == 0
     with pytest.raises(ValueError, match="judge_threshold=-0.1"):
-        hf_judge.JudgeAssistedGenerator(draft, never(), threshold=-0.1)
+        hf_judge.JudgeAssistedGenerator(draft, never(), judge_threshold=-0.1)
     with pytest.raises(ValueError, match="judge head"):
         hf_judge.JudgeAssistedGenerator(draft, None)
 
@@ -403,3 +403,48 @@ def test_eos_is_kept_when_the_private_tensor_is_missing():
     assert _compat.eos_tensor(cfg).tolist() == [5, 7]
     assert _compat.eos_tensor(GenerationConfig(eos_token_id=3)).tolist() == [3]
     assert _compat.eos_tensor(GenerationConfig()) is None
+
+
+def test_judge_by_folder_or_default_name(tmp_path, prompt):
+    """judge= takes a loaded head, a local folder, or "default" (the head shipped for this target)."""
+    target = tiny_model(seed=0)
+    draft = tiny_model(layers=1, seed=1)
+    head = judge_with_bias(0.0, 0.45)
+    head.save_pretrained(tmp_path / "head")
+    kw = {"max_new_tokens": 10, "do_sample": False, "assistant_model": draft, "num_assistant_tokens": 3}
+    a = hf_judge.generate(target, prompt, judge=head, **kw)
+    b = hf_judge.enable(target).generate(prompt, judge=str(tmp_path / "head"), **kw)
+    assert torch.equal(a, b)
+
+    big = tiny_model(seed=0, hidden=1536)  # the shipped head's hidden size
+    big.name_or_path = "Qwen/Qwen2.5-Coder-1.5B-Instruct"  # the target the shipped head was trained for
+    out = hf_judge.generate(
+        big,
+        prompt,
+        judge="default",
+        return_dict_in_generate=True,
+        **(kw | {"assistant_model": tiny_model(layers=1, seed=1, hidden=1536)}),
+    )
+    assert out.acceptance.steps > 0
+    big.name_or_path = "org/unknown-model"
+    with pytest.raises(FileNotFoundError, match="no judge head ships for target 'org/unknown-model'"):
+        hf_judge.generate(big, prompt, judge="default", **kw)
+    with pytest.raises(ValueError, match="is a name: load it first"):
+        from hf_judge.core.decoding import generate as core_generate
+
+        core_generate(target, prompt, judge="default", **kw)
+
+
+def test_draft_length_is_an_argument(prompt):
+    """num_assistant_tokens given to generate wins over the draft's generation config, which is left untouched."""
+    target = tiny_model(seed=0)
+    draft = tiny_model(seed=0)  # the same model: every draft token is accepted, so steps = new / (k + 1)
+    set_draft_len(draft, 2)
+    kw = {"max_new_tokens": 12, "do_sample": False, "assistant_model": draft, "judge": never()}
+    out = hf_judge.generate(target, prompt, num_assistant_tokens=5, return_dict_in_generate=True, **kw)
+    assert out.acceptance.histogram == {5: 2} and out.acceptance.steps == 2  # 2 steps of 5 + 1 = 12 tokens
+    assert draft.generation_config.num_assistant_tokens == 2
+    out = hf_judge.generate(target, prompt, return_dict_in_generate=True, **kw)  # the draft's own setting
+    assert out.acceptance.histogram == {2: 4}
+    with pytest.raises(ValueError, match="num_assistant_tokens=0 must be a positive int"):
+        hf_judge.generate(target, prompt, num_assistant_tokens=0, **kw)

@@ -103,8 +103,8 @@ def test_sampling_acceptance_probability_is_p_over_q():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"threshold": 1.5}, "threshold=1.5"),
-        ({"threshold": -0.1}, "threshold=-0.1"),
+        ({"judge_threshold": 1.5}, "judge_threshold=1.5"),
+        ({"judge_threshold": -0.1}, "judge_threshold=-0.1"),
         ({"judge_scores": torch.tensor([0.5])}, "judge_scores must be"),
         ({"target_logits": torch.zeros(2, 5)}, "target_logits must be"),
         ({"do_sample": True}, "draft_probs"),
@@ -115,7 +115,7 @@ def test_bad_input_is_named(kwargs, match):
         "draft_ids": torch.tensor([1, 2]),
         "target_logits": torch.zeros(3, 5),
         "judge_scores": None,
-        "threshold": 0.5,
+        "judge_threshold": 0.5,
     }
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):

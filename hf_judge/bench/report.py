@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
+from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
 __all__ = ["aggregate", "format_table", "side_by_side"]
@@ -11,21 +10,17 @@ __all__ = ["aggregate", "format_table", "side_by_side"]
 
 def aggregate(runs: list[RunResult]) -> dict:
     """Sum a method's runs over prompts into one row of speed figures."""
-    toks = sum(r.new_tokens for r in runs)
+    stats = sum((r.acceptance for r in runs), AcceptanceStats())
     secs = sum(r.seconds for r in runs)
-    fwd = sum(r.target_forwards for r in runs)
-    hist = Counter()
-    for r in runs:
-        hist.update(r.histogram)
     return {
-        "new_tokens": toks,
+        "new_tokens": stats.new_tokens,
         "seconds": secs,
-        "tokens_per_s": toks / secs if secs else 0.0,
-        "target_forwards": fwd,
-        "tokens_per_step": toks / fwd if fwd else 0.0,
-        "accepted_per_step": sum(r.accepted for r in runs) / fwd if fwd else 0.0,
-        "judge_only_per_step": sum(r.judge_only for r in runs) / fwd if fwd else 0.0,
-        "histogram": {int(k): v for k, v in sorted(hist.items())},
+        "tokens_per_s": stats.new_tokens / secs if secs else 0.0,
+        "target_forwards": stats.steps,
+        "tokens_per_step": stats.tokens_per_step,
+        "accepted_per_step": stats.mean_accepted,
+        "judge_only_per_step": stats.accepted_judge_only / stats.steps if stats.steps else 0.0,
+        "histogram": {int(k): v for k, v in sorted(stats.histogram.items())},
     }
 
 

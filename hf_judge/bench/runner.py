@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from ..core.decoding import generate
+from ..core.decoding import AcceptanceStats, generate
 from ..core.errors import InputError
 
 __all__ = ["METHODS", "RunResult", "draft_config", "run_method"]
@@ -18,14 +18,12 @@ METHODS = ("target", "sd", "judge")  # target alone, stock speculative decoding,
 
 @dataclass
 class RunResult:
+    """One method on one prompt: the tokens, the wall time, and the acceptance figures of the call."""
+
     method: str
     new_ids: list[int]
     seconds: float
-    target_forwards: int
-    accepted: int = 0  # draft tokens accepted (standard + judge)
-    judge_only: int = 0
-    proposed: int = 0
-    histogram: dict[int, int] = field(default_factory=dict)
+    acceptance: AcceptanceStats  # steps = target forwards
 
     @property
     def new_tokens(self) -> int:
@@ -35,14 +33,12 @@ class RunResult:
     def tokens_per_s(self) -> float:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
-    @property
-    def tokens_per_step(self) -> float:
-        """Tokens produced per target forward (1.0 for the target alone)."""
-        return self.new_tokens / self.target_forwards if self.target_forwards else 0.0
+    def as_dict(self) -> dict:
+        return {"method": self.method, "new_ids": self.new_ids, "seconds": self.seconds, **self.acceptance.as_dict()}
 
-    @property
-    def accepted_per_step(self) -> float:
-        return self.accepted / self.target_forwards if self.target_forwards else 0.0
+    @classmethod
+    def from_dict(cls, d: dict) -> RunResult:
+        return cls(d["method"], d["new_ids"], d["seconds"], AcceptanceStats.from_dict(d))
 
 
 @contextlib.contextmanager
@@ -74,8 +70,8 @@ def run_method(
     *,
     draft=None,
     judge=None,
-    k: int = 5,
-    threshold: float | None = None,
+    num_assistant_tokens: int = 5,
+    judge_threshold: float | None = None,
     max_new_tokens: int = 64,
     streamer=None,
     **gen_kwargs,
@@ -91,23 +87,26 @@ def run_method(
     if method != "target":
         kwargs["assistant_model"] = draft
     if method == "judge":
-        kwargs.update(judge=judge, judge_threshold=threshold, return_dict_in_generate=True)
-    with draft_config(draft, k) if draft is not None else contextlib.nullcontext(), _count_forwards(target) as calls:
+        kwargs.update(
+            judge=judge,
+            judge_threshold=judge_threshold,
+            num_assistant_tokens=num_assistant_tokens,
+            return_dict_in_generate=True,
+        )
+    stock_draft = draft_config(draft, num_assistant_tokens) if method == "sd" else contextlib.nullcontext()
+    with stock_draft, _count_forwards(target) as calls:
         t0 = time.perf_counter()
         out = generate(target, input_ids, **kwargs)
         seconds = time.perf_counter() - t0
     seq = out.sequences if method == "judge" else out
     new_ids = seq[0, input_ids.shape[1] :].tolist()
-    res = RunResult(method, new_ids, seconds, calls[0])
     if method == "judge":
-        s = out.acceptance
-        res.accepted, res.judge_only, res.proposed, res.histogram = (
-            s.accepted,
-            s.accepted_judge_only,
-            s.proposed,
-            dict(s.histogram),
-        )
-    elif method == "sd":  # stock assisted generation: every forward yields its accepted drafts + 1 target token
-        res.accepted = res.new_tokens - res.target_forwards
-        res.proposed = k * res.target_forwards
-    return res
+        stats = out.acceptance
+    else:  # stock generate: every target forward yields its accepted drafts (none for the target alone) + 1 token
+        n, steps = len(new_ids), calls[0]
+        stats = AcceptanceStats(steps=steps, new_tokens=n)
+        if method == "sd":
+            stats.proposed, stats.accepted_target = num_assistant_tokens * steps, n - steps
+    if stats.steps != calls[0]:
+        raise RuntimeError(f"{method}: {stats.steps} verification steps but {calls[0]} target forwards were counted")
+    return RunResult(method, new_ids, seconds, stats)

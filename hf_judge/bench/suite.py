@@ -38,10 +38,10 @@ class BenchConfig:
         metadata={"help": "tasks to run (gsm-style, gsm8k, mmath, humaneval, mt-bench)"},
     )
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
-    thresholds: list[float | None] = field(
+    judge_thresholds: list[float | None] = field(
         default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
     )
-    k: int = field(default=5, metadata={"help": "draft tokens per step"})
+    num_assistant_tokens: int = field(default=5, metadata={"help": "draft tokens per step"})
     max_new_tokens: int = field(default=128, metadata={"help": "new tokens per answer"})
     seed: int = field(default=0, metadata={"help": "torch seed"})
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
@@ -60,16 +60,19 @@ class BenchConfig:
             )
         if self.limit is not None and self.limit <= 0:
             raise InputError(f"limit={self.limit} must be positive")
-        if self.k <= 0 or self.max_new_tokens <= 0:
-            raise InputError(f"k={self.k} and max_new_tokens={self.max_new_tokens} must be positive")
-        for t in self.thresholds:
+        if self.num_assistant_tokens <= 0 or self.max_new_tokens <= 0:
+            raise InputError(
+                f"num_assistant_tokens={self.num_assistant_tokens} and max_new_tokens={self.max_new_tokens} "
+                "must be positive"
+            )
+        for t in self.judge_thresholds:
             if t is not None:
                 check_threshold(t)
 
     def methods(self, judge_threshold: float) -> dict[str, float | None]:
         """Method label -> judge threshold (None for the two baselines)."""
         out = {"target": None, "sd": None}
-        for t in self.thresholds:
+        for t in self.judge_thresholds:
             out[f"judge@{judge_threshold if t is None else t:.3g}"] = judge_threshold if t is None else t
         return out
 
@@ -144,7 +147,7 @@ def run_bench(
     methods = config.methods(judge.config.threshold)
     rec_path = out / "records.jsonl"
     fingerprint = {
-        "k": config.k,
+        "num_assistant_tokens": config.num_assistant_tokens,
         "max_new_tokens": config.max_new_tokens,
         "seed": config.seed,
         "target": target.name_or_path,
@@ -164,7 +167,16 @@ def run_bench(
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     for m, t in methods.items():  # warm-up, not measured
-        run_method(m.split("@")[0], target, warm, draft=draft, judge=judge, k=config.k, threshold=t, max_new_tokens=4)
+        run_method(
+            m.split("@")[0],
+            target,
+            warm,
+            draft=draft,
+            judge=judge,
+            num_assistant_tokens=config.num_assistant_tokens,
+            judge_threshold=t,
+            max_new_tokens=4,
+        )
 
     results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
@@ -178,9 +190,7 @@ def run_bench(
                 for m, t in methods.items():
                     key = (task, ex["id"], m)
                     if key in done:
-                        r = done[key]
-                        res = RunResult(**{k: r[k] for k in RunResult.__dataclass_fields__})
-                        res.histogram = {int(k): v for k, v in res.histogram.items()}
+                        res = RunResult.from_dict(done[key])
                     else:
                         res = run_method(
                             m.split("@")[0],
@@ -188,13 +198,13 @@ def run_bench(
                             ids,
                             draft=draft,
                             judge=judge,
-                            k=config.k,
-                            threshold=t,
+                            num_assistant_tokens=config.num_assistant_tokens,
+                            judge_threshold=t,
                             max_new_tokens=config.max_new_tokens,
                             do_sample=False,
                         )
                         res.method = m  # the label, e.g. judge@0.5
-                        append_record(rec_file, {"task": task, "id": ex["id"], **asdict(res)})
+                        append_record(rec_file, {"task": task, "id": ex["id"], **res.as_dict()})
                     runs[m].append(res)
                     bar.update()
             bar.close()
@@ -218,7 +228,7 @@ def run_bench(
     plot_histograms(
         {m: r["histogram"] for m, r in results["overall"].items() if m != "target"},
         out / "acceptance_histogram.png",
-        k=config.k,
+        k=config.num_assistant_tokens,
     )
     for task, rows in results["tasks"].items():
         q = next((k for k in next(iter(rows.values())) if k.startswith("quality:")), None)

@@ -16,8 +16,8 @@ def cmd_bench(args) -> int:
     cfg = BenchConfig(
         tasks=args.tasks,
         limit=args.limit,
-        thresholds=args.thresholds or [None],
-        k=args.draft_tokens,
+        judge_thresholds=args.judge_thresholds or [None],
+        num_assistant_tokens=args.num_assistant_tokens,
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
         allow_code_exec=args.allow_code_exec,
@@ -52,7 +52,9 @@ def add_bench_command(sub) -> None:
         help="gsm-style, gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
     )
     p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
-    p.add_argument("--thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)")
+    p.add_argument(
+        "--judge-thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)"
+    )
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")

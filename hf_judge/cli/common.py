@@ -14,8 +14,14 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True) -> None:
     p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
     if judge:
         p.add_argument("--judge", default="default", help="judge head: path, Hub repo, or 'default' (shipped head)")
-        p.add_argument("--threshold", type=float, default=None, help="judge threshold (default: the head's own)")
-    p.add_argument("-k", "--draft-tokens", type=int, default=5, help="draft tokens per step (default: %(default)s)")
+        p.add_argument("--judge-threshold", type=float, default=None, help="judge threshold (default: the head's own)")
+    p.add_argument(
+        "-k",
+        "--num-assistant-tokens",
+        type=int,
+        default=5,
+        help="draft tokens per step, as transformers names it (default: %(default)s)",
+    )
     p.add_argument(
         "--dtype",
         default="bfloat16",

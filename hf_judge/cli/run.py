@@ -30,18 +30,14 @@ def cmd_generate(args) -> int:
         ids,
         draft=draft,
         judge=judge,
-        k=args.draft_tokens,
-        threshold=args.threshold,
+        num_assistant_tokens=args.num_assistant_tokens,
+        judge_threshold=args.judge_threshold,
         max_new_tokens=args.max_new_tokens,
         streamer=streamer,
         **kw,
     )
-    print(
-        f"\n[{res.new_tokens} tokens in {res.seconds:.1f}s = {res.tokens_per_s:.1f} tok/s | "
-        f"{res.target_forwards} target forwards, {res.accepted_per_step:.2f} accepted/step "
-        f"({res.accepted - res.judge_only} by the target, {res.judge_only} by the judge only)]",
-        file=sys.stderr,
-    )
+    print(f"\n[{res.new_tokens} tokens in {res.seconds:.1f}s = {res.tokens_per_s:.1f} tok/s]", file=sys.stderr)
+    print(f"[{res.acceptance.report()}]", file=sys.stderr)
     return 0
 
 
@@ -53,7 +49,9 @@ def cmd_demo(args) -> int:
     prompts = args.prompt or list(DEMO_PROMPTS)
     warm = prompt_tensor(tok, "Hi").to(args.device)
     for m in ("target", "sd", "judge"):  # warm-up, not measured
-        run_method(m, target, warm, draft=draft, judge=judge, k=args.draft_tokens, max_new_tokens=4)
+        run_method(
+            m, target, warm, draft=draft, judge=judge, num_assistant_tokens=args.num_assistant_tokens, max_new_tokens=4
+        )
     rows = []
     for i, text in enumerate(prompts, 1):
         ids = prompt_tensor(tok, text).to(args.device)
@@ -64,8 +62,8 @@ def cmd_demo(args) -> int:
                 ids,
                 draft=draft,
                 judge=judge,
-                k=args.draft_tokens,
-                threshold=args.threshold,
+                num_assistant_tokens=args.num_assistant_tokens,
+                judge_threshold=args.judge_threshold,
                 max_new_tokens=args.max_new_tokens,
                 do_sample=False,
             )

@@ -17,7 +17,15 @@ from . import _compat
 from .errors import InputError
 from .verify import check_threshold, verify
 
-__all__ = ["AcceptanceStats", "JudgeAssistedGenerator", "JudgeGenerateOutput", "generate", "judge_decode"]
+__all__ = [
+    "AcceptanceStats",
+    "JudgeAssistedGenerator",
+    "JudgeGenerateOutput",
+    "check_judge_fits",
+    "draft_length",
+    "generate",
+    "judge_decode",
+]
 
 _SCHEDULES = ("constant", "heuristic", "heuristic_transient")
 
@@ -58,6 +66,24 @@ class AcceptanceStats:
         self.accepted_judge_only += n_judge_only
         self.new_tokens += appended
         self.histogram[n_target + n_judge_only] += 1
+
+    def __add__(self, other: AcceptanceStats) -> AcceptanceStats:
+        """The statistics of two calls together (summing over prompts)."""
+        return AcceptanceStats(
+            steps=self.steps + other.steps,
+            proposed=self.proposed + other.proposed,
+            accepted_target=self.accepted_target + other.accepted_target,
+            accepted_judge_only=self.accepted_judge_only + other.accepted_judge_only,
+            new_tokens=self.new_tokens + other.new_tokens,
+            histogram=self.histogram + other.histogram,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AcceptanceStats:
+        """Inverse of :meth:`as_dict` (derived figures are recomputed, not read)."""
+        hist = Counter({int(k): v for k, v in d.get("histogram", {}).items()})
+        fields = ("steps", "proposed", "accepted_target", "accepted_judge_only", "new_tokens")
+        return cls(**{f: d[f] for f in fields}, histogram=hist)
 
     def as_dict(self) -> dict:
         return {
@@ -110,7 +136,24 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
     if tv != dv:
         raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
     check_judge_fits(judge, model)
-    check_threshold(threshold, "judge_threshold")
+    check_threshold(threshold)
+
+
+def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> tuple[int, str]:
+    """(draft tokens per step, schedule): the arguments when given, else the draft's generation config.
+
+    An explicit ``num_assistant_tokens`` means a constant length unless a schedule is given too.
+    """
+    if num_assistant_tokens is None:
+        k, default_schedule = _compat.assistant_settings(assistant_model)
+    else:
+        k, default_schedule = num_assistant_tokens, "constant"
+    schedule = default_schedule if schedule is None else schedule
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise InputError(f"num_assistant_tokens={k!r} must be a positive int")
+    if schedule not in _SCHEDULES:
+        raise InputError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
+    return k, schedule
 
 
 def check_judge_fits(judge, model) -> None:
@@ -162,13 +205,17 @@ def judge_decode(
     assistant_model=None,
     judge=None,
     judge_threshold: float | None = None,
+    num_assistant_tokens: int | None = None,
+    num_assistant_tokens_schedule: str | None = None,
     streamer=None,
     **model_kwargs,
 ):
-    """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``."""
-    threshold = (
-        judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold, "judge_threshold")
-    )
+    """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
+
+    ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
+    step) and its schedule default to the draft's generation config, as in stock assisted generation.
+    """
+    threshold = judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold)
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -182,9 +229,7 @@ def judge_decode(
     do_sample = bool(generation_config.do_sample)
     eos = _compat.eos_tensor(generation_config)
     max_length = generation_config.max_length - pad.shape[1]
-    k, schedule = _compat.assistant_settings(assistant_model)
-    if schedule not in _SCHEDULES:
-        raise InputError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
+    k, schedule = draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)
     t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
     d_cache = _compat.new_cache(assistant_model)
     stats = AcceptanceStats()
@@ -279,18 +324,34 @@ class JudgeAssistedGenerator:
 
     ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
     decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
-    ``assistant_model`` nor ``streamer``, so both are bound here; :func:`generate` (and
-    :func:`enable`) build this object from ``generate``'s own keyword arguments.
+    ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
+    ``judge_threshold`` (default: the head's own) and the draft length ``num_assistant_tokens``
+    (default: the draft's generation config, as stock assisted generation reads it).
     """
 
-    def __init__(self, assistant_model, judge, threshold: float | None = None, streamer=None):
+    def __init__(
+        self,
+        assistant_model,
+        judge,
+        judge_threshold: float | None = None,
+        streamer=None,
+        *,
+        num_assistant_tokens: int | None = None,
+        num_assistant_tokens_schedule: str | None = None,
+    ):
         if assistant_model is None:
             raise InputError("judge decoding needs a draft model: pass assistant_model=...")
         if judge is None:
             raise InputError("judge decoding needs a judge head: pass judge=...")
-        if threshold is not None:
-            threshold = check_threshold(threshold, "judge_threshold")
-        self.assistant_model, self.judge, self.threshold, self.streamer = assistant_model, judge, threshold, streamer
+        if judge_threshold is not None:
+            judge_threshold = check_threshold(judge_threshold)
+        draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
+        self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
+        self.settings = {
+            "judge_threshold": judge_threshold,
+            "num_assistant_tokens": num_assistant_tokens,
+            "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
+        }
 
     def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
         return judge_decode(
@@ -301,14 +362,22 @@ class JudgeAssistedGenerator:
             generation_config,
             assistant_model=self.assistant_model,
             judge=self.judge,
-            judge_threshold=self.threshold,
             streamer=self.streamer,
+            **self.settings,
             **model_kwargs,
         )
 
 
-def generate(model, *args, judge=None, judge_threshold: float | None = None, **kwargs):
-    """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` is given.
+def generate(
+    model,
+    *args,
+    judge=None,
+    judge_threshold: float | None = None,
+    num_assistant_tokens: int | None = None,
+    num_assistant_tokens_schedule: str | None = None,
+    **kwargs,
+):
+    """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` (a loaded head) is given.
 
     Without ``judge`` this is exactly stock ``generate`` (stock assisted generation when an
     ``assistant_model`` is passed).
@@ -316,10 +385,25 @@ def generate(model, *args, judge=None, judge_threshold: float | None = None, **k
     if judge is None:
         if judge_threshold is not None:
             raise InputError("judge_threshold was given without judge=")
+        for name, value in (
+            ("num_assistant_tokens", num_assistant_tokens),
+            ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
+        ):
+            if value is not None:
+                kwargs[name] = value  # stock generate's own knobs
         return _compat.GenerationMixin.generate(model, *args, **kwargs)
+    if isinstance(judge, str | bytes):
+        raise InputError(f"judge={judge!r} is a name: load it first (hf_judge.load_judge) or use hf_judge.generate")
     if kwargs.get("custom_generate") is not None:
         raise InputError("judge= cannot be combined with custom_generate=")
     if kwargs.get("num_beams", 1) != 1:
         raise InputError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
-    decode = JudgeAssistedGenerator(kwargs.get("assistant_model"), judge, judge_threshold, kwargs.get("streamer"))
+    decode = JudgeAssistedGenerator(
+        kwargs.get("assistant_model"),
+        judge,
+        judge_threshold,
+        kwargs.get("streamer"),
+        num_assistant_tokens=num_assistant_tokens,
+        num_assistant_tokens_schedule=num_assistant_tokens_schedule,
+    )
     return _compat.generate_with(model, decode, *args, **kwargs)

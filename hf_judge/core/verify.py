@@ -10,8 +10,8 @@ only one assisted generation supports, so the batch dimension is dropped):
 - ``draft_probs``   (K, V)    the draft's sampling distribution q_i, only when sampling
 - ``no_judge_ids``  (E,)      token ids the judge may not accept (eos), or None
 
-A draft token is kept if standard verification keeps it OR the judge's score is above the
-threshold, except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens:
+A draft token is kept if standard verification keeps it OR the judge's score is above
+``judge_threshold``, except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens:
 only the target decides when the answer ends); the first token kept by neither is replaced
 by the target's own choice (greedy) or a sample from the residual max(0, p - q) (sampling).
 If all K are kept, the target's row K gives one bonus token.
@@ -28,7 +28,7 @@ from .errors import InputError
 __all__ = ["Verdict", "check_threshold", "verify"]
 
 
-def check_threshold(threshold, name: str = "threshold") -> float:
+def check_threshold(threshold, name: str = "judge_threshold") -> float:
     """``threshold`` as a float in [0, 1]; a ValueError naming it otherwise (NaN included)."""
     try:
         t = float(threshold)
@@ -53,7 +53,7 @@ class Verdict:
         return self.n_accepted + 1
 
 
-def _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample) -> None:
+def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample) -> None:
     if draft_ids.dim() != 1:
         raise InputError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
     k = draft_ids.shape[0]
@@ -61,7 +61,7 @@ def _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sa
         raise InputError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
     if judge_scores is not None and tuple(judge_scores.shape) != (k,):
         raise InputError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
-    check_threshold(threshold)
+    check_threshold(judge_threshold)
     if do_sample and k > 0:  # with no draft token there is nothing to test against q
         if draft_probs is None:
             raise InputError("draft_probs (K, V) are required when do_sample=True")
@@ -75,7 +75,7 @@ def verify(
     draft_ids: torch.Tensor,
     target_logits: torch.Tensor,
     judge_scores: torch.Tensor | None = None,
-    threshold: float = 0.5,
+    judge_threshold: float = 0.5,
     *,
     draft_probs: torch.Tensor | None = None,
     do_sample: bool = False,
@@ -85,12 +85,12 @@ def verify(
     """Decide how many draft tokens to keep and which token follows them.
 
     ``target_logits`` are the processed logits (temperature, top-k, ... already applied).
-    A judge score strictly above ``threshold`` accepts; threshold 1.0 therefore never
+    A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
     accepts through the judge and the rule reduces to standard verification. Draft tokens in
     ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
     must convince the target, not the judge.
     """
-    _check(draft_ids, target_logits, judge_scores, threshold, draft_probs, do_sample)
+    _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample)
     k = draft_ids.shape[0]
     idx = torch.arange(k, device=draft_ids.device)
 
@@ -105,7 +105,7 @@ def verify(
         by_target = draft_ids == target_logits[:k].argmax(-1)  # (K,) bool
 
     if judge_scores is not None:
-        by_judge = judge_scores.float() > threshold  # (K,) bool
+        by_judge = judge_scores.float() > judge_threshold  # (K,) bool
         if no_judge_ids is not None:
             by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
     else:

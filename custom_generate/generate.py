@@ -1,0 +1,645 @@
+"""Judge decoding (Bachmann et al., ICLR 2025) as a transformers ``custom_generate`` recipe.
+
+Built by ``hf-judge export-generate`` from hf_judge's core modules
+(errors.py, verify.py, _compat.py, decoding.py); do not edit.
+Usage: ``model.generate(ids, custom_generate=REPO, trust_remote_code=True, assistant_model=draft,
+judge=HEAD_REPO_OR_FOLDER_OR_MODULE, judge_threshold=None, num_assistant_tokens=None)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+
+import torch
+import transformers
+from packaging.version import Version
+from transformers import DynamicCache, GenerationConfig, GenerationMixin
+from transformers.generation.utils import GenerateDecoderOnlyOutput
+
+_compat = sys.modules[__name__]  # the compatibility functions below, under the name the loop uses
+
+
+# ---- hf_judge/core/errors.py ----
+
+
+class InputError(ValueError):
+    """A bad value given by the caller; the message names it."""
+
+
+# ---- hf_judge/core/verify.py ----
+
+
+def check_threshold(threshold, name: str = "judge_threshold") -> float:
+    """``threshold`` as a float in [0, 1]; a ValueError naming it otherwise (NaN included)."""
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}={threshold!r} must be a number in [0, 1]") from None
+    if not 0.0 <= t <= 1.0:  # also false for NaN
+        raise InputError(f"{name}={threshold} must lie in [0, 1]")
+    return t
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one verification step decided."""
+
+    n_accepted: int  # leading draft tokens kept, 0..K
+    next_token: int  # the target's token after the kept ones (correction or bonus)
+    n_target: int  # of the kept tokens, how many standard verification kept
+    n_judge_only: int  # of the kept tokens, how many only the judge kept
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.n_accepted + 1
+
+
+def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample) -> None:
+    if draft_ids.dim() != 1:
+        raise InputError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
+    k = draft_ids.shape[0]
+    if target_logits.dim() != 2 or target_logits.shape[0] != k + 1:
+        raise InputError(f"target_logits must be (K+1, V) = ({k + 1}, V), got {tuple(target_logits.shape)}")
+    if judge_scores is not None and tuple(judge_scores.shape) != (k,):
+        raise InputError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
+    check_threshold(judge_threshold)
+    if do_sample and k > 0:  # with no draft token there is nothing to test against q
+        if draft_probs is None:
+            raise InputError("draft_probs (K, V) are required when do_sample=True")
+        if tuple(draft_probs.shape) != tuple(target_logits[:k].shape):
+            raise InputError(
+                f"draft_probs must be (K, V) = {tuple(target_logits[:k].shape)}, got {tuple(draft_probs.shape)}"
+            )
+
+
+def verify(
+    draft_ids: torch.Tensor,
+    target_logits: torch.Tensor,
+    judge_scores: torch.Tensor | None = None,
+    judge_threshold: float = 0.5,
+    *,
+    draft_probs: torch.Tensor | None = None,
+    do_sample: bool = False,
+    generator: torch.Generator | None = None,
+    no_judge_ids: torch.Tensor | None = None,
+) -> Verdict:
+    """Decide how many draft tokens to keep and which token follows them.
+
+    ``target_logits`` are the processed logits (temperature, top-k, ... already applied).
+    A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
+    accepts through the judge and the rule reduces to standard verification. Draft tokens in
+    ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
+    must convince the target, not the judge.
+    """
+    _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample)
+    k = draft_ids.shape[0]
+    idx = torch.arange(k, device=draft_ids.device)
+
+    if do_sample:
+        p = target_logits.float().softmax(-1)  # (K+1, V)
+        q = draft_probs.float() if k > 0 else p[:0]  # (K, V)
+        p_d = p[idx, draft_ids]  # (K,)
+        q_d = q[idx, draft_ids].clamp_min(torch.finfo(torch.float32).tiny)  # (K,)
+        r = torch.rand(k, generator=generator, device=p.device)  # (K,)
+        by_target = r < (p_d / q_d)  # (K,) bool; p/q >= 1 always keeps
+    else:
+        by_target = draft_ids == target_logits[:k].argmax(-1)  # (K,) bool
+
+    if judge_scores is not None:
+        by_judge = judge_scores.float() > judge_threshold  # (K,) bool
+        if no_judge_ids is not None:
+            by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
+    else:
+        by_judge = torch.zeros_like(by_target)
+    kept = by_target | by_judge  # (K,)
+
+    # leading run of kept tokens
+    n = int(kept.long().cumprod(0).sum().item()) if k > 0 else 0
+    n_target = int(by_target[:n].sum().item())
+
+    if n == k:  # all kept: bonus token from the last row
+        row = target_logits[k]
+        if do_sample:
+            nxt = torch.multinomial(row.float().softmax(-1), 1, generator=generator)
+        else:
+            nxt = row.argmax(-1)
+    elif do_sample:  # resample from the residual max(0, p - q)
+        resid = (p[n] - q[n]).clamp_min(0)  # (V,)
+        if resid.sum() <= 0:  # p == q: the residual is empty, fall back to p
+            resid = p[n]
+        nxt = torch.multinomial(resid / resid.sum(), 1, generator=generator)
+    else:
+        nxt = target_logits[n].argmax(-1)
+    return Verdict(n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target)
+
+
+# ---- hf_judge/core/_compat.py ----
+
+
+TESTED_RANGE = (Version("5.23.0"), Version("5.25.0"))  # [lo, hi): 5.23.0 and 5.24.0 run the test suite
+_V = Version(transformers.__version__)
+if not (TESTED_RANGE[0] <= _V < TESTED_RANGE[1]):
+    warnings.warn(
+        f"hf_judge is tested with transformers >={TESTED_RANGE[0]},<{TESTED_RANGE[1]}; found {_V}",
+        stacklevel=2,
+    )
+
+
+@cache
+def _cache_kwarg(cls: type) -> str:
+    """The name the model's forward takes its KV cache under (``cache`` from 5.2x, ``past_key_values`` before)."""
+    params = inspect.signature(cls.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+# the output field that carries the cache: ``cache`` from 5.24, ``past_key_values`` before
+OUTPUT_CACHE_FIELD = "cache" if "cache" in GenerateDecoderOnlyOutput.__dataclass_fields__ else "past_key_values"
+
+
+def _rollbackable(cache_obj):
+    if hasattr(cache_obj, "activate_past_recording"):  # sliding-window layers must be able to roll back
+        cache_obj.activate_past_recording()
+    return cache_obj
+
+
+def new_cache(model) -> DynamicCache:
+    """A fresh dynamic cache for ``model`` that can be cropped back after verification."""
+    return _rollbackable(DynamicCache(config=model.config.get_text_config(decoder=True)))
+
+
+def model_cache(model_kwargs: dict, model) -> DynamicCache:
+    """The target cache ``generate`` prepared, or a new dynamic one."""
+    cache_obj = model_kwargs.get("cache", model_kwargs.get("past_key_values"))
+    if cache_obj is None:
+        cache_obj = new_cache(model)
+    if not getattr(cache_obj, "is_croppable", True) or not hasattr(cache_obj, "crop"):
+        raise InputError(f"judge decoding needs a croppable cache, got {type(cache_obj).__name__}")
+    return _rollbackable(cache_obj)
+
+
+def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
+    """One cached forward over ``input_ids`` (1, T).
+
+    Returns the logits of the last ``keep`` positions (1, keep, V) and, when ``hidden``, the
+    last (post-norm) hidden states at those positions (1, keep, H), read from the same pass
+    via ``output_hidden_states=-1``.
+    """
+    kwargs = {_cache_kwarg(type(model)): cache_obj, "use_cache": True, "logits_to_keep": keep}
+    if hidden:
+        kwargs["output_hidden_states"] = -1
+    out = model(input_ids=input_ids, **kwargs)
+    logits = out.logits[:, -keep:]  # (1, keep, V)
+    states = out.hidden_states[-1][:, -keep:] if hidden else None  # (1, keep, H)
+    return logits, states
+
+
+def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
+    """The last (post-norm) hidden states over ``input_ids`` (1, T) without a cache: (1, T, H)."""
+    out = model(input_ids=input_ids, use_cache=False, logits_to_keep=1, output_hidden_states=-1)
+    return out.hidden_states[-1]
+
+
+def crop(cache_obj, length: int) -> None:
+    """Crop ``cache_obj`` back to ``length`` tokens."""
+    excess = cache_obj.get_seq_length() - length
+    if excess < 0:
+        raise RuntimeError(f"cannot crop a cache of {cache_obj.get_seq_length()} tokens to {length}")
+    cache_obj.crop(-excess)
+
+
+def eos_tensor(generation_config: GenerationConfig) -> torch.Tensor | None:
+    """The eos ids generate() prepared (the same tensor its stopping criteria use).
+
+    Falls back to the public ``eos_token_id`` when the private tensor is missing (renamed in
+    another transformers version): a configured stop token is never silently dropped.
+    """
+    prepared = getattr(generation_config, "_eos_token_tensor", None)
+    if prepared is not None:
+        return torch.as_tensor(prepared).reshape(-1)
+    ids = generation_config.eos_token_id
+    if ids is None:
+        return None
+    return torch.tensor([ids] if isinstance(ids, int) else list(ids), dtype=torch.long)
+
+
+def assistant_settings(assistant_model) -> tuple[int, str]:
+    """(num_assistant_tokens, schedule) as stock assisted generation would read them."""
+    cfg = assistant_model.generation_config
+    defaults = GenerationConfig._get_default_generation_params()
+    k = cfg.num_assistant_tokens if cfg.num_assistant_tokens is not None else defaults["num_assistant_tokens"]
+    schedule = cfg.num_assistant_tokens_schedule or defaults["num_assistant_tokens_schedule"]
+    return int(k), schedule
+
+
+def generate_with(model, decode_fn, *args, **kwargs):
+    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``)."""
+    return GenerationMixin.generate(model, *args, custom_generate=decode_fn, **kwargs)
+
+
+# ---- hf_judge/core/decoding.py ----
+
+
+_SCHEDULES = ("constant", "heuristic", "heuristic_transient")
+
+
+@dataclass
+class AcceptanceStats:
+    """Acceptance statistics of one generate call (gpt-fast style report)."""
+
+    steps: int = 0  # target verification forwards
+    proposed: int = 0  # draft tokens proposed
+    accepted_target: int = 0  # draft tokens standard verification kept
+    accepted_judge_only: int = 0  # draft tokens only the judge kept
+    new_tokens: int = 0  # tokens appended to the sequence
+    histogram: Counter = field(default_factory=Counter)  # accepted draft tokens per step -> count
+
+    @property
+    def accepted(self) -> int:
+        return self.accepted_target + self.accepted_judge_only
+
+    @property
+    def mean_accepted(self) -> float:
+        """Mean draft tokens accepted per target forward."""
+        return self.accepted / self.steps if self.steps else 0.0
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Mean tokens produced per target forward (accepted + the target's own token)."""
+        return self.new_tokens / self.steps if self.steps else 0.0
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / self.proposed if self.proposed else 0.0
+
+    def add(self, proposed: int, n_target: int, n_judge_only: int, appended: int) -> None:
+        self.steps += 1
+        self.proposed += proposed
+        self.accepted_target += n_target
+        self.accepted_judge_only += n_judge_only
+        self.new_tokens += appended
+        self.histogram[n_target + n_judge_only] += 1
+
+    def __add__(self, other: AcceptanceStats) -> AcceptanceStats:
+        """The statistics of two calls together (summing over prompts)."""
+        return AcceptanceStats(
+            steps=self.steps + other.steps,
+            proposed=self.proposed + other.proposed,
+            accepted_target=self.accepted_target + other.accepted_target,
+            accepted_judge_only=self.accepted_judge_only + other.accepted_judge_only,
+            new_tokens=self.new_tokens + other.new_tokens,
+            histogram=self.histogram + other.histogram,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AcceptanceStats:
+        """Inverse of :meth:`as_dict` (derived figures are recomputed, not read)."""
+        hist = Counter({int(k): v for k, v in d.get("histogram", {}).items()})
+        fields = ("steps", "proposed", "accepted_target", "accepted_judge_only", "new_tokens")
+        return cls(**{f: d[f] for f in fields}, histogram=hist)
+
+    def as_dict(self) -> dict:
+        return {
+            "steps": self.steps,
+            "proposed": self.proposed,
+            "accepted_target": self.accepted_target,
+            "accepted_judge_only": self.accepted_judge_only,
+            "new_tokens": self.new_tokens,
+            "mean_accepted": self.mean_accepted,
+            "tokens_per_step": self.tokens_per_step,
+            "acceptance_rate": self.acceptance_rate,
+            "histogram": {int(k): v for k, v in sorted(self.histogram.items())},
+        }
+
+    def report(self) -> str:
+        total = max(self.steps, 1)
+        hist = " ".join(f"{k}:{self.histogram[k] / total:.2f}" for k in sorted(self.histogram))
+        return (
+            f"steps={self.steps} proposed={self.proposed} accepted={self.accepted} "
+            f"(target {self.accepted_target}, judge-only {self.accepted_judge_only}) "
+            f"mean accepted/step={self.mean_accepted:.2f} tokens/step={self.tokens_per_step:.2f} "
+            f"histogram[{hist}]"
+        )
+
+
+@dataclass
+class JudgeGenerateOutput(_compat.GenerateDecoderOnlyOutput):
+    """``GenerateDecoderOnlyOutput`` plus the acceptance statistics of the call."""
+
+    acceptance: AcceptanceStats | None = None
+
+
+def _validate(model, assistant_model, judge, threshold, input_ids, generation_config) -> None:
+    if assistant_model is None:
+        raise InputError("judge decoding needs a draft model: pass assistant_model=...")
+    if model.config.is_encoder_decoder:
+        raise InputError(f"judge decoding supports decoder-only models, got {type(model).__name__}")
+    if input_ids.shape[0] != 1:
+        raise InputError(f"batch_size={input_ids.shape[0]} is not supported: judge decoding runs one sequence")
+    if input_ids.shape[1] == 0:
+        raise InputError("the prompt is empty: judge decoding needs at least one prompt token")
+    if generation_config.num_beams != 1:
+        raise InputError(f"num_beams={generation_config.num_beams} is not supported with judge decoding")
+    if generation_config.num_return_sequences != 1:
+        raise InputError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
+    if generation_config.output_attentions or generation_config.output_hidden_states:
+        raise InputError("output_attentions/output_hidden_states are not supported with judge decoding")
+    tv = model.get_output_embeddings().weight.shape[0]
+    dv = assistant_model.get_output_embeddings().weight.shape[0]
+    if tv != dv:
+        raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
+    check_judge_fits(judge, model)
+    check_threshold(threshold)
+
+
+def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> tuple[int, str]:
+    """(draft tokens per step, schedule): the arguments when given, else the draft's generation config.
+
+    An explicit ``num_assistant_tokens`` means a constant length unless a schedule is given too.
+    """
+    if num_assistant_tokens is None:
+        k, default_schedule = _compat.assistant_settings(assistant_model)
+    else:
+        k, default_schedule = num_assistant_tokens, "constant"
+    schedule = default_schedule if schedule is None else schedule
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise InputError(f"num_assistant_tokens={k!r} must be a positive int")
+    if schedule not in _SCHEDULES:
+        raise InputError(f"num_assistant_tokens_schedule={schedule!r} is not one of {_SCHEDULES}")
+    return k, schedule
+
+
+def check_judge_fits(judge, model) -> None:
+    """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
+    h = model.config.get_text_config(decoder=True).hidden_size
+    if judge.config.hidden_size != h:
+        raise InputError(
+            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: "
+            f"the head was trained for {judge.config.target_model or 'another target'!r}"
+        )
+
+
+def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
+    """Accept a caller's cache that already holds the prompt (or a prefix of it).
+
+    The first step needs the target's logits after the last prompt token, so a cache holding
+    the whole prompt is cropped by one token and that token is fed again.
+    """
+    held, n = cache.get_seq_length(), ids.shape[1]
+    if held == 0:
+        return cache
+    if padded:
+        raise InputError(f"a cache that already holds {held} tokens cannot be combined with a left-padded prompt")
+    if held > n:
+        raise InputError(
+            f"the cache holds {held} tokens but the prompt has only {n}: pass the cache of this prompt or of a prefix"
+        )
+    if held == n:
+        _compat.crop(cache, n - 1)
+    return cache
+
+
+def _process(logits_processor, seq: torch.Tensor, logits: torch.Tensor, start: int) -> torch.Tensor:
+    """Apply ``logits_processor`` row by row: row i sees ``seq[:, :start + i]``. logits (1, T, V)."""
+    if not len(logits_processor):
+        return logits
+    rows = [logits_processor(seq[:, : start + i], logits[:, i]) for i in range(logits.shape[1])]
+    return torch.stack(rows, 1)  # (1, T, V)
+
+
+@torch.no_grad()
+def judge_decode(
+    model,
+    input_ids: torch.LongTensor,
+    logits_processor,
+    stopping_criteria,
+    generation_config,
+    *,
+    assistant_model=None,
+    judge=None,
+    judge_threshold: float | None = None,
+    num_assistant_tokens: int | None = None,
+    num_assistant_tokens_schedule: str | None = None,
+    streamer=None,
+    **model_kwargs,
+):
+    """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
+
+    ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
+    step) and its schedule default to the draft's generation config, as in stock assisted generation.
+    """
+    threshold = judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
+    mask = model_kwargs.get("attention_mask")
+    pad = input_ids[:, :0]  # (1, 0)
+    if mask is not None and not bool(mask.all()):  # a left-padded single row: drop the padding
+        keep = mask[0].bool()  # (T,)
+        n_pad = int((~keep).sum())
+        if bool(keep[:n_pad].any()) or not bool(keep[n_pad:].all()):
+            raise InputError("the attention mask must be left padding (zeros first, then ones) for judge decoding")
+        pad, input_ids = input_ids[:, :n_pad], input_ids[:, n_pad:]
+
+    do_sample = bool(generation_config.do_sample)
+    eos = _compat.eos_tensor(generation_config)
+    max_length = generation_config.max_length - pad.shape[1]
+    k, schedule = draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)
+    t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
+    d_cache = _compat.new_cache(assistant_model)
+    stats = AcceptanceStats()
+    want_scores = generation_config.return_dict_in_generate and generation_config.output_scores
+    want_logits = generation_config.return_dict_in_generate and generation_config.output_logits
+    scores, raw = ((), ())
+    ids = input_ids
+
+    def process(seq, logits, start):  # logits processors see the sequence as generate() holds it: padding included
+        return _process(logits_processor, torch.cat([pad, seq], 1), logits, start + pad.shape[1])
+
+    while True:
+        cur = ids.shape[1]
+        kk = max(0, min(k, max_length - cur - 1))  # draft no further than max_length allows
+
+        # 1. draft kk tokens (catching the draft cache up on whatever it has not seen)
+        draft, qs = [], []
+        seq = ids
+        for _ in range(kk):
+            d_in = seq[:, d_cache.get_seq_length() :]  # (1, T)
+            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
+            d_logits = process(seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
+            if do_sample:
+                q = d_logits.softmax(-1)  # (1, V)
+                tok = torch.multinomial(q, 1)  # (1, 1)
+                qs.append(q[0])
+            else:
+                tok = d_logits.argmax(-1, keepdim=True)  # (1, 1)
+            draft.append(tok)
+            seq = torch.cat([ids, *draft], 1)  # (1, cur + i + 1)
+        draft_ids = seq[0, cur:]  # (kk,)
+
+        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
+        t_in = seq[:, t_cache.get_seq_length() :]  # (1, T)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
+        raw_logits = logits.float()  # (1, kk+1, V)
+        logits = process(seq, raw_logits.clone(), cur)  # (1, kk+1, V)
+        j_scores = judge.predict_proba(hidden[0, 1:]).to(logits.device) if kk > 0 else None  # (kk,) at d_i itself
+
+        # 3. the accept rule
+        v = verify(
+            draft_ids,
+            logits[0],
+            j_scores,
+            threshold,
+            draft_probs=torch.stack(qs) if (do_sample and kk) else None,
+            do_sample=do_sample,
+            no_judge_ids=eos,
+        )
+        new = torch.cat([draft_ids[: v.n_accepted], draft_ids.new_tensor([v.next_token])])  # (n+1,)
+        new = new[: max_length - cur]
+        if eos is not None:
+            hit = torch.isin(new, eos.to(new.device)).nonzero()
+            if hit.numel():
+                new = new[: int(hit[0]) + 1]
+        ids = torch.cat([ids, new[None]], 1)  # (1, cur + len(new))
+
+        # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)
+        _compat.crop(t_cache, ids.shape[1] - 1)
+        _compat.crop(d_cache, min(d_cache.get_seq_length(), cur + v.n_accepted))
+
+        n_kept = min(v.n_accepted, len(new))  # truncation only ever cuts from the end
+        n_target = min(v.n_target, n_kept)
+        stats.add(kk, n_target, n_kept - n_target, len(new))
+        if want_scores:
+            scores += tuple(logits[:, i] for i in range(len(new)))
+        if want_logits:
+            raw += tuple(raw_logits[:, i] for i in range(len(new)))
+        if streamer is not None:
+            streamer.put(new.cpu())
+        if schedule != "constant":
+            k = k + 2 if v.n_accepted == kk else max(1, k - 1)
+        if ids.shape[1] >= max_length or bool(stopping_criteria(torch.cat([pad, ids], 1), scores or None).all()):
+            break
+
+    if streamer is not None:
+        streamer.end()
+    ids = torch.cat([pad, ids], 1)
+    if generation_config.return_dict_in_generate:
+        return JudgeGenerateOutput(
+            sequences=ids,
+            scores=scores if want_scores else None,
+            logits=raw if want_logits else None,
+            acceptance=stats,
+            **{_compat.OUTPUT_CACHE_FIELD: t_cache},
+        )
+    return ids
+
+
+class JudgeAssistedGenerator:
+    """Judge decoding as ``generate()``'s decoding loop.
+
+    ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
+    decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
+    ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
+    ``judge_threshold`` (default: the head's own) and the draft length ``num_assistant_tokens``
+    (default: the draft's generation config, as stock assisted generation reads it).
+    """
+
+    def __init__(
+        self,
+        assistant_model,
+        judge,
+        judge_threshold: float | None = None,
+        streamer=None,
+        *,
+        num_assistant_tokens: int | None = None,
+        num_assistant_tokens_schedule: str | None = None,
+    ):
+        if assistant_model is None:
+            raise InputError("judge decoding needs a draft model: pass assistant_model=...")
+        if judge is None:
+            raise InputError("judge decoding needs a judge head: pass judge=...")
+        if judge_threshold is not None:
+            judge_threshold = check_threshold(judge_threshold)
+        draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
+        self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
+        self.settings = {
+            "judge_threshold": judge_threshold,
+            "num_assistant_tokens": num_assistant_tokens,
+            "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
+        }
+
+    def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
+        return judge_decode(
+            model,
+            input_ids,
+            logits_processor,
+            stopping_criteria,
+            generation_config,
+            assistant_model=self.assistant_model,
+            judge=self.judge,
+            streamer=self.streamer,
+            **self.settings,
+            **model_kwargs,
+        )
+
+
+def generate(
+    model,
+    *args,
+    judge=None,
+    judge_threshold: float | None = None,
+    num_assistant_tokens: int | None = None,
+    num_assistant_tokens_schedule: str | None = None,
+    **kwargs,
+):
+    """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` (a loaded head) is given.
+
+    Without ``judge`` this is exactly stock ``generate`` (stock assisted generation when an
+    ``assistant_model`` is passed).
+    """
+    if judge is None:
+        if judge_threshold is not None:
+            raise InputError("judge_threshold was given without judge=")
+        for name, value in (
+            ("num_assistant_tokens", num_assistant_tokens),
+            ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
+        ):
+            if value is not None:
+                kwargs[name] = value  # stock generate's own knobs
+        return _compat.GenerationMixin.generate(model, *args, **kwargs)
+    if isinstance(judge, str | bytes):
+        raise InputError(f"judge={judge!r} is a name: load it first (hf_judge.load_judge) or use hf_judge.generate")
+    if kwargs.get("custom_generate") is not None:
+        raise InputError("judge= cannot be combined with custom_generate=")
+    if kwargs.get("num_beams", 1) != 1:
+        raise InputError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
+    decode = JudgeAssistedGenerator(
+        kwargs.get("assistant_model"),
+        judge,
+        judge_threshold,
+        kwargs.get("streamer"),
+        num_assistant_tokens=num_assistant_tokens,
+        num_assistant_tokens_schedule=num_assistant_tokens_schedule,
+    )
+    return _compat.generate_with(model, decode, *args, **kwargs)
+
+
+_core_generate = generate
+
+
+def generate(model, *args, judge=None, **kwargs):
+    """What transformers calls for ``custom_generate=<this repo>``: every ``generate`` argument, plus
+    ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head), ``judge_threshold``,
+    ``num_assistant_tokens`` and ``num_assistant_tokens_schedule``."""
+    if judge is None:
+        raise InputError("judge decoding needs a judge head: pass judge=<head repo id, folder or module>")
+    if isinstance(judge, str | os.PathLike):
+        if str(judge) == "default":
+            raise InputError("judge='default' needs hf_judge installed; pass the head's repo id or folder")
+        from transformers import AutoModel
+
+        judge = AutoModel.from_pretrained(str(judge), trust_remote_code=True).to(model.device).eval()
+    return _core_generate(model, *args, judge=judge, **kwargs)
