@@ -12,13 +12,13 @@ from hf_judge import JudgeHead, JudgeHeadConfig
 from hf_judge.hub.custom_generate import build_generate_py, write_folder
 from tests.conftest import HIDDEN, tiny_model
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[1] / "hub_generate"  # the Hub repository layout
 
 
 def test_committed_folder_is_a_fresh_build(tmp_path):
     """custom_generate/ in the repository equals what the core modules build today (no drift)."""
     assert (ROOT / "custom_generate" / "generate.py").read_text() == build_generate_py(), (
-        "run: hf-judge export-generate ."
+        "run: hf-judge export-generate hub_generate"
     )
     write_folder(tmp_path)
     for name in ("custom_generate/requirements.txt", "README.md"):

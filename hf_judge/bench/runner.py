@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..core import _compat
 from ..core.decoding import AcceptanceStats, generate
 from ..core.errors import InputError
 
@@ -94,7 +95,8 @@ def run_method(
             return_dict_in_generate=True,
         )
     stock_draft = draft_config(draft, num_assistant_tokens) if method == "sd" else contextlib.nullcontext()
-    with stock_draft, _count_forwards(target) as calls:
+    quiet = _compat.quiet_stock_assisted_generation() if method == "sd" else contextlib.nullcontext()
+    with stock_draft, quiet, _count_forwards(target) as calls:
         t0 = time.perf_counter()
         out = generate(target, input_ids, **kwargs)
         seconds = time.perf_counter() - t0
