@@ -7,6 +7,7 @@ from .core.configuration_judge import JudgeHeadConfig
 from .core.decoding import AcceptanceStats, JudgeAssistedGenerator, JudgeGenerateOutput, judge_decode
 from .core.errors import InputError
 from .core.modeling_judge import JudgeHead
+from .core.scorers import EntropyGated, ProbabilityRatio, Scorer, TopK
 from .core.verify import Verdict, verify
 from .registry.judges import load_judge
 from .registry.packaged import load_model, load_tokenizer
@@ -15,10 +16,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AcceptanceStats",
+    "EntropyGated",
     "JudgeAssistedGenerator",
     "JudgeGenerateOutput",
     "JudgeHead",
     "JudgeHeadConfig",
+    "ProbabilityRatio",
+    "Scorer",
+    "TopK",
     "InputError",
     "Verdict",
     "enable",

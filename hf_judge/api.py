@@ -1,7 +1,8 @@
 """The user-facing entry points: ``hf_judge.generate`` and ``hf_judge.enable``.
 
 They add what the core loop leaves to its caller: ``judge=`` may be a loaded head, a local
-folder, a Hub repo id, or ``"default"`` (the head shipped with hf_judge for the target).
+folder, a Hub repo id, ``"default"`` (the head shipped with hf_judge for the target), or a
+training-free rule (``"top-k:2"``, ``"ratio:0.3"``, ``"entropy:0.4"``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ import os
 import types
 
 from .core import decoding
+from .core.scorers import SCORERS, scorer_from_spec
 from .registry.judges import load_judge
 
 __all__ = ["enable", "generate", "resolve_judge"]
 
 
 def resolve_judge(judge, model):
-    """A loaded head for ``judge`` (head, folder, Hub repo id or ``"default"``) on ``model``'s device."""
+    """A loaded judge for ``judge``: a head, a folder, a Hub repo id, ``"default"``, or a training-free rule
+    (``"top-k:2"``, ``"ratio:0.3"``, ``"entropy:0.4"``); heads land on ``model``'s device."""
+    if isinstance(judge, str) and judge.partition(":")[0] in SCORERS:
+        return scorer_from_spec(judge)
     if isinstance(judge, str | os.PathLike):
         judge = load_judge(str(judge), target=getattr(model, "name_or_path", None) or None)
         judge = judge.to(model.device)

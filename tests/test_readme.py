@@ -18,3 +18,17 @@ def test_tests_needing_a_download_are_marked_slow(request):
     for item in request.session.items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             assert item.get_closest_marker("slow"), f"{item.nodeid} needs a packaged model but is not marked slow"
+
+
+def test_readme_numbers_are_generated_from_committed_results():
+    """Every generated README section equals what benchmarks/readme_tables.py makes from the result files."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / "readme_tables.py"
+    spec = importlib.util.spec_from_file_location("readme_tables", path)
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for marker in tables.SECTIONS:
+        assert f"<!-- {marker} -->" in readme, marker
+    assert tables.generated(readme) == readme, "run: python benchmarks/readme_tables.py"

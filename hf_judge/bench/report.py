@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
-__all__ = ["aggregate", "format_table", "side_by_side"]
+__all__ = ["aggregate", "format_table"]
 
 
 def aggregate(runs: list[RunResult]) -> dict:
@@ -43,9 +43,3 @@ def format_table(rows: dict[str, dict], baselines: tuple[str, str] = ("target", 
         line += "".join(f"{r.get(k, float('nan')):>14.3f}" for k in extra)
         lines.append(line)
     return "\n".join(lines)
-
-
-def side_by_side(per_prompt: list[dict[str, RunResult]]) -> str:
-    """Aggregate the demo's runs per method and format them."""
-    methods = list(per_prompt[0]) if per_prompt else []
-    return format_table({m: aggregate([p[m] for p in per_prompt]) for m in methods})

@@ -43,15 +43,19 @@ class RunResult:
 
 
 @contextlib.contextmanager
-def draft_config(draft, k: int):
-    """Draft exactly ``k`` tokens per step (constant schedule, no early exit); restored afterwards."""
+def draft_config(draft, k: int, confidence: float = 0.0):
+    """Stock assisted generation reads its draft settings from the draft: ``k`` tokens per step (constant
+    schedule), stopping early below ``confidence``; restored afterwards."""
     gc = draft.generation_config
-    saved = (gc.num_assistant_tokens, gc.num_assistant_tokens_schedule, gc.assistant_confidence_threshold)
-    gc.num_assistant_tokens, gc.num_assistant_tokens_schedule, gc.assistant_confidence_threshold = k, "constant", 0.0
+    names = ("num_assistant_tokens", "num_assistant_tokens_schedule", "assistant_confidence_threshold")
+    saved = [getattr(gc, n) for n in names]
+    for n, v in zip(names, (k, "constant", confidence), strict=True):
+        setattr(gc, n, v)
     try:
         yield
     finally:
-        gc.num_assistant_tokens, gc.num_assistant_tokens_schedule, gc.assistant_confidence_threshold = saved
+        for n, v in zip(names, saved, strict=True):
+            setattr(gc, n, v)
 
 
 @contextlib.contextmanager
@@ -72,12 +76,17 @@ def run_method(
     draft=None,
     judge=None,
     num_assistant_tokens: int = 5,
+    assistant_confidence_threshold: float = 0.0,
     judge_threshold: float | None = None,
     max_new_tokens: int = 64,
     streamer=None,
     **gen_kwargs,
 ) -> RunResult:
-    """Generate with ``method`` (one of :data:`METHODS`) and time it."""
+    """Generate with ``method`` (one of :data:`METHODS`) and time it.
+
+    Both speculative methods draft ``num_assistant_tokens`` per step and stop drafting early after a
+    token the draft gives less than ``assistant_confidence_threshold`` (0: never).
+    """
     if method not in METHODS:
         raise InputError(f"{method=} is not one of {METHODS}")
     if method != "target" and draft is None:
@@ -92,9 +101,14 @@ def run_method(
             judge=judge,
             judge_threshold=judge_threshold,
             num_assistant_tokens=num_assistant_tokens,
+            assistant_confidence_threshold=assistant_confidence_threshold,
             return_dict_in_generate=True,
         )
-    stock_draft = draft_config(draft, num_assistant_tokens) if method == "sd" else contextlib.nullcontext()
+    stock_draft = (
+        draft_config(draft, num_assistant_tokens, assistant_confidence_threshold)
+        if method == "sd"
+        else contextlib.nullcontext()
+    )
     quiet = _compat.quiet_stock_assisted_generation() if method == "sd" else contextlib.nullcontext()
     with stock_draft, quiet, _count_forwards(target) as calls:
         t0 = time.perf_counter()
@@ -108,7 +122,9 @@ def run_method(
         n, steps = len(new_ids), calls[0]
         stats = AcceptanceStats(steps=steps, new_tokens=n)
         if method == "sd":
-            stats.proposed, stats.accepted_target = num_assistant_tokens * steps, n - steps
+            stats.accepted_target = n - steps
+            if not assistant_confidence_threshold:  # else stock drafting may stop early: proposed is unknown
+                stats.proposed = num_assistant_tokens * steps
     if stats.steps != calls[0]:
         raise RuntimeError(f"{method}: {stats.steps} verification steps but {calls[0]} target forwards were counted")
     return RunResult(method, new_ids, seconds, stats)

@@ -41,7 +41,10 @@ class BenchConfig:
     judge_thresholds: list[float | None] = field(
         default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
     )
-    num_assistant_tokens: int = field(default=5, metadata={"help": "draft tokens per step"})
+    num_assistant_tokens: int = field(default=8, metadata={"help": "draft tokens per step"})
+    assistant_confidence_threshold: float = field(
+        default=0.0, metadata={"help": "stop drafting after a token the draft is less sure of (0: never)"}
+    )
     max_new_tokens: int = field(default=128, metadata={"help": "new tokens per answer"})
     seed: int = field(default=0, metadata={"help": "torch seed"})
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
@@ -144,15 +147,16 @@ def run_bench(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    methods = config.methods(judge.config.threshold)
+    methods = config.methods(judge.threshold)
     rec_path = out / "records.jsonl"
     fingerprint = {
         "num_assistant_tokens": config.num_assistant_tokens,
+        "assistant_confidence_threshold": config.assistant_confidence_threshold,
         "max_new_tokens": config.max_new_tokens,
         "seed": config.seed,
         "target": target.name_or_path,
         "draft": draft.name_or_path,
-        "judge_threshold": judge.config.threshold,
+        "judge_threshold": judge.threshold,
         "dtype": str(next(target.parameters()).dtype),
     }
     fp_path = out / "run_config.json"
@@ -174,6 +178,7 @@ def run_bench(
             draft=draft,
             judge=judge,
             num_assistant_tokens=config.num_assistant_tokens,
+            assistant_confidence_threshold=config.assistant_confidence_threshold,
             judge_threshold=t,
             max_new_tokens=4,
         )
@@ -199,6 +204,7 @@ def run_bench(
                             draft=draft,
                             judge=judge,
                             num_assistant_tokens=config.num_assistant_tokens,
+                            assistant_confidence_threshold=config.assistant_confidence_threshold,
                             judge_threshold=t,
                             max_new_tokens=config.max_new_tokens,
                             do_sample=False,

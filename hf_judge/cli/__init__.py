@@ -13,6 +13,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from .bench import add_bench_command
+    from .doctor import add_doctor_command
     from .hub import add_hub_commands
     from .run import add_run_commands
     from .train import add_train_commands
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub)
     add_train_commands(sub)
     add_bench_command(sub)
+    add_doctor_command(sub)
     add_hub_commands(sub)
     return parser
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from ..bench.suite import BenchConfig, run_bench
 from .common import add_model_args, load_models
 
@@ -18,6 +16,7 @@ def cmd_bench(args) -> int:
         limit=args.limit,
         judge_thresholds=args.judge_thresholds or [None],
         num_assistant_tokens=args.num_assistant_tokens,
+        assistant_confidence_threshold=args.assistant_confidence_threshold,
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
         allow_code_exec=args.allow_code_exec,
@@ -28,7 +27,7 @@ def cmd_bench(args) -> int:
         from ..registry.packaged import load_model, load_tokenizer
 
         grader = (
-            load_model(args.grader, dtype=getattr(torch, args.dtype), device=args.device),
+            load_model(args.grader, dtype=next(target.parameters()).dtype, device=args.device),
             load_tokenizer(args.grader),
         )
     t0 = time.perf_counter()

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-__all__ = ["add_model_args", "load_models", "prompt_tensor"]
+__all__ = ["add_model_args", "load_models", "prompt_tensor", "setup_device"]
+
+# the defaults of the speculative settings, chosen from benchmarks/results/speed_cpu.json (2 CPU cores):
+# k=8 was fastest for both SD and judge decoding (k=5 and 12 slower); stopping the draft below 0.4
+# confidence was slower at every k; the int8 draft more than halves the draft's cost
+DEFAULT_K = 8
+DEFAULT_CONFIDENCE = 0.0
+DEFAULT_DRAFT_QUANT = "auto"
 
 
 def add_model_args(p: argparse.ArgumentParser, judge: bool = True) -> None:
-    from ..registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET
+    from ..registry.hardware import DTYPES
+    from ..registry.kernels import LINEAR_BACKENDS
+    from ..registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, QUANTS
 
     p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
     p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
@@ -19,33 +29,75 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True) -> None:
         "-k",
         "--num-assistant-tokens",
         type=int,
-        default=5,
+        default=DEFAULT_K,
         help="draft tokens per step, as transformers names it (default: %(default)s)",
     )
     p.add_argument(
+        "--assistant-confidence-threshold",
+        type=float,
+        default=DEFAULT_CONFIDENCE,
+        help="stop drafting after a token the draft gives less probability than this (default: %(default)s)",
+    )
+    p.add_argument(
         "--dtype",
-        default="bfloat16",
-        choices=["float32", "bfloat16", "float16"],
-        help="model dtype (default: %(default)s, the fastest on CPU too; float32 for bit-exact comparisons)",
+        default="auto",
+        choices=DTYPES,
+        help="model dtype (default: auto = bfloat16 where the hardware computes it natively, else float32)",
+    )
+    p.add_argument(
+        "--draft-quant",
+        default=DEFAULT_DRAFT_QUANT,
+        choices=QUANTS,
+        help="int8: the draft's linear layers in int8 (CPU; the target still decides every token); "
+        "auto: int8 on the CPU in float32 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--cpu-linear",
+        default="auto",
+        choices=LINEAR_BACKENDS,
+        help="float32 linear layers on the CPU: oneDNN kernels (faster for few tokens) or stock MKL "
+        "(default: auto = oneDNN on the CPU in float32)",
     )
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
+
+
+def setup_device(args):
+    """Apply ``--threads`` and resolve ``--dtype`` (printing what ``auto`` chose); returns the dtype."""
+    import torch
+
+    from ..registry.hardware import native_bf16, resolve_dtype
+
+    if args.threads is not None:
+        if args.threads < 1:
+            from ..core.errors import InputError
+
+            raise InputError(f"--threads {args.threads} must be at least 1")
+        torch.set_num_threads(args.threads)
+    dtype = resolve_dtype(args.dtype, args.device)
+    if args.dtype == "auto":
+        why = "native bfloat16" if native_bf16(args.device) else "no native bfloat16 matmul"
+        print(
+            f"[dtype auto: {str(dtype).replace('torch.', '')} ({why} on {args.device}); "
+            f"{torch.get_num_threads()} threads]",
+            file=sys.stderr,
+        )
+    return dtype
 
 
 def load_models(args, need_judge: bool = True):
-    import torch
-
     from ..core.decoding import check_judge_fits
     from ..registry.judges import load_judge
     from ..registry.packaged import check_tokenizers, load_model, load_tokenizer, validate_name
 
-    dtype = getattr(torch, args.dtype)
+    dtype = setup_device(args)
     validate_name(args.target)
     validate_name(args.draft)
     judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None  # cheap: first
     tok = load_tokenizer(args.target)
     check_tokenizers(tok, load_tokenizer(args.draft))
-    target = load_model(args.target, dtype=dtype, device=args.device)
-    draft = load_model(args.draft, dtype=dtype, device=args.device)
+    target = load_model(args.target, dtype=dtype, device=args.device, cpu_linear=args.cpu_linear)
+    draft = load_model(args.draft, dtype=dtype, device=args.device, quant=args.draft_quant, cpu_linear=args.cpu_linear)
     if judge is not None:
         check_judge_fits(judge, target)
     return tok, target, draft, judge

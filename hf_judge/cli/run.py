@@ -31,6 +31,7 @@ def cmd_generate(args) -> int:
         draft=draft,
         judge=judge,
         num_assistant_tokens=args.num_assistant_tokens,
+        assistant_confidence_threshold=args.assistant_confidence_threshold,
         judge_threshold=args.judge_threshold,
         max_new_tokens=args.max_new_tokens,
         streamer=streamer,
@@ -42,40 +43,81 @@ def cmd_generate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..bench.report import side_by_side
+    from tqdm.auto import tqdm
+
+    from ..bench.limit import measure_costs
+    from ..bench.report import aggregate, format_table
     from ..bench.runner import run_method
+    from .doctor import limit_report
 
     tok, target, draft, judge = load_models(args)
     prompts = args.prompt or list(DEMO_PROMPTS)
+    methods = ("target", "sd", "judge")
+    settings = dict(
+        draft=draft,
+        judge=judge,
+        num_assistant_tokens=args.num_assistant_tokens,
+        assistant_confidence_threshold=args.assistant_confidence_threshold,
+        judge_threshold=args.judge_threshold,
+        do_sample=False,
+    )
     warm = prompt_tensor(tok, "Hi").to(args.device)
-    for m in ("target", "sd", "judge"):  # warm-up, not measured
-        run_method(
-            m, target, warm, draft=draft, judge=judge, num_assistant_tokens=args.num_assistant_tokens, max_new_tokens=4
-        )
-    rows = []
+    for m in methods:  # warm-up, not measured
+        run_method(m, target, warm, max_new_tokens=4, **settings)
+    runs = {m: [] for m in methods}
+    bar = tqdm(total=len(prompts) * len(methods), desc="demo", leave=False)
     for i, text in enumerate(prompts, 1):
         ids = prompt_tensor(tok, text).to(args.device)
-        results = {
-            m: run_method(
-                m,
-                target,
-                ids,
-                draft=draft,
-                judge=judge,
-                num_assistant_tokens=args.num_assistant_tokens,
-                judge_threshold=args.judge_threshold,
-                max_new_tokens=args.max_new_tokens,
-                do_sample=False,
-            )
-            for m in ("target", "sd", "judge")
-        }
+        results = {}
+        for m in methods:
+            results[m] = run_method(m, target, ids, max_new_tokens=args.max_new_tokens, **settings)
+            runs[m].append(results[m])
+            bar.update()
+        bar.clear()
         print(f"\n### prompt {i}: {text}")
         for m, r in results.items():
             print(f"--- {m}: {tok.decode(r.new_ids, skip_special_tokens=True).strip()[:400]}")
-        rows.append(results)
+    bar.close()
+    rows = {m: aggregate(runs[m]) for m in methods}
+    for r in rows.values():
+        r["speedup_vs_target"] = r["tokens_per_s"] / rows["target"]["tokens_per_s"]
     print()
-    print(side_by_side(rows))
+    print(format_table(rows))
+    if not args.no_limit:
+        costs = measure_costs(target, draft, ks=(args.num_assistant_tokens,), repeats=3)
+        print()
+        print(limit_report(costs, args.num_assistant_tokens, rows))
+    print(memory_report(target, draft))
     return 0
+
+
+def memory_report(*models) -> str:
+    """Peak resident memory of this process next to the models' weights."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # bytes (Linux reports KiB)
+    weights = sum(model_bytes(m) for m in models)
+    return (
+        f"memory: peak resident {peak / 2**30:.2f} GiB for {weights / 2**30:.2f} GiB of weights ({peak / weights:.2f}x)"
+    )
+
+
+def model_bytes(model) -> int:
+    """Bytes of a model's weights as held in memory (int8-packed linear layers counted as stored)."""
+    import torch
+
+    total, seen = 0, set()
+    for t in list(model.state_dict().values()):
+        if isinstance(t, tuple):  # packed params of a dynamically quantized layer: (weight, bias)
+            t = [x for x in t if isinstance(x, torch.Tensor)]
+        for x in t if isinstance(t, list) else [t]:
+            if not isinstance(x, torch.Tensor):
+                continue
+            key = (x.untyped_storage().data_ptr() if not x.is_quantized else id(x), x.nbytes)
+            if key not in seen:
+                seen.add(key)
+                total += x.nbytes if not x.is_quantized else x.numel() * x.element_size()
+    return total
 
 
 def add_run_commands(sub) -> None:
@@ -92,4 +134,5 @@ def add_run_commands(sub) -> None:
     add_model_args(p)
     p.add_argument("--prompt", action="append", help="a prompt (repeatable; default: three built-in prompts)")
     p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--no-limit", action="store_true", help="skip the limit meter after the runs")
     p.set_defaults(func=cmd_demo)

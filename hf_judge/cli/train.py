@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..registry.hardware import DTYPES, resolve_dtype
 from ..training.data import build_dataset
 
 __all__ = ["add_train_commands"]
 
 
 def _models(args, need_draft: bool):
-    import torch
 
     from ..registry.packaged import check_tokenizers, load_model, load_tokenizer
 
@@ -19,10 +19,10 @@ def _models(args, need_draft: bool):
     draft = None
     if need_draft:
         check_tokenizers(tok, load_tokenizer(args.draft))
-        draft = load_model(args.draft, dtype=getattr(torch, args.dtype))
+        draft = load_model(args.draft, dtype=resolve_dtype(args.dtype))
         draft.generation_config.num_assistant_tokens = 5
         draft.generation_config.num_assistant_tokens_schedule = "constant"
-    target = load_model(args.target, dtype=getattr(torch, args.dtype))
+    target = load_model(args.target, dtype=resolve_dtype(args.dtype))
     return tok, target, draft
 
 
@@ -128,7 +128,7 @@ def add_train_commands(sub) -> None:
         p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
         if draft:
             p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
-        p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+        p.add_argument("--dtype", default="auto", choices=DTYPES, help="model dtype (default: auto)")
 
     def source(p):
         p.add_argument(

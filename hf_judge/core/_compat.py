@@ -108,13 +108,20 @@ def eos_tensor(generation_config: GenerationConfig) -> torch.Tensor | None:
     return torch.tensor([ids] if isinstance(ids, int) else list(ids), dtype=torch.long)
 
 
-def assistant_settings(assistant_model) -> tuple[int, str]:
-    """(num_assistant_tokens, schedule) as stock assisted generation would read them."""
+def assistant_settings(assistant_model) -> tuple[int, str, float]:
+    """(num_assistant_tokens, schedule, assistant_confidence_threshold) as stock assisted generation reads them."""
     cfg = assistant_model.generation_config
     defaults = GenerationConfig._get_default_generation_params()
-    k = cfg.num_assistant_tokens if cfg.num_assistant_tokens is not None else defaults["num_assistant_tokens"]
-    schedule = cfg.num_assistant_tokens_schedule or defaults["num_assistant_tokens_schedule"]
-    return int(k), schedule
+
+    def get(name):
+        value = getattr(cfg, name, None)
+        return defaults[name] if value is None else value
+
+    return (
+        int(get("num_assistant_tokens")),
+        get("num_assistant_tokens_schedule"),
+        float(get("assistant_confidence_threshold")),
+    )
 
 
 class _DropStockAssistantNotice(logging.Filter):

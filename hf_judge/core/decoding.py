@@ -15,6 +15,7 @@ import torch
 
 from . import _compat
 from .errors import InputError
+from .scorers import Scorer, judge_scores
 from .verify import check_threshold, verify
 
 __all__ = [
@@ -131,12 +132,19 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
         raise InputError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
     if generation_config.output_attentions or generation_config.output_hidden_states:
         raise InputError("output_attentions/output_hidden_states are not supported with judge decoding")
-    tv = model.get_output_embeddings().weight.shape[0]
-    dv = assistant_model.get_output_embeddings().weight.shape[0]
+    tv = model.get_output_embeddings().out_features
+    dv = assistant_model.get_output_embeddings().out_features  # also for an int8-quantized draft
     if tv != dv:
         raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
     check_judge_fits(judge, model)
     check_threshold(threshold)
+
+
+def draft_confidence(assistant_model, threshold: float | None = None) -> float:
+    """The draft confidence below which drafting stops: the argument, else the draft's generation config."""
+    if threshold is None:
+        threshold = _compat.assistant_settings(assistant_model)[2]
+    return check_threshold(threshold, "assistant_confidence_threshold")
 
 
 def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> tuple[int, str]:
@@ -145,7 +153,7 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
     An explicit ``num_assistant_tokens`` means a constant length unless a schedule is given too.
     """
     if num_assistant_tokens is None:
-        k, default_schedule = _compat.assistant_settings(assistant_model)
+        k, default_schedule, _ = _compat.assistant_settings(assistant_model)
     else:
         k, default_schedule = num_assistant_tokens, "constant"
     schedule = default_schedule if schedule is None else schedule
@@ -158,6 +166,8 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
 
 def check_judge_fits(judge, model) -> None:
     """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
+    if isinstance(judge, Scorer):
+        return  # reads the logits: fits any model
     h = model.config.get_text_config(decoder=True).hidden_size
     if judge.config.hidden_size != h:
         raise InputError(
@@ -207,15 +217,19 @@ def judge_decode(
     judge_threshold: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
+    assistant_confidence_threshold: float | None = None,
     streamer=None,
     **model_kwargs,
 ):
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
 
     ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
-    step) and its schedule default to the draft's generation config, as in stock assisted generation.
+    step), its schedule and ``assistant_confidence_threshold`` (drafting stops after a token the draft
+    gives less probability than this) default to the draft's generation config, as in stock assisted
+    generation.
     """
-    threshold = judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -230,44 +244,48 @@ def judge_decode(
     eos = _compat.eos_tensor(generation_config)
     max_length = generation_config.max_length - pad.shape[1]
     k, schedule = draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)
+    confidence = draft_confidence(assistant_model, assistant_confidence_threshold)
     t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
     d_cache = _compat.new_cache(assistant_model)
     stats = AcceptanceStats()
     want_scores = generation_config.return_dict_in_generate and generation_config.output_scores
     want_logits = generation_config.return_dict_in_generate and generation_config.output_logits
     scores, raw = ((), ())
-    ids = input_ids
+    # one buffer for the whole sequence, padding included: no allocation that grows with it per step
+    P, n = pad.shape[1], input_ids.shape[1]
+    buf = input_ids.new_empty((1, P + max_length))  # (1, max_length of generate)
+    buf[:, :P], buf[:, P : P + n] = pad, input_ids
 
-    def process(seq, logits, start):  # logits processors see the sequence as generate() holds it: padding included
-        return _process(logits_processor, torch.cat([pad, seq], 1), logits, start + pad.shape[1])
+    def process(end, logits, start):  # row i sees the sequence up to start + i, as generate() holds it
+        return _process(logits_processor, buf[:, : P + end], logits, P + start)
 
     while True:
-        cur = ids.shape[1]
+        cur = n
         kk = max(0, min(k, max_length - cur - 1))  # draft no further than max_length allows
 
-        # 1. draft kk tokens (catching the draft cache up on whatever it has not seen)
-        draft, qs = [], []
-        seq = ids
-        for _ in range(kk):
-            d_in = seq[:, d_cache.get_seq_length() :]  # (1, T)
+        # 1. draft up to kk tokens (catching the draft cache up on whatever it has not seen)
+        qs = []
+        for i in range(kk):
+            d_in = buf[:, P + d_cache.get_seq_length() : P + cur + i]  # (1, T)
             d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
-            d_logits = process(seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
-            if do_sample:
-                q = d_logits.softmax(-1)  # (1, V)
-                tok = torch.multinomial(q, 1)  # (1, 1)
-                qs.append(q[0])
-            else:
-                tok = d_logits.argmax(-1, keepdim=True)  # (1, 1)
-            draft.append(tok)
-            seq = torch.cat([ids, *draft], 1)  # (1, cur + i + 1)
-        draft_ids = seq[0, cur:]  # (kk,)
+            q = process(cur + i, d_logits.float().to(buf.device), cur + i)[0, 0].softmax(-1)  # (V,)
+            tok = torch.multinomial(q, 1) if do_sample else q.argmax(-1, keepdim=True)  # (1,)
+            qs.append(q)
+            buf[0, P + cur + i] = tok[0]
+            if confidence and float(q[tok[0]]) < confidence:  # the draft is unsure: verify what we have
+                kk = i + 1
+                break
+        draft_ids = buf[0, P + cur : P + cur + kk].clone()  # (kk,)
 
         # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
-        t_in = seq[:, t_cache.get_seq_length() :]  # (1, T)
-        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
+        t_in = buf[:, P + t_cache.get_seq_length() : P + cur + kk]  # (1, T)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0 and reads_hidden)
         raw_logits = logits.float()  # (1, kk+1, V)
-        logits = process(seq, raw_logits.clone(), cur)  # (1, kk+1, V)
-        j_scores = judge.predict_proba(hidden[0, 1:]).to(logits.device) if kk > 0 else None  # (kk,) at d_i itself
+        logits = process(cur + kk, raw_logits.clone(), cur)  # (1, kk+1, V)
+        j_scores = None
+        if kk > 0:  # the judge scores d_i from the hidden state at d_i itself and the logits that predict it
+            h = hidden[0, 1:] if reads_hidden else None  # (kk, H)
+            j_scores = judge_scores(judge, h, logits[0, :kk], draft_ids).to(logits.device)  # (kk,)
 
         # 3. the accept rule
         v = verify(
@@ -285,10 +303,11 @@ def judge_decode(
             hit = torch.isin(new, eos.to(new.device)).nonzero()
             if hit.numel():
                 new = new[: int(hit[0]) + 1]
-        ids = torch.cat([ids, new[None]], 1)  # (1, cur + len(new))
+        buf[0, P + cur : P + cur + len(new)] = new
+        n = cur + len(new)
 
         # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)
-        _compat.crop(t_cache, ids.shape[1] - 1)
+        _compat.crop(t_cache, n - 1)
         _compat.crop(d_cache, min(d_cache.get_seq_length(), cur + v.n_accepted))
 
         n_kept = min(v.n_accepted, len(new))  # truncation only ever cuts from the end
@@ -302,12 +321,12 @@ def judge_decode(
             streamer.put(new.cpu())
         if schedule != "constant":
             k = k + 2 if v.n_accepted == kk else max(1, k - 1)
-        if ids.shape[1] >= max_length or bool(stopping_criteria(torch.cat([pad, ids], 1), scores or None).all()):
+        if n >= max_length or bool(stopping_criteria(buf[:, : P + n], scores or None).all()):
             break
 
     if streamer is not None:
         streamer.end()
-    ids = torch.cat([pad, ids], 1)
+    ids = buf[:, : P + n].clone()
     if generation_config.return_dict_in_generate:
         return JudgeGenerateOutput(
             sequences=ids,
@@ -338,6 +357,7 @@ class JudgeAssistedGenerator:
         *,
         num_assistant_tokens: int | None = None,
         num_assistant_tokens_schedule: str | None = None,
+        assistant_confidence_threshold: float | None = None,
     ):
         if assistant_model is None:
             raise InputError("judge decoding needs a draft model: pass assistant_model=...")
@@ -346,11 +366,13 @@ class JudgeAssistedGenerator:
         if judge_threshold is not None:
             judge_threshold = check_threshold(judge_threshold)
         draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
+        draft_confidence(assistant_model, assistant_confidence_threshold)
         self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
         self.settings = {
             "judge_threshold": judge_threshold,
             "num_assistant_tokens": num_assistant_tokens,
             "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
+            "assistant_confidence_threshold": assistant_confidence_threshold,
         }
 
     def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
@@ -375,6 +397,7 @@ def generate(
     judge_threshold: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
+    assistant_confidence_threshold: float | None = None,
     **kwargs,
 ):
     """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` (a loaded head) is given.
@@ -388,6 +411,7 @@ def generate(
         for name, value in (
             ("num_assistant_tokens", num_assistant_tokens),
             ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
+            ("assistant_confidence_threshold", assistant_confidence_threshold),
         ):
             if value is not None:
                 kwargs[name] = value  # stock generate's own knobs
@@ -405,5 +429,6 @@ def generate(
         kwargs.get("streamer"),
         num_assistant_tokens=num_assistant_tokens,
         num_assistant_tokens_schedule=num_assistant_tokens_schedule,
+        assistant_confidence_threshold=assistant_confidence_threshold,
     )
     return _compat.generate_with(model, decode, *args, **kwargs)

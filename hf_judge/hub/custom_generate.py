@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["SOURCES", "build_generate_py", "write_folder"]
 
 CORE = Path(__file__).resolve().parents[1] / "core"
-SOURCES = ("errors.py", "verify.py", "_compat.py", "decoding.py")  # in dependency order
+SOURCES = ("errors.py", "verify.py", "scorers.py", "_compat.py", "decoding.py")  # in dependency order
 
 HEADER = '''"""Judge decoding (Bachmann et al., ICLR 2025) as a transformers ``custom_generate`` recipe.
 
@@ -33,10 +33,13 @@ _core_generate = generate
 
 def generate(model, *args, judge=None, **kwargs):
     """What transformers calls for ``custom_generate=<this repo>``: every ``generate`` argument, plus
-    ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head), ``judge_threshold``,
+    ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head, or a training-free rule such as
+    ``"top-k:2"``), ``judge_threshold``,
     ``num_assistant_tokens`` and ``num_assistant_tokens_schedule``."""
     if judge is None:
         raise InputError("judge decoding needs a judge head: pass judge=<head repo id, folder or module>")
+    if isinstance(judge, str) and judge.partition(":")[0] in SCORERS:
+        judge = scorer_from_spec(judge)  # a training-free rule: "top-k:2", "ratio:0.3", "entropy:0.4"
     if isinstance(judge, str | os.PathLike):
         if str(judge) == "default":
             raise InputError("judge='default' needs hf_judge installed; pass the head's repo id or folder")

@@ -1,7 +1,7 @@
 """Judge decoding (Bachmann et al., ICLR 2025) as a transformers ``custom_generate`` recipe.
 
 Built by ``hf-judge export-generate`` from hf_judge's core modules
-(errors.py, verify.py, _compat.py, decoding.py); do not edit.
+(errors.py, verify.py, scorers.py, _compat.py, decoding.py); do not edit.
 Usage: ``model.generate(ids, custom_generate=REPO, trust_remote_code=True, assistant_model=draft,
 judge=HEAD_REPO_OR_FOLDER_OR_MODULE, judge_threshold=None, num_assistant_tokens=None)``.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import math
 import os
 import sys
 import warnings
@@ -141,6 +142,101 @@ def verify(
     return Verdict(n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target)
 
 
+# ---- hf_judge/core/scorers.py ----
+
+
+class Scorer:
+    """The judge interface: scores in [0, 1] for K draft tokens; ``threshold`` is the default cut."""
+
+    name = "scorer"
+    threshold: float = 0.5
+
+    def score(self, hidden: torch.Tensor, target_logits: torch.Tensor, draft_ids: torch.Tensor) -> torch.Tensor:
+        """``hidden`` (K, H) target last hidden states at d_i, ``target_logits`` (K, V) the target's processed
+        logits for d_i's position, ``draft_ids`` (K,) -> scores (K,) in [0, 1]."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(threshold={self.threshold})"
+
+
+class TopK(Scorer):
+    """1 if the draft token is among the target's ``k`` most likely tokens, else 0 (threshold 0.5)."""
+
+    name = "top-k"
+
+    def __init__(self, k: int = 2):
+        if not isinstance(k, int) or k < 1:
+            raise InputError(f"top-k k={k!r} must be a positive int")
+        self.k, self.threshold = k, 0.5
+
+    def score(self, hidden, target_logits, draft_ids):
+        top = target_logits.topk(min(self.k, target_logits.shape[-1]), dim=-1).indices  # (K, k)
+        return (top == draft_ids[:, None]).any(-1).float()  # (K,)
+
+    def __repr__(self) -> str:
+        return f"TopK(k={self.k})"
+
+
+class ProbabilityRatio(Scorer):
+    """p_target(d) / max_v p_target(v): 1 for the target's own choice; kept above ``threshold``."""
+
+    name = "ratio"
+
+    def __init__(self, threshold: float = 0.3):
+        self.threshold = check_threshold(threshold, "ratio threshold")
+
+    def score(self, hidden, target_logits, draft_ids):
+        logp = target_logits.float().log_softmax(-1)  # (K, V)
+        return (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+
+
+class EntropyGated(Scorer):
+    """Kept where the target is unsure (entropy / log V above ``threshold``) and the token is not
+    implausible to it (probability ratio above ``min_ratio``); the score is the normalised entropy,
+    or 0 for an implausible token."""
+
+    name = "entropy"
+
+    def __init__(self, threshold: float = 0.3, min_ratio: float = 0.1):
+        self.threshold = check_threshold(threshold, "entropy threshold")
+        self.min_ratio = check_threshold(min_ratio, "min_ratio")
+
+    def score(self, hidden, target_logits, draft_ids):
+        logp = target_logits.float().log_softmax(-1)  # (K, V)
+        p = logp.exp()
+        entropy = -(p * logp.clamp_min(-1e4)).sum(-1) / math.log(logp.shape[-1])  # (K,) in [0, 1]
+        ratio = (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+        return torch.where(ratio > self.min_ratio, entropy, torch.zeros_like(entropy))
+
+    def __repr__(self) -> str:
+        return f"EntropyGated(threshold={self.threshold}, min_ratio={self.min_ratio})"
+
+
+SCORERS = {"top-k": TopK, "ratio": ProbabilityRatio, "entropy": EntropyGated}
+
+
+def scorer_from_spec(spec: str) -> Scorer:
+    """``"top-k:2"``, ``"ratio:0.3"``, ``"entropy:0.4"`` (or the name alone, for its default knob)."""
+    name, _, knob = spec.partition(":")
+    if name not in SCORERS:
+        raise InputError(f"unknown scorer {name!r}: one of {sorted(SCORERS)} (as 'name:knob'), or a judge head")
+    if not knob:
+        return SCORERS[name]()
+    try:
+        value = int(knob) if name == "top-k" else float(knob)
+    except ValueError:
+        raise InputError(f"scorer {spec!r}: the knob {knob!r} is not a number") from None
+    return SCORERS[name](value)
+
+
+def judge_scores(judge, hidden: torch.Tensor, target_logits: torch.Tensor, draft_ids: torch.Tensor) -> torch.Tensor:
+    """Scores (K,) of any judge: a scorer's ``score``, or a head's ``predict_proba`` of the hidden states."""
+    if isinstance(judge, Scorer):
+        return judge.score(hidden, target_logits, draft_ids)
+    return judge.predict_proba(hidden)
+
+
 # ---- hf_judge/core/_compat.py ----
 
 
@@ -230,13 +326,20 @@ def eos_tensor(generation_config: GenerationConfig) -> torch.Tensor | None:
     return torch.tensor([ids] if isinstance(ids, int) else list(ids), dtype=torch.long)
 
 
-def assistant_settings(assistant_model) -> tuple[int, str]:
-    """(num_assistant_tokens, schedule) as stock assisted generation would read them."""
+def assistant_settings(assistant_model) -> tuple[int, str, float]:
+    """(num_assistant_tokens, schedule, assistant_confidence_threshold) as stock assisted generation reads them."""
     cfg = assistant_model.generation_config
     defaults = GenerationConfig._get_default_generation_params()
-    k = cfg.num_assistant_tokens if cfg.num_assistant_tokens is not None else defaults["num_assistant_tokens"]
-    schedule = cfg.num_assistant_tokens_schedule or defaults["num_assistant_tokens_schedule"]
-    return int(k), schedule
+
+    def get(name):
+        value = getattr(cfg, name, None)
+        return defaults[name] if value is None else value
+
+    return (
+        int(get("num_assistant_tokens")),
+        get("num_assistant_tokens_schedule"),
+        float(get("assistant_confidence_threshold")),
+    )
 
 
 class _DropStockAssistantNotice(logging.Filter):
@@ -372,12 +475,19 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
         raise InputError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
     if generation_config.output_attentions or generation_config.output_hidden_states:
         raise InputError("output_attentions/output_hidden_states are not supported with judge decoding")
-    tv = model.get_output_embeddings().weight.shape[0]
-    dv = assistant_model.get_output_embeddings().weight.shape[0]
+    tv = model.get_output_embeddings().out_features
+    dv = assistant_model.get_output_embeddings().out_features  # also for an int8-quantized draft
     if tv != dv:
         raise InputError(f"draft and target vocabularies differ: target vocab={tv}, draft vocab={dv}")
     check_judge_fits(judge, model)
     check_threshold(threshold)
+
+
+def draft_confidence(assistant_model, threshold: float | None = None) -> float:
+    """The draft confidence below which drafting stops: the argument, else the draft's generation config."""
+    if threshold is None:
+        threshold = _compat.assistant_settings(assistant_model)[2]
+    return check_threshold(threshold, "assistant_confidence_threshold")
 
 
 def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> tuple[int, str]:
@@ -386,7 +496,7 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
     An explicit ``num_assistant_tokens`` means a constant length unless a schedule is given too.
     """
     if num_assistant_tokens is None:
-        k, default_schedule = _compat.assistant_settings(assistant_model)
+        k, default_schedule, _ = _compat.assistant_settings(assistant_model)
     else:
         k, default_schedule = num_assistant_tokens, "constant"
     schedule = default_schedule if schedule is None else schedule
@@ -399,6 +509,8 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
 
 def check_judge_fits(judge, model) -> None:
     """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
+    if isinstance(judge, Scorer):
+        return  # reads the logits: fits any model
     h = model.config.get_text_config(decoder=True).hidden_size
     if judge.config.hidden_size != h:
         raise InputError(
@@ -448,15 +560,19 @@ def judge_decode(
     judge_threshold: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
+    assistant_confidence_threshold: float | None = None,
     streamer=None,
     **model_kwargs,
 ):
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
 
     ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
-    step) and its schedule default to the draft's generation config, as in stock assisted generation.
+    step), its schedule and ``assistant_confidence_threshold`` (drafting stops after a token the draft
+    gives less probability than this) default to the draft's generation config, as in stock assisted
+    generation.
     """
-    threshold = judge.config.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -471,44 +587,48 @@ def judge_decode(
     eos = _compat.eos_tensor(generation_config)
     max_length = generation_config.max_length - pad.shape[1]
     k, schedule = draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)
+    confidence = draft_confidence(assistant_model, assistant_confidence_threshold)
     t_cache = _prefilled_cache(_compat.model_cache(model_kwargs, model), ids=input_ids, padded=pad.shape[1] > 0)
     d_cache = _compat.new_cache(assistant_model)
     stats = AcceptanceStats()
     want_scores = generation_config.return_dict_in_generate and generation_config.output_scores
     want_logits = generation_config.return_dict_in_generate and generation_config.output_logits
     scores, raw = ((), ())
-    ids = input_ids
+    # one buffer for the whole sequence, padding included: no allocation that grows with it per step
+    P, n = pad.shape[1], input_ids.shape[1]
+    buf = input_ids.new_empty((1, P + max_length))  # (1, max_length of generate)
+    buf[:, :P], buf[:, P : P + n] = pad, input_ids
 
-    def process(seq, logits, start):  # logits processors see the sequence as generate() holds it: padding included
-        return _process(logits_processor, torch.cat([pad, seq], 1), logits, start + pad.shape[1])
+    def process(end, logits, start):  # row i sees the sequence up to start + i, as generate() holds it
+        return _process(logits_processor, buf[:, : P + end], logits, P + start)
 
     while True:
-        cur = ids.shape[1]
+        cur = n
         kk = max(0, min(k, max_length - cur - 1))  # draft no further than max_length allows
 
-        # 1. draft kk tokens (catching the draft cache up on whatever it has not seen)
-        draft, qs = [], []
-        seq = ids
-        for _ in range(kk):
-            d_in = seq[:, d_cache.get_seq_length() :]  # (1, T)
+        # 1. draft up to kk tokens (catching the draft cache up on whatever it has not seen)
+        qs = []
+        for i in range(kk):
+            d_in = buf[:, P + d_cache.get_seq_length() : P + cur + i]  # (1, T)
             d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
-            d_logits = process(seq, d_logits.float().to(ids.device), seq.shape[1])[:, 0]  # (1, V)
-            if do_sample:
-                q = d_logits.softmax(-1)  # (1, V)
-                tok = torch.multinomial(q, 1)  # (1, 1)
-                qs.append(q[0])
-            else:
-                tok = d_logits.argmax(-1, keepdim=True)  # (1, 1)
-            draft.append(tok)
-            seq = torch.cat([ids, *draft], 1)  # (1, cur + i + 1)
-        draft_ids = seq[0, cur:]  # (kk,)
+            q = process(cur + i, d_logits.float().to(buf.device), cur + i)[0, 0].softmax(-1)  # (V,)
+            tok = torch.multinomial(q, 1) if do_sample else q.argmax(-1, keepdim=True)  # (1,)
+            qs.append(q)
+            buf[0, P + cur + i] = tok[0]
+            if confidence and float(q[tok[0]]) < confidence:  # the draft is unsure: verify what we have
+                kk = i + 1
+                break
+        draft_ids = buf[0, P + cur : P + cur + kk].clone()  # (kk,)
 
         # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
-        t_in = seq[:, t_cache.get_seq_length() :]  # (1, T)
-        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0)
+        t_in = buf[:, P + t_cache.get_seq_length() : P + cur + kk]  # (1, T)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0 and reads_hidden)
         raw_logits = logits.float()  # (1, kk+1, V)
-        logits = process(seq, raw_logits.clone(), cur)  # (1, kk+1, V)
-        j_scores = judge.predict_proba(hidden[0, 1:]).to(logits.device) if kk > 0 else None  # (kk,) at d_i itself
+        logits = process(cur + kk, raw_logits.clone(), cur)  # (1, kk+1, V)
+        j_scores = None
+        if kk > 0:  # the judge scores d_i from the hidden state at d_i itself and the logits that predict it
+            h = hidden[0, 1:] if reads_hidden else None  # (kk, H)
+            j_scores = judge_scores(judge, h, logits[0, :kk], draft_ids).to(logits.device)  # (kk,)
 
         # 3. the accept rule
         v = verify(
@@ -526,10 +646,11 @@ def judge_decode(
             hit = torch.isin(new, eos.to(new.device)).nonzero()
             if hit.numel():
                 new = new[: int(hit[0]) + 1]
-        ids = torch.cat([ids, new[None]], 1)  # (1, cur + len(new))
+        buf[0, P + cur : P + cur + len(new)] = new
+        n = cur + len(new)
 
         # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)
-        _compat.crop(t_cache, ids.shape[1] - 1)
+        _compat.crop(t_cache, n - 1)
         _compat.crop(d_cache, min(d_cache.get_seq_length(), cur + v.n_accepted))
 
         n_kept = min(v.n_accepted, len(new))  # truncation only ever cuts from the end
@@ -543,12 +664,12 @@ def judge_decode(
             streamer.put(new.cpu())
         if schedule != "constant":
             k = k + 2 if v.n_accepted == kk else max(1, k - 1)
-        if ids.shape[1] >= max_length or bool(stopping_criteria(torch.cat([pad, ids], 1), scores or None).all()):
+        if n >= max_length or bool(stopping_criteria(buf[:, : P + n], scores or None).all()):
             break
 
     if streamer is not None:
         streamer.end()
-    ids = torch.cat([pad, ids], 1)
+    ids = buf[:, : P + n].clone()
     if generation_config.return_dict_in_generate:
         return JudgeGenerateOutput(
             sequences=ids,
@@ -579,6 +700,7 @@ class JudgeAssistedGenerator:
         *,
         num_assistant_tokens: int | None = None,
         num_assistant_tokens_schedule: str | None = None,
+        assistant_confidence_threshold: float | None = None,
     ):
         if assistant_model is None:
             raise InputError("judge decoding needs a draft model: pass assistant_model=...")
@@ -587,11 +709,13 @@ class JudgeAssistedGenerator:
         if judge_threshold is not None:
             judge_threshold = check_threshold(judge_threshold)
         draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
+        draft_confidence(assistant_model, assistant_confidence_threshold)
         self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
         self.settings = {
             "judge_threshold": judge_threshold,
             "num_assistant_tokens": num_assistant_tokens,
             "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
+            "assistant_confidence_threshold": assistant_confidence_threshold,
         }
 
     def __call__(self, model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
@@ -616,6 +740,7 @@ def generate(
     judge_threshold: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
+    assistant_confidence_threshold: float | None = None,
     **kwargs,
 ):
     """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` (a loaded head) is given.
@@ -629,6 +754,7 @@ def generate(
         for name, value in (
             ("num_assistant_tokens", num_assistant_tokens),
             ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
+            ("assistant_confidence_threshold", assistant_confidence_threshold),
         ):
             if value is not None:
                 kwargs[name] = value  # stock generate's own knobs
@@ -646,6 +772,7 @@ def generate(
         kwargs.get("streamer"),
         num_assistant_tokens=num_assistant_tokens,
         num_assistant_tokens_schedule=num_assistant_tokens_schedule,
+        assistant_confidence_threshold=assistant_confidence_threshold,
     )
     return _compat.generate_with(model, decode, *args, **kwargs)
 
@@ -655,10 +782,13 @@ _core_generate = generate
 
 def generate(model, *args, judge=None, **kwargs):
     """What transformers calls for ``custom_generate=<this repo>``: every ``generate`` argument, plus
-    ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head), ``judge_threshold``,
+    ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head, or a training-free rule such as
+    ``"top-k:2"``), ``judge_threshold``,
     ``num_assistant_tokens`` and ``num_assistant_tokens_schedule``."""
     if judge is None:
         raise InputError("judge decoding needs a judge head: pass judge=<head repo id, folder or module>")
+    if isinstance(judge, str) and judge.partition(":")[0] in SCORERS:
+        judge = scorer_from_spec(judge)  # a training-free rule: "top-k:2", "ratio:0.3", "entropy:0.4"
     if isinstance(judge, str | os.PathLike):
         if str(judge) == "default":
             raise InputError("judge='default' needs hf_judge installed; pass the head's repo id or folder")

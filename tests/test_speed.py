@@ -1,0 +1,95 @@
+"""Speed features: dtype by hardware, the limit meter's arithmetic, int8 drafts, oneDNN linears, early-stop drafting.
+
+Speed itself is measured by benchmarks (ratios in one run), not asserted here; these tests check that each
+feature computes what it says and keeps judge decoding exact where it must.
+"""
+
+import pytest
+import torch
+
+import hf_judge
+from hf_judge.bench.limit import Costs, expected_tokens, measure_costs
+from hf_judge.registry.hardware import native_bf16, resolve_dtype
+from hf_judge.registry.kernels import OneDNNLinear, use_onednn_linear
+from hf_judge.registry.packaged import quantize_int8
+from tests.conftest import set_draft_len, tiny_model
+from tests.test_decoding import judge_with_bias, never
+
+
+def test_dtype_auto_follows_the_hardware():
+    assert native_bf16("cpu", flags=frozenset({"avx2", "avx512f"})) is False  # AVX-512 alone emulates bf16
+    assert native_bf16("cpu", flags=frozenset({"avx512_bf16"})) is True
+    assert native_bf16("cpu", flags=frozenset({"amx_bf16", "amx_tile"})) is True
+    assert resolve_dtype("float32") == torch.float32 and resolve_dtype("bfloat16") == torch.bfloat16
+    assert resolve_dtype("auto", "cpu") == (torch.bfloat16 if native_bf16("cpu") else torch.float32)
+    with pytest.raises(ValueError, match="dtype='fp8'"):
+        resolve_dtype("fp8")
+
+
+def test_limit_meter_arithmetic():
+    # target: 100 ms for 1 token, 160 ms for 5; draft 30 ms per token
+    costs = Costs(target_ms={1: 100.0, 5: 160.0}, draft_ms=30.0, prompt_len=10, threads=2, dtype="float32")
+    assert costs.c == pytest.approx(0.3)
+    assert costs.beta(4) == pytest.approx(0.15)  # 60 ms over 4 extra tokens, per target token
+    assert costs.step_cost(4) == pytest.approx(1 + 4 * (0.3 + 0.15))  # = (160 + 4 * 30) / 100
+    assert costs.cap(4) == pytest.approx(5 / 2.8)
+    assert costs.predicted(4, 3.5) == pytest.approx(3.5 / 2.8)
+    assert expected_tokens(1.0, 4) == 5 and expected_tokens(0.0, 4) == 1
+    assert expected_tokens(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
+    assert costs.best_k(0.9) == (4, pytest.approx(expected_tokens(0.9, 4) / 2.8))
+    assert "cap (all kept)" in costs.table(0.8) and "best k" in costs.table(0.8)
+
+
+def test_measure_costs_on_tiny_models():
+    costs = measure_costs(tiny_model(seed=0), tiny_model(layers=1, seed=1), prompt_len=8, ks=(1, 3), repeats=2)
+    assert set(costs.target_ms) == {1, 2, 4} and costs.draft_ms > 0 and costs.c > 0
+    assert costs.ks == [1, 3] and set(costs.as_dict()["cap"]) == {"1", "3"}
+
+
+def test_int8_draft_keeps_judge_decoding_exact(prompt):
+    """The draft only proposes: with an int8 draft, judge decoding at threshold 1.0 still equals plain greedy."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = quantize_int8(tiny_model(layers=1, seed=1))
+    assert "quantized" in type(draft.model.layers[0].mlp.up_proj).__module__
+    set_draft_len(draft, 3)
+    ref = target.generate(prompt, max_new_tokens=16, do_sample=False)
+    out = target.generate(prompt, max_new_tokens=16, do_sample=False, assistant_model=draft, judge=never())
+    assert torch.equal(out, ref)
+    with pytest.raises(ValueError, match="starts from float32"):
+        quantize_int8(tiny_model(seed=0).to(torch.bfloat16))
+
+
+def test_onednn_linear_matches_stock_and_keeps_exactness(prompt):
+    model = tiny_model(seed=0)
+    ids = torch.randint(0, 96, (1, 12))
+    with torch.no_grad():
+        ref = model(ids).logits
+        use_onednn_linear(model)
+        got = model(ids).logits
+    assert isinstance(model.model.layers[0].self_attn.q_proj, OneDNNLinear)
+    assert torch.allclose(got, ref, atol=1e-4)
+    target = hf_judge.enable(model)
+    draft = use_onednn_linear(tiny_model(layers=1, seed=1))
+    set_draft_len(draft, 3)
+    plain = target.generate(prompt, max_new_tokens=16, do_sample=False)
+    out = target.generate(prompt, max_new_tokens=16, do_sample=False, assistant_model=draft, judge=never())
+    assert torch.equal(out, plain)  # same converted target on both sides: exact
+
+
+def test_draft_stops_when_unsure(prompt):
+    """assistant_confidence_threshold: drafting stops after a token the draft gives less probability than it."""
+    target = tiny_model(seed=0)
+    draft = tiny_model(layers=1, seed=1)  # a random draft is never sure: every token below 0.99
+    set_draft_len(draft, 4)
+    kw = {"max_new_tokens": 12, "do_sample": False, "assistant_model": draft, "return_dict_in_generate": True}
+    out = hf_judge.generate(target, prompt, judge=judge_with_bias(0.0, 0.45), assistant_confidence_threshold=0.99, **kw)
+    s = out.acceptance  # at most one draft token per step (none where max_length leaves no room)
+    assert set(s.histogram) <= {0, 1} and s.steps - 1 <= s.proposed <= s.steps
+    full = hf_judge.generate(target, prompt, judge=judge_with_bias(0.0, 0.45), assistant_confidence_threshold=0.0, **kw)
+    assert full.acceptance.proposed > full.acceptance.steps  # k per step when never unsure
+    draft.generation_config.assistant_confidence_threshold = 0.99  # the draft's own setting, as stock reads it
+    again = hf_judge.generate(target, prompt, judge=judge_with_bias(0.0, 0.45), **kw)
+    assert again.acceptance.as_dict() == out.acceptance.as_dict()
+    ref = target.generate(prompt, max_new_tokens=12, do_sample=False)
+    exact = hf_judge.generate(target, prompt, judge=never(), assistant_confidence_threshold=0.99, **kw)
+    assert torch.equal(exact.sequences, ref)
