@@ -93,3 +93,13 @@ def test_draft_stops_when_unsure(prompt):
     ref = target.generate(prompt, max_new_tokens=12, do_sample=False)
     exact = hf_judge.generate(target, prompt, judge=never(), assistant_confidence_threshold=0.99, **kw)
     assert torch.equal(exact.sequences, ref)
+
+
+def test_model_bytes_counts_onednn_and_int8_weights():
+    from hf_judge.cli.run import model_bytes
+
+    plain = tiny_model(seed=0)
+    dense = sum(t.numel() * t.element_size() for t in [*plain.parameters(), *plain.buffers()])
+    assert model_bytes(plain) == dense
+    assert model_bytes(use_onednn_linear(tiny_model(seed=0))) == pytest.approx(dense, rel=0.05)
+    assert model_bytes(quantize_int8(tiny_model(seed=0))) < 0.5 * dense

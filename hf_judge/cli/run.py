@@ -103,20 +103,22 @@ def memory_report(*models) -> str:
 
 
 def model_bytes(model) -> int:
-    """Bytes of a model's weights as held in memory (int8-packed linear layers counted as stored)."""
+    """Bytes of a model's weights as held in memory: parameters, buffers (oneDNN-layout weights too) and the
+    packed weights of int8-quantized layers, each storage counted once."""
     import torch
 
+    tensors = [*model.parameters(), *model.buffers()]
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is not None and hasattr(packed, "_weight_bias"):
+            tensors += [t for t in packed._weight_bias() if isinstance(t, torch.Tensor)]
     total, seen = 0, set()
-    for t in list(model.state_dict().values()):
-        if isinstance(t, tuple):  # packed params of a dynamically quantized layer: (weight, bias)
-            t = [x for x in t if isinstance(x, torch.Tensor)]
-        for x in t if isinstance(t, list) else [t]:
-            if not isinstance(x, torch.Tensor):
-                continue
-            key = (x.untyped_storage().data_ptr() if not x.is_quantized else id(x), x.nbytes)
-            if key not in seen:
-                seen.add(key)
-                total += x.nbytes if not x.is_quantized else x.numel() * x.element_size()
+    for t in tensors:
+        size = t.numel() * t.element_size()
+        key = id(t) if (t.is_mkldnn or t.is_quantized) else (t.untyped_storage().data_ptr(), size)
+        if key not in seen:
+            seen.add(key)
+            total += size
     return total
 
 

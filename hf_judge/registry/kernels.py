@@ -32,10 +32,9 @@ class OneDNNLinear(nn.Module):
     def __init__(self, linear: nn.Linear):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        w = linear.weight.detach()
-        self.weight = w.to_mkldnn()  # (out, in), reordered once
         b = linear.bias.detach() if linear.bias is not None else torch.zeros(self.out_features)
-        self.bias = b.to_mkldnn()
+        self.register_buffer("weight", linear.weight.detach().to_mkldnn(), persistent=False)  # (out, in), reordered
+        self.register_buffer("bias", b.to_mkldnn(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, self.in_features).to_mkldnn()  # (N, in)

@@ -763,7 +763,7 @@ def generate(
         raise InputError(f"judge={judge!r} is a name: load it first (hf_judge.load_judge) or use hf_judge.generate")
     if kwargs.get("custom_generate") is not None:
         raise InputError("judge= cannot be combined with custom_generate=")
-    if kwargs.get("num_beams", 1) != 1:
+    if kwargs.get("num_beams", 1) != 1:  # checked here too: generate() expands the batch to the beams before the loop
         raise InputError(f"num_beams={kwargs['num_beams']} is not supported with judge decoding")
     decode = JudgeAssistedGenerator(
         kwargs.get("assistant_model"),
