@@ -196,3 +196,28 @@ def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, tiny_tok):
     assert res["tasks"]["mt-bench"]["sd"]["quality:graded"] == 0
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=False)  # no grader: speed only
     assert not any(k.startswith("quality:") for k in res["tasks"]["mt-bench"]["sd"])
+
+
+def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
+    """Training-free scorers and transformers' assistant_ensemble_weight run on the same prompts as the judge."""
+    target, draft, judge = trio
+    cfg = BenchConfig(
+        tasks=["gsm-style"],
+        limit=1,
+        num_assistant_tokens=3,
+        max_new_tokens=6,
+        scorers=["top-k:1", "top-k:300"],
+        ensemble_weights=[0.5],
+    )
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert res["methods"] == ["target", "sd", "judge@0.5", "top-k:1", "top-k:300", "ensemble@0.5"]
+    rows = res["tasks"]["gsm-style"]
+    assert rows["top-k:1"]["judge_only_per_step"] == 0  # top-1 is standard verification
+    assert rows["top-k:300"]["accepted_per_step"] > rows["top-k:1"]["accepted_per_step"]  # every token in top-300
+    records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
+    by = {r["method"]: r["new_ids"] for r in records}
+    assert by["top-k:1"] == by["sd"] == by["target"]  # lossless, all three
+    with pytest.raises(ValueError, match="unknown scorer 'topk'"):
+        BenchConfig(scorers=["topk:2"])
+    with pytest.raises(ValueError, match="assistant_ensemble_weight=1.0"):
+        BenchConfig(ensemble_weights=[1.0])

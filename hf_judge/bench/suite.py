@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.errors import InputError
+from ..core.scorers import scorer_from_spec
 from ..core.verify import check_threshold
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
@@ -40,6 +41,12 @@ class BenchConfig:
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
     judge_thresholds: list[float | None] = field(
         default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
+    )
+    scorers: list[str] = field(
+        default_factory=list, metadata={"help": "training-free rules run as peers, e.g. top-k:2 ratio:0.3"}
+    )
+    ensemble_weights: list[float] = field(
+        default_factory=list, metadata={"help": "transformers' assistant_ensemble_weight values run as peers"}
     )
     num_assistant_tokens: int = field(default=8, metadata={"help": "draft tokens per step"})
     assistant_confidence_threshold: float = field(
@@ -71,12 +78,26 @@ class BenchConfig:
         for t in self.judge_thresholds:
             if t is not None:
                 check_threshold(t)
+        for spec in self.scorers:
+            scorer_from_spec(spec)  # a bad spec fails here, before any model runs
+        for w in self.ensemble_weights:
+            if not 0.0 < w < 1.0:
+                raise InputError(f"assistant_ensemble_weight={w} must lie in (0, 1)")
 
-    def methods(self, judge_threshold: float) -> dict[str, float | None]:
-        """Method label -> judge threshold (None for the two baselines)."""
-        out = {"target": None, "sd": None}
+    def methods(self, judge) -> dict[str, dict]:
+        """Method label -> the keyword arguments of :func:`~hf_judge.bench.runner.run_method` for it.
+
+        The baselines, the trained ``judge`` at each threshold, each training-free scorer, and transformers'
+        own lossy ``assistant_ensemble_weight`` at each weight: every method on the same prompts.
+        """
+        out = {"target": {"method": "target"}, "sd": {"method": "sd"}}
         for t in self.judge_thresholds:
-            out[f"judge@{judge_threshold if t is None else t:.3g}"] = judge_threshold if t is None else t
+            t = judge.threshold if t is None else t
+            out[f"judge@{t:.3g}"] = {"method": "judge", "judge": judge, "judge_threshold": t}
+        for spec in self.scorers:
+            out[spec] = {"method": "judge", "judge": scorer_from_spec(spec)}
+        for w in self.ensemble_weights:
+            out[f"ensemble@{w:g}"] = {"method": "sd", "assistant_ensemble_weight": w}
         return out
 
 
@@ -147,7 +168,7 @@ def run_bench(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    methods = config.methods(judge.threshold)
+    methods = config.methods(judge)
     rec_path = out / "records.jsonl"
     fingerprint = {
         "num_assistant_tokens": config.num_assistant_tokens,
@@ -170,18 +191,13 @@ def run_bench(
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
-    for m, t in methods.items():  # warm-up, not measured
-        run_method(
-            m.split("@")[0],
-            target,
-            warm,
-            draft=draft,
-            judge=judge,
-            num_assistant_tokens=config.num_assistant_tokens,
-            assistant_confidence_threshold=config.assistant_confidence_threshold,
-            judge_threshold=t,
-            max_new_tokens=4,
-        )
+    shared = {
+        "draft": draft,
+        "num_assistant_tokens": config.num_assistant_tokens,
+        "assistant_confidence_threshold": config.assistant_confidence_threshold,
+    }
+    for kw in methods.values():  # warm-up, not measured
+        run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
     results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
@@ -192,22 +208,18 @@ def run_bench(
             bar = tqdm(total=len(examples) * len(methods), desc=f"bench {task}", disable=not progress)
             for ex in examples:
                 ids = torch.tensor([prompt_ids(tokenizer, ex["prompt"])], device=target.device)
-                for m, t in methods.items():
+                for m, kw in methods.items():
                     key = (task, ex["id"], m)
                     if key in done:
                         res = RunResult.from_dict(done[key])
                     else:
                         res = run_method(
-                            m.split("@")[0],
-                            target,
-                            ids,
-                            draft=draft,
-                            judge=judge,
-                            num_assistant_tokens=config.num_assistant_tokens,
-                            assistant_confidence_threshold=config.assistant_confidence_threshold,
-                            judge_threshold=t,
+                            target=target,
+                            input_ids=ids,
                             max_new_tokens=config.max_new_tokens,
                             do_sample=False,
+                            **shared,
+                            **kw,
                         )
                         res.method = m  # the label, e.g. judge@0.5
                         append_record(rec_file, {"task": task, "id": ex["id"], **res.as_dict()})

@@ -15,6 +15,8 @@ def cmd_bench(args) -> int:
         tasks=args.tasks,
         limit=args.limit,
         judge_thresholds=args.judge_thresholds or [None],
+        scorers=args.scorers or [],
+        ensemble_weights=args.ensemble_weights or [],
         num_assistant_tokens=args.num_assistant_tokens,
         assistant_confidence_threshold=args.assistant_confidence_threshold,
         max_new_tokens=args.max_new_tokens,
@@ -51,6 +53,10 @@ def add_bench_command(sub) -> None:
         help="gsm-style, gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
     )
     p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
+    p.add_argument("--scorers", nargs="+", help="training-free peers in the judge slot: top-k:K, ratio:R, entropy:H")
+    p.add_argument(
+        "--ensemble-weights", type=float, nargs="+", help="transformers' assistant_ensemble_weight values (peers)"
+    )
     p.add_argument(
         "--judge-thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)"
     )
