@@ -109,15 +109,18 @@ def smol_head_dir(tmp_path_factory, smol, smol_tok):
 @pytest.mark.slow
 def test_demo_prints_the_three_methods_side_by_side(smol_head_dir, capsys):
     """The main job's code path on the small model: target alone, standard SD and judge decoding."""
-    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct", "--draft-quant", "none"]
     args = ["demo", *smol, "--judge", str(smol_head_dir), "--max-new-tokens", "12", "--prompt", "What is 2+3?"]
     assert main([*args, "--dtype", "float32"]) == 0
     out = capsys.readouterr().out
+    table = out.split("\nmethod ", 1)[1].split("\n\n", 1)[0]  # the side-by-side table only
     rows = {
         line.split()[0]: line.split()
-        for line in out.splitlines()
+        for line in table.splitlines()
         if line.split()[:1] in (["target"], ["sd"], ["judge"])
     }
+    assert "limit meter (k=8)" in out and "of the cap" in out  # the limit meter after the runs
+    assert "memory: peak resident" in out
     assert set(rows) == {"target", "sd", "judge"}
     assert "x target" in out and "### prompt 1: What is 2+3?" in out
     texts = [line for line in out.splitlines() if line.startswith("--- ")]
@@ -132,7 +135,7 @@ def test_generate_streams_text_and_reports_acceptance(smol_head_dir, capfd):
     assert main(["generate", "Say hello.", *smol, "--max-new-tokens", "10"]) == 0
     out, err = capfd.readouterr()
     assert out.strip()  # the streamed answer
-    assert "target forwards" in err and "accepted/step" in err and "by the judge only" in err
+    assert "tok/s]" in err and "steps=" in err and "judge-only" in err and "mean accepted/step" in err
 
 
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
