@@ -1,7 +1,7 @@
 """README tables generated from committed result files (never typed by hand).
 
 python benchmarks/readme_tables.py          # rewrite the README's generated sections
-python benchmarks/readme_tables.py --check  # exit 1 if they are stale (tests/test_readme.py runs this)
+python benchmarks/readme_tables.py --check  # exit 1 if they are stale (tests/test_readme.py checks the same)
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+
+
 def speed_cpu_table(res: dict) -> str:
     """The demo's prompts under the landed defaults and the new ones, with quality beside each speed."""
     env = res["environment"]
@@ -31,9 +33,7 @@ def speed_cpu_table(res: dict) -> str:
         s = cfg["settings"]
         label = f"{name}: {s['dtype'].replace('torch.', '')}, {s['cpu_linear']} linear, {s['quant']} draft"
         t = cfg["target"]
-        lines.append(
-            f"| {label} | target | - | - | {t['tokens_per_s']:.2f} | 1.00 | 1.00 | - | - | 3/3 |"
-        )
+        lines.append(f"| {label} | target | - | - | {t['tokens_per_s']:.2f} | 1.00 | 1.00 | - | - | 3/3 |")
         for point, r in cfg["points"].items():
             method, k, conf = point.split()
             same = sum(r["same_tokens_as_target"])

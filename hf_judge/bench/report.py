@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
-__all__ = ["aggregate", "format_table"]
+__all__ = ["add_speedups", "aggregate", "format_table"]
 
 
 def aggregate(runs: list[RunResult]) -> dict:
@@ -24,10 +24,20 @@ def aggregate(runs: list[RunResult]) -> dict:
     }
 
 
-def format_table(rows: dict[str, dict], baselines: tuple[str, str] = ("target", "sd")) -> str:
+def add_speedups(rows: dict[str, dict], baselines: tuple[str, str] = ("target", "sd")) -> dict[str, dict]:
+    """Add ``speedup_vs_target`` and ``speedup_vs_sd`` (tokens/s ratios within this run) to every row; nan
+    where a baseline is missing."""
+    base_t = rows.get(baselines[0], {}).get("tokens_per_s") or float("nan")
+    base_s = rows.get(baselines[1], {}).get("tokens_per_s") or float("nan")
+    for r in rows.values():
+        r["speedup_vs_target"] = r["tokens_per_s"] / base_t
+        r["speedup_vs_sd"] = r["tokens_per_s"] / base_s
+    return rows
+
+
+def format_table(rows: dict[str, dict]) -> str:
     """A fixed-width table of aggregated rows, with speedups over the two baselines when present."""
-    base_t = rows.get(baselines[0], {}).get("tokens_per_s")
-    base_s = rows.get(baselines[1], {}).get("tokens_per_s")
+    rows = add_speedups({m: dict(r) for m, r in rows.items()})
     head = f"{'method':<16}{'tokens':>8}{'tok/s':>9}{'fwd':>6}{'tok/step':>10}{'acc/step':>10}{'judge/step':>11}"
     head += f"{'x target':>10}{'x SD':>8}"
     extra = [k for k in next(iter(rows.values()), {}) if k.startswith("quality:")]
@@ -37,8 +47,7 @@ def format_table(rows: dict[str, dict], baselines: tuple[str, str] = ("target", 
         line = (
             f"{name:<16}{r['new_tokens']:>8}{r['tokens_per_s']:>9.2f}{r['target_forwards']:>6}"
             f"{r['tokens_per_step']:>10.2f}{r['accepted_per_step']:>10.2f}{r['judge_only_per_step']:>11.2f}"
-            f"{(r['tokens_per_s'] / base_t if base_t else float('nan')):>10.2f}"
-            f"{(r['tokens_per_s'] / base_s if base_s else float('nan')):>8.2f}"
+            f"{r['speedup_vs_target']:>10.2f}{r['speedup_vs_sd']:>8.2f}"
         )
         line += "".join(f"{r.get(k, float('nan')):>14.3f}" for k in extra)
         lines.append(line)

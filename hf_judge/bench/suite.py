@@ -21,7 +21,7 @@ from ..core.scorers import scorer_from_spec
 from ..core.verify import check_threshold
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
-from .report import aggregate, format_table
+from .report import add_speedups, aggregate, format_table
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
@@ -234,10 +234,10 @@ def run_bench(
                 for name, val in _quality(kind, examples, texts, grader, config.grader_max_new_tokens).items():
                     rows[m][f"quality:{name}"] = val
                 all_runs[m].extend(runs[m])
-            _speedups(rows)
+            add_speedups(rows)
             results["tasks"][task] = rows
     results["overall"] = {m: aggregate(all_runs[m]) for m in methods}
-    _speedups(results["overall"])
+    add_speedups(results["overall"])
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
     (out / "table.txt").write_text(table + "\n")
@@ -255,11 +255,3 @@ def run_bench(
             plot_tradeoff(pts, out / f"tradeoff_{task}.png", q, title=f"{task}: speed vs quality")
     results["table"] = table
     return results
-
-
-def _speedups(rows: dict[str, dict]) -> None:
-    base_t = rows.get("target", {}).get("tokens_per_s") or float("nan")
-    base_s = rows.get("sd", {}).get("tokens_per_s") or float("nan")
-    for r in rows.values():
-        r["speedup_vs_target"] = r["tokens_per_s"] / base_t
-        r["speedup_vs_sd"] = r["tokens_per_s"] / base_s

@@ -46,7 +46,7 @@ def cmd_demo(args) -> int:
     from tqdm.auto import tqdm
 
     from ..bench.limit import measure_costs
-    from ..bench.report import aggregate, format_table
+    from ..bench.report import add_speedups, aggregate, format_table
     from ..bench.runner import run_method
     from .doctor import limit_report
 
@@ -78,9 +78,7 @@ def cmd_demo(args) -> int:
         for m, r in results.items():
             print(f"--- {m}: {tok.decode(r.new_ids, skip_special_tokens=True).strip()[:400]}")
     bar.close()
-    rows = {m: aggregate(runs[m]) for m in methods}
-    for r in rows.values():
-        r["speedup_vs_target"] = r["tokens_per_s"] / rows["target"]["tokens_per_s"]
+    rows = add_speedups({m: aggregate(runs[m]) for m in methods})
     print()
     print(format_table(rows))
     if not args.no_limit:
