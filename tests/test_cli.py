@@ -160,7 +160,8 @@ def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
 
 
 def test_stock_sd_baseline_prints_no_transformers_notice(tmp_path):
-    """The demo's standard-SD baseline used to print transformers' deprecation notice about its own internal call."""
+    """The demo's standard-SD baseline, and the library's ``generate`` without a judge (the data labeller's
+    path), used to print transformers' deprecation notice about its own internal call."""
     code = f"""
 import sys, torch
 sys.path.insert(0, {str(Path(__file__).parents[1])!r})
@@ -170,11 +171,14 @@ target, draft = tiny_model(seed=0), tiny_model(layers=1, seed=1)
 ids = torch.tensor([[1, 2, 3, 4]])
 if sys.argv[1] == "runner":
     run_method("sd", target, ids, draft=draft, num_assistant_tokens=3, max_new_tokens=8, do_sample=False)
+elif sys.argv[1] == "library":  # hf_judge.generate without a judge: stock SD, as the data labeller runs it
+    from hf_judge.core.decoding import generate
+    generate(target, ids, assistant_model=draft, max_new_tokens=8, do_sample=False)
 else:  # stock generate, unfiltered: shows that the notice exists, so the check above can fail
     target.generate(ids, assistant_model=draft, max_new_tokens=8, do_sample=False)
 """
     notice = "Passing `generation_config` together with generation-related"
-    for mode, expected in (("runner", False), ("stock", True)):
+    for mode, expected in (("runner", False), ("library", False), ("stock", True)):
         run = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=tmp_path)
         assert run.returncode == 0, run.stderr[-2000:]
         assert (notice in run.stderr) == expected, mode

@@ -279,3 +279,40 @@ def test_read_records_drops_only_a_cut_final_line(tmp_path):
     path.write_text('{"a": 1}\n{"a"\n{"a": 3}\n')
     with pytest.raises(ValueError, match="line 2 is damaged"):
         read_records(path)
+
+
+def test_batched_continuations_equal_one_at_a_time(tiny_tok):
+    """The labeller's left-padded batch gives each prefix the target's own greedy continuation."""
+    from hf_judge.training.data import _continue_batch, _greedy
+
+    target = tiny_for(tiny_tok, layers=2, seed=3)
+    prefixes = [tiny_tok("a b c")["input_ids"], tiny_tok("one two three four five six")["input_ids"], [5]]
+    budgets = [7, 4, 9]
+    got = _continue_batch(target, tiny_tok, prefixes, budgets)
+    want = [_greedy(target, None, p, b, eos=None) for p, b in zip(prefixes, budgets, strict=True)]
+    assert got == want and [len(x) for x in got] == budgets
+
+
+def test_a_decided_answer_stops_its_continuation(tiny_tok):
+    """Once ``decided`` holds for a row, that row stops (the label cannot change); the others go on."""
+    from hf_judge.training.data import _continue_batch, _greedy
+
+    target = tiny_for(tiny_tok, layers=2, seed=3)
+    prefixes = [tiny_tok("a b c")["input_ids"], tiny_tok("x y")["input_ids"]]
+    full = [_greedy(target, None, p, 8, eos=None) for p in prefixes]
+    first = tiny_tok.decode(full[0][:3])  # row 0 is decided after its third token
+    got = _continue_batch(target, tiny_tok, prefixes, [8, 8], decided=lambda text: text == first)
+    assert got == [full[0][:3], full[1]]
+
+
+def test_word_problem_splits_are_disjoint_and_checked():
+    from hf_judge.training.checkable import question_split, word_problems
+
+    train = word_problems(300, seed=0, split="train")
+    test = word_problems(100, seed=0, split="test")
+    assert {x["question"] for x in train}.isdisjoint(x["question"] for x in test)
+    assert all(question_split(x["question"]) == "test" for x in test)
+    assert len({x["question"] for x in train}) == 300 and all(int(x["answer"]) >= 0 for x in train + test)
+    assert word_problems(5, seed=4, split="test") == word_problems(5, seed=4, split="test")
+    with pytest.raises(ValueError, match="split='dev'"):
+        word_problems(1, split="dev")

@@ -85,19 +85,26 @@ def setup_device(args):
     return dtype
 
 
-def load_models(args, need_judge: bool = True):
+def load_models(args, need_judge: bool = True, need_draft: bool = True):
+    """``(tokenizer, target, draft | None, judge | None)`` as the model options say."""
     from ..core.decoding import check_judge_fits
     from ..registry.judges import load_judge
     from ..registry.packaged import check_tokenizers, load_model, load_tokenizer, validate_name
 
     dtype = setup_device(args)
     validate_name(args.target)
-    validate_name(args.draft)
+    if need_draft:
+        validate_name(args.draft)
     judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None  # cheap: first
     tok = load_tokenizer(args.target)
-    check_tokenizers(tok, load_tokenizer(args.draft))
+    draft = None
+    if need_draft:
+        check_tokenizers(tok, load_tokenizer(args.draft))
     target = load_model(args.target, dtype=dtype, device=args.device, cpu_linear=args.cpu_linear)
-    draft = load_model(args.draft, dtype=dtype, device=args.device, quant=args.draft_quant, cpu_linear=args.cpu_linear)
+    if need_draft:
+        draft = load_model(
+            args.draft, dtype=dtype, device=args.device, quant=args.draft_quant, cpu_linear=args.cpu_linear
+        )
     if judge is not None:
         check_judge_fits(judge, target)
     return tok, target, draft, judge

@@ -5,35 +5,34 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..registry.hardware import DTYPES, resolve_dtype
-from ..training.data import build_dataset
+from ..training.data import AUTO_ITEMS, build_dataset
+from .common import add_model_args
 
 __all__ = ["add_train_commands"]
 
 
 def _models(args, need_draft: bool):
+    """Tokenizer, target and (for auto-labelling) the draft, loaded as every command loads them."""
+    from .common import load_models
 
-    from ..registry.packaged import check_tokenizers, load_model, load_tokenizer
-
-    tok = load_tokenizer(args.target)
-    draft = None
-    if need_draft:
-        check_tokenizers(tok, load_tokenizer(args.draft))
-        draft = load_model(args.draft, dtype=resolve_dtype(args.dtype))
-        draft.generation_config.num_assistant_tokens = 5
+    tok, target, draft, _ = load_models(args, need_judge=False, need_draft=need_draft)
+    if draft is not None:  # the draft also speeds up the labeller's reference answers (lossless SD)
+        draft.generation_config.num_assistant_tokens = args.num_assistant_tokens
         draft.generation_config.num_assistant_tokens_schedule = "constant"
-    target = load_model(args.target, dtype=resolve_dtype(args.dtype))
+        draft.generation_config.assistant_confidence_threshold = args.assistant_confidence_threshold
     return tok, target, draft
 
 
 def _source_kwargs(args) -> dict:
     return {
         "pairs": args.pairs,
+        "items": args.items,
         "n_items": args.n_items,
         "seed": args.seed,
         "max_mismatches": args.max_mismatches,
         "max_positives": args.max_positives,
         "max_new_tokens": args.label_max_new_tokens,
+        "batch_size": args.label_batch_size,
     }
 
 
@@ -122,13 +121,10 @@ def cmd_calibrate(args) -> int:
 
 
 def add_train_commands(sub) -> None:
-    from ..registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET
-
-    def models(p, draft=True):
-        p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
-        if draft:
-            p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
-        p.add_argument("--dtype", default="auto", choices=DTYPES, help="model dtype (default: auto)")
+    def models(p, draft=True):  # one set of model options for every command
+        add_model_args(p, judge=False)
+        if not draft:
+            p.set_defaults(draft=None)
 
     def source(p):
         p.add_argument(
@@ -138,6 +134,12 @@ def add_train_commands(sub) -> None:
             help="auto: auto-label math items with the target/draft pair; pairs: correct/wrong pairs",
         )
         p.add_argument("--pairs", help="JSONL of {prompt, correct, wrong} (default: the shipped seed pairs)")
+        p.add_argument(
+            "--items",
+            default="gsm-style",
+            choices=AUTO_ITEMS,
+            help="auto: gsm-style (one-step, short answers) or math-steps (multi-step, step by step, boxed answer)",
+        )
         p.add_argument("--n-items", type=int, default=100, help="math items to auto-label (default: %(default)s)")
         p.add_argument("--seed", type=int, default=1)
         p.add_argument(
@@ -145,6 +147,9 @@ def add_train_commands(sub) -> None:
         )
         p.add_argument("--max-positives", type=int, default=8, help="auto: target tokens added as acceptable per item")
         p.add_argument("--label-max-new-tokens", type=int, default=96, help="auto: answer length cap")
+        p.add_argument(
+            "--label-batch-size", type=int, default=8, help="auto: target continuations run together in one batch"
+        )
 
     p = sub.add_parser("build-data", help="build a judge data set and save it (datasets format)")
     models(p)

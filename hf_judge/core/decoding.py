@@ -415,7 +415,8 @@ def generate(
         ):
             if value is not None:
                 kwargs[name] = value  # stock generate's own knobs
-        return _compat.GenerationMixin.generate(model, *args, **kwargs)
+        with _compat.quiet_stock_assisted_generation():  # its notice about its own internal call
+            return _compat.GenerationMixin.generate(model, *args, **kwargs)
     if isinstance(judge, str | bytes):
         raise InputError(f"judge={judge!r} is a name: load it first (hf_judge.load_judge) or use hf_judge.generate")
     if kwargs.get("custom_generate") is not None:

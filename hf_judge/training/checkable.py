@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 
-__all__ = ["extract_number", "gsm_style_items", "is_correct_number"]
+from ..core.errors import InputError
+
+__all__ = [
+    "SPLITS",
+    "boxed_answer_written",
+    "extract_number",
+    "gsm_style_items",
+    "is_correct_number",
+    "question_split",
+    "word_problems",
+]
+
+SPLITS = ("train", "test")
 
 _NAMES = ("Tom", "Anna", "Lena", "Omar", "Sara", "Ken", "Mia", "Ravi", "Lucy", "Ben")
 _THINGS = ("apples", "books", "marbles", "stickers", "pencils", "cookies", "coins", "cards")
@@ -43,6 +56,144 @@ def gsm_style_items(n: int, seed: int = 0) -> list[dict]:
     return [_item(rng) for _ in range(n)]
 
 
+_PEOPLE = (
+    "Tom",
+    "Anna",
+    "Lena",
+    "Omar",
+    "Sara",
+    "Ken",
+    "Mia",
+    "Ravi",
+    "Lucy",
+    "Ben",
+    "Priya",
+    "Jonas",
+    "Aiko",
+    "Diego",
+)
+
+
+def _word_problem(rng: random.Random) -> dict:
+    """One multi-step word problem (two to four operations) with an integer answer."""
+    name, other = rng.sample(_PEOPLE, 2)
+    thing = rng.choice(_THINGS)
+    r = rng.randint
+    kind = rng.randrange(12)
+    if kind == 0:
+        a, p, b, q = r(2, 9), r(2, 15), r(2, 9), r(2, 15)
+        bill = ((a * p + b * q) // 10 + r(1, 5)) * 10
+        q_ = (
+            f"{name} buys {a} notebooks at ${p} each and {b} pens at ${q} each, and pays with ${bill}. "
+            f"How much change does {name} get?"
+        )
+        ans = bill - a * p - b * q
+    elif kind == 1:
+        s1, h1, s2, h2 = r(3, 12), r(2, 6), r(3, 12), r(1, 5)
+        q_ = (
+            f"{name} cycles at {s1} km per hour for {h1} hours, then at {s2} km per hour for {h2} more hours. "
+            f"How many kilometres does {name} cycle in total?"
+        )
+        ans = s1 * h1 + s2 * h2
+    elif kind == 2:
+        price, off, n = r(2, 30) * 20, rng.choice((10, 20, 25, 50)), r(2, 6)
+        q_ = (
+            f"A jacket costs ${price}. During a sale it is {off}% off. "
+            f"{name} buys {n} jackets at the sale price. How much does {name} pay?"
+        )
+        ans = price * (100 - off) // 100 * n
+    elif kind == 3:
+        gap, young, later = r(2, 30), r(4, 40), r(1, 15)
+        q_ = (
+            f"{name} is {gap} years older than {other}. {other} is {young} years old. "
+            f"What will the sum of their ages be in {later} years?"
+        )
+        ans = 2 * young + gap + 2 * later
+    elif kind == 4:
+        per_hour, hours, days, price = r(3, 20), r(2, 8), r(2, 6), r(2, 9)
+        q_ = (
+            f"{name} makes {per_hour} {thing} an hour and works {hours} hours a day for {days} days, "
+            f"then sells every one for ${price}. How much money does {name} earn?"
+        )
+        ans = per_hour * hours * days * price
+    elif kind == 5:
+        k, lost = rng.choice((2, 3, 4, 5)), r(1, 9)
+        total = k * r(4, 30)
+        lost = min(lost, total - total // k)
+        q_ = (
+            f"{name} has {total} {thing} and gives 1/{k} of them to {other}. "
+            f"Then {name} loses {lost} of the rest. How many {thing} does {name} have left?"
+        )
+        ans = total - total // k - lost
+    elif kind == 6:
+        save, weeks, spend = r(3, 25), r(4, 20), r(5, 60)
+        spend = min(spend, save * weeks)
+        q_ = (
+            f"{name} saves ${save} every week for {weeks} weeks and then spends ${spend} on a gift. "
+            f"How many dollars does {name} have left?"
+        )
+        ans = save * weeks - spend
+    elif kind == 7:
+        cups, serves, mult = r(2, 6), r(2, 6), r(2, 6)
+        q_ = (
+            f"A soup recipe needs {cups} cups of water for {serves} people. "
+            f"How many cups of water are needed for {serves * mult} people?"
+        )
+        ans = cups * mult
+    elif kind == 8:
+        seats, students, adults = r(20, 50), r(40, 200), r(2, 12)
+        q_ = (
+            f"A school trip has {students} students and {adults} teachers. Each bus holds {seats} people. "
+            f"How many buses are needed?"
+        )
+        ans = -(-(students + adults) // seats)
+    elif kind == 9:
+        length, width, cost = r(3, 20), r(2, 15), r(2, 12)
+        q_ = (
+            f"A room is {length} metres long and {width} metres wide. "
+            f"Flooring costs ${cost} per square metre. How much does flooring the whole room cost?"
+        )
+        ans = length * width * cost
+    elif kind == 10:
+        a, b, c = r(10, 60), r(2, 5), r(3, 30)
+        q_ = (
+            f"{other} has {a} {thing}. {name} has {b} times as many as {other}, minus {c}. "
+            f"How many {thing} do they have together?"
+        )
+        ans = a + a * b - c
+    else:
+        start, per_day, days, used = r(20, 200), r(2, 15), r(3, 14), r(1, 30)
+        q_ = (
+            f"A tank holds {start} litres of water. "
+            f"Each day {per_day} litres are added, and after {days} days {used} litres are used. "
+            "How many litres are in the tank now?"
+        )
+        ans = start + per_day * days - used
+    return {"question": q_, "answer": str(ans)}
+
+
+def word_problems(n: int, seed: int = 0, split: str = "train") -> list[dict]:
+    """``n`` multi-step word problems ``{"question", "answer"}`` of one ``split``, reproducible from ``seed``.
+
+    The split is decided by the question text alone (a hash), so the 'test' items the bench asks
+    can never appear in 'train', whatever seeds either side uses.
+    """
+    if split not in SPLITS:
+        raise InputError(f"split={split!r} is not one of {SPLITS}")
+    rng, out, seen = random.Random(f"{split}:{seed}"), [], set()
+    while len(out) < n:
+        x = _word_problem(rng)
+        if question_split(x["question"]) == split and x["question"] not in seen:
+            seen.add(x["question"])
+            out.append(x)
+    return out
+
+
+def question_split(question: str) -> str:
+    """'test' for one question in five (by hash of its text), else 'train'."""
+    return "test" if hashlib.sha256(question.encode()).digest()[0] % 5 == 0 else "train"
+
+
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
@@ -59,6 +210,14 @@ def extract_number(text: str) -> str | None:
 def _norm(x: str) -> str:
     x = x.replace(",", "")
     return x[:-2] if x.endswith(".0") else x
+
+
+_BOXED = re.compile(r"\\boxed\{[^{}]*\}")
+
+
+def boxed_answer_written(text: str) -> bool:
+    """Whether ``text`` already holds a closed ``\\boxed{...}``: the answer is decided from there on."""
+    return _BOXED.search(text) is not None
 
 
 def is_correct_number(response: str, answer: str) -> bool:

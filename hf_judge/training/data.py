@@ -25,14 +25,17 @@ from pathlib import Path
 import torch
 from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from ..core.errors import InputError
 from .checkable import is_correct_number
 from .records import append_record, read_records
 
 __all__ = [
+    "AUTO_ITEMS",
     "FEATURES",
     "MATH_INSTRUCTION",
+    "STEPS_INSTRUCTION",
     "auto_label",
     "build_dataset",
     "load_dataset_dir",
@@ -49,8 +52,10 @@ FEATURES = Features(
         "source": Value("string"),
     }
 )
+AUTO_ITEMS = ("gsm-style", "math-steps")
 SEED_PAIRS = Path(__file__).parent / "seed_pairs.jsonl"
 MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
+STEPS_INSTRUCTION = "Solve it step by step, then give the final answer as \\boxed{N}."
 
 
 def _to_dataset(rows: list[dict]) -> Dataset:
@@ -118,6 +123,53 @@ def _greedy(target, draft, ids: list[int], max_new_tokens: int, eos) -> list[int
     return out[0, len(ids) :].tolist()
 
 
+class _RowStop(StoppingCriteria):
+    """Stops each row of a batch on its own: at eos, after its budget, or once ``decided(text)`` holds."""
+
+    def __init__(self, start: int, budgets: list[int], eos: int | None, tokenizer, decided):
+        self.start, self.budgets, self.eos, self.tok, self.decided = start, budgets, eos, tokenizer, decided
+        self.length: list[int | None] = [None] * len(budgets)  # generated tokens kept per row
+
+    def __call__(self, input_ids, scores, **kwargs):
+        n = input_ids.shape[1] - self.start
+        for r, budget in enumerate(self.budgets):
+            if self.length[r] is not None:
+                continue
+            last = int(input_ids[r, -1])
+            if (
+                n >= budget
+                or last == self.eos
+                or (self.decided is not None and self.decided(self.tok.decode(input_ids[r, self.start :])))
+            ):
+                self.length[r] = min(n, budget)
+        return torch.tensor([x is not None for x in self.length], device=input_ids.device)
+
+
+@torch.no_grad()
+def _continue_batch(target, tokenizer, prefixes: list[list[int]], budgets: list[int], decided=None) -> list[list[int]]:
+    """The target's greedy continuation of each prefix, all in one left-padded batch.
+
+    Row r keeps at most ``budgets[r]`` tokens and stops at eos or as soon as ``decided(text)``
+    says its answer is settled: on a CPU a batch of B continuations costs about what two or three
+    single ones do, because each step is bound by reading the weights, not by the B tokens.
+    """
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    n = max(map(len, prefixes))
+    ids = torch.tensor([[pad] * (n - len(p)) + p for p in prefixes], device=target.device)  # (B, n)
+    mask = torch.tensor([[0] * (n - len(p)) + [1] * len(p) for p in prefixes], device=target.device)  # (B, n)
+    stop = _RowStop(n, budgets, tokenizer.eos_token_id, tokenizer, decided)
+    out = target.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=max(budgets),
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=pad,
+        stopping_criteria=StoppingCriteriaList([stop]),
+    )  # (B, n + T)
+    return [out[r, n : n + (stop.length[r] or budgets[r])].tolist() for r in range(len(prefixes))]
+
+
 def _spread(xs: list[int], n: int) -> list[int]:
     if len(xs) <= n:
         return xs
@@ -138,6 +190,8 @@ def auto_label(
     max_positives: int = 8,
     instruction: str = MATH_INSTRUCTION,
     use_draft_for_speed: bool = True,
+    batch_size: int = 8,
+    decided: Callable[[str], bool] | None = None,
     progress: bool = True,
     checkpoint: str | Path | None = None,
 ) -> Dataset:
@@ -150,6 +204,11 @@ def auto_label(
     substitution is labelled by ``checker(response, answer)``. Up to ``max_positives`` of the
     target's own tokens are added as acceptable examples.
 
+    Cost: the reference answer is decoded with lossless speculative decoding (``use_draft_for_speed``);
+    the continuations run ``batch_size`` at a time in one batch, and each stops as soon as
+    ``decided(text)`` says its answer is written (for instance a closed ``\\boxed{}``), since the
+    label cannot change after that.
+
     With ``checkpoint`` (a JSONL file) every finished item is recorded as it completes; a rerun
     after an interruption skips the recorded items, so nothing is labelled twice.
     """
@@ -161,7 +220,11 @@ def auto_label(
         max_positives=max_positives,
         instruction=instruction,
         use_draft=use_draft_for_speed,
+        batch_size=batch_size,
+        decided=decided,
     )
+    if batch_size < 1:
+        raise InputError(f"batch_size={batch_size} must be at least 1")
     done = _resume(checkpoint, items, settings)
     with open(checkpoint, "a") if checkpoint else contextlib.nullcontext() as log:
         if log is not None and not done:
@@ -212,6 +275,8 @@ def _label_item(
     max_positives: int,
     instruction: str,
     use_draft: bool,
+    batch_size: int,
+    decided,
 ) -> list[dict] | None:
     """The labelled rows of one item, or None when the target's own answer is wrong."""
     eos = tokenizer.eos_token_id
@@ -223,11 +288,23 @@ def _label_item(
     seq = torch.tensor([p + ref], device=draft.device)
     d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
     mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
+    subs = _spread(mism, max_mismatches)
+    conts = {i: [] for i in subs}  # a substituted eos ends the answer there
+    todo = [i for i in subs if d_pred[i] != eos]
+    for b in range(0, len(todo), batch_size):
+        chunk = todo[b : b + batch_size]
+        outs = _continue_batch(
+            target,
+            tokenizer,
+            [p + ref[:i] + [d_pred[i]] for i in chunk],
+            [max(1, max_new_tokens - i - 1) for i in chunk],
+            decided,
+        )
+        conts.update(zip(chunk, outs, strict=True))
     rows = []
-    for i in _spread(mism, max_mismatches):
+    for i in subs:
         sub = p + ref[:i] + [d_pred[i]]
-        cont = _greedy(target, helper, sub, max(1, max_new_tokens - i), eos) if d_pred[i] != eos else []
-        text = tokenizer.decode(ref[:i] + [d_pred[i]] + cont, skip_special_tokens=True)
+        text = tokenizer.decode(ref[:i] + [d_pred[i]] + conts[i], skip_special_tokens=True)
         rows.append(
             {
                 "input_ids": sub,
@@ -267,6 +344,7 @@ def build_dataset(
     draft=None,
     *,
     pairs: str | None = None,
+    items: str = "gsm-style",
     n_items: int = 100,
     seed: int = 1,
     progress: bool = True,
@@ -274,13 +352,22 @@ def build_dataset(
 ):
     """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items).
 
-    ``auto_kwargs`` go to :func:`hf_judge.data.auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
+    For 'auto', ``items`` picks the questions: 'gsm-style' (one-step problems, short answers) or
+    'math-steps' (multi-step problems of the train split, answered step by step with a boxed
+    answer). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
     """
-    from .checkable import gsm_style_items
+    from .checkable import boxed_answer_written, gsm_style_items, word_problems
 
     if source == "pairs":
         return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
-    if source == "auto":
-        target.generation_config.eos_token_id = tok.eos_token_id
-        return auto_label(target, draft, tok, gsm_style_items(n_items, seed=seed), progress=progress, **auto_kwargs)
-    raise InputError(f"{source=} is not one of ('pairs', 'auto')")
+    if source != "auto":
+        raise InputError(f"{source=} is not one of ('pairs', 'auto')")
+    if items not in AUTO_ITEMS:
+        raise InputError(f"items={items!r} is not one of {AUTO_ITEMS}")
+    target.generation_config.eos_token_id = tok.eos_token_id
+    if items == "gsm-style":
+        qs, kw = gsm_style_items(n_items, seed=seed), {}
+    else:
+        qs = word_problems(n_items, seed=seed, split="train")
+        kw = {"instruction": STEPS_INSTRUCTION, "decided": boxed_answer_written}
+    return auto_label(target, draft, tok, qs, progress=progress, **kw, **auto_kwargs)
