@@ -38,13 +38,22 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     for m in ("sd", "judge@0"):
         assert gsm[m]["speedup_vs_target"] == pytest.approx(gsm[m]["tokens_per_s"] / gsm["target"]["tokens_per_s"])
         assert gsm[m]["speedup_vs_sd"] == pytest.approx(gsm[m]["tokens_per_s"] / gsm["sd"]["tokens_per_s"])
+    lim = res["limit"]  # the limit meter: every speculative method against the cap measured in this run
+    step_cost = (lim["target_ms"]["4"] + 3 * lim["draft_ms"]) / lim["target_ms"]["1"]
+    assert lim["cap"]["3"] == pytest.approx(4 / step_cost)
+    assert "cap" not in gsm["target"]
+    for m in ("sd", "judge@0", "judge@1"):
+        assert gsm[m]["cap"] == pytest.approx(4 / step_cost)
+        assert gsm[m]["predicted"] == pytest.approx(gsm[m]["tokens_per_step"] / step_cost)
+        assert gsm[m]["of_cap"] == pytest.approx(gsm[m]["speedup_vs_target"] * step_cost / 4)
+        assert res["overall"][m]["of_cap"] == pytest.approx(res["overall"][m]["speedup_vs_target"] * step_cost / 4)
     assert gsm["judge@0"]["judge_only_per_step"] > 0  # threshold 0 accepts any draft token
     assert gsm["judge@1"]["judge_only_per_step"] == 0
     env = res["environment"]
     assert {"device", "dtype", "torch", "transformers"} <= set(env)
     for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "tradeoff_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
-    assert "x target" in (tmp_path / "table.txt").read_text()
+    assert "x target" in (tmp_path / "table.txt").read_text() and "of cap" in (tmp_path / "table.txt").read_text()
     n_records = len((tmp_path / "records.jsonl").read_text().splitlines())
     assert n_records == 2 * len(methods)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
-__all__ = ["add_speedups", "aggregate", "format_table"]
+__all__ = ["add_limits", "add_speedups", "aggregate", "format_table"]
 
 
 def aggregate(runs: list[RunResult]) -> dict:
@@ -35,11 +35,31 @@ def add_speedups(rows: dict[str, dict], baselines: tuple[str, str] = ("target", 
     return rows
 
 
+def add_limits(rows: dict[str, dict], costs, k: int) -> dict[str, dict]:
+    """Add the limit meter's figures to every speculative row (after :func:`add_speedups`).
+
+    ``cap``: the speedup over the target alone if every draft token were kept at this k;
+    ``predicted``: what a loop without overhead reaches at the row's tokens per target forward;
+    ``of_cap`` and ``of_predicted``: the achieved speedup as a share of each.
+    """
+    for name, r in rows.items():
+        if name == "target":
+            continue
+        r["cap"] = costs.cap(k)
+        r["predicted"] = costs.predicted(k, r["tokens_per_step"])
+        r["of_cap"] = r["speedup_vs_target"] / r["cap"]
+        r["of_predicted"] = r["speedup_vs_target"] / r["predicted"]
+    return rows
+
+
 def format_table(rows: dict[str, dict]) -> str:
     """A fixed-width table of aggregated rows, with speedups over the two baselines when present."""
     rows = add_speedups({m: dict(r) for m, r in rows.items()})
     head = f"{'method':<16}{'tokens':>8}{'tok/s':>9}{'fwd':>6}{'tok/step':>10}{'acc/step':>10}{'judge/step':>11}"
     head += f"{'x target':>10}{'x SD':>8}"
+    limits = any("of_cap" in r for r in rows.values())
+    if limits:
+        head += f"{'of cap':>8}"
     extra = [k for k in next(iter(rows.values()), {}) if k.startswith("quality:")]
     head += "".join(f"{k[8:]:>14}" for k in extra)
     lines = [head, "-" * len(head)]
@@ -49,6 +69,8 @@ def format_table(rows: dict[str, dict]) -> str:
             f"{r['tokens_per_step']:>10.2f}{r['accepted_per_step']:>10.2f}{r['judge_only_per_step']:>11.2f}"
             f"{r['speedup_vs_target']:>10.2f}{r['speedup_vs_sd']:>8.2f}"
         )
+        if limits:
+            line += f"{r['of_cap']:>8.0%}" if "of_cap" in r else f"{'':>8}"
         line += "".join(f"{r.get(k, float('nan')):>14.3f}" for k in extra)
         lines.append(line)
     return "\n".join(lines)

@@ -21,7 +21,8 @@ from ..core.scorers import scorer_from_spec
 from ..core.verify import check_threshold
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
-from .report import add_speedups, aggregate, format_table
+from .limit import measure_costs
+from .report import add_limits, add_speedups, aggregate, format_table
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
@@ -54,6 +55,9 @@ class BenchConfig:
     )
     max_new_tokens: int = field(default=128, metadata={"help": "new tokens per answer"})
     seed: int = field(default=0, metadata={"help": "torch seed"})
+    limit_meter: bool = field(
+        default=True, metadata={"help": "measure the speedup cap at this k and report achieved / cap per method"}
+    )
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
     grader_max_new_tokens: int = field(default=256, metadata={"help": "reply length of the MT-Bench grader model"})
 
@@ -200,6 +204,11 @@ def run_bench(
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
     results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
+    costs = None
+    if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
+        k = config.num_assistant_tokens
+        costs = measure_costs(target, draft, ks=(k,), repeats=3)
+        results["limit"] = costs.as_dict()
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
@@ -235,9 +244,13 @@ def run_bench(
                     rows[m][f"quality:{name}"] = val
                 all_runs[m].extend(runs[m])
             add_speedups(rows)
+            if costs is not None:
+                add_limits(rows, costs, config.num_assistant_tokens)
             results["tasks"][task] = rows
     results["overall"] = {m: aggregate(all_runs[m]) for m in methods}
     add_speedups(results["overall"])
+    if costs is not None:
+        add_limits(results["overall"], costs, config.num_assistant_tokens)
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
     (out / "table.txt").write_text(table + "\n")

@@ -12,20 +12,19 @@ __all__ = ["add_doctor_command", "limit_report"]
 
 
 def limit_report(costs, k: int, rows: dict[str, dict]) -> str:
-    """Achieved speedups next to what the measured costs allow at this k, one line per method."""
+    """Achieved speedups next to what the measured costs allow at this k, one line per method (rows as
+    :func:`hf_judge.bench.report.add_limits` leaves them)."""
     lines = [
         f"limit meter (k={k}): c = {costs.c:.3f}, beta_{k} = {costs.beta(k):.3f}, step cost = "
         f"{costs.step_cost(k):.2f} target tokens, cap = {costs.cap(k):.2f}x (every draft token kept)"
     ]
     for name, r in rows.items():
-        if name == "target":
-            continue
-        pred = costs.predicted(k, r["tokens_per_step"])
-        lines.append(
-            f"  {name:<8} {r['tokens_per_step']:.2f} tokens/step -> predicted {pred:.2f}x, achieved "
-            f"{r['speedup_vs_target']:.2f}x = {r['speedup_vs_target'] / costs.cap(k):.0%} of the cap, "
-            f"{r['speedup_vs_target'] / pred:.0%} of the prediction"
-        )
+        if "of_cap" in r:
+            lines.append(
+                f"  {name:<8} {r['tokens_per_step']:.2f} tokens/step -> predicted {r['predicted']:.2f}x, achieved "
+                f"{r['speedup_vs_target']:.2f}x = {r['of_cap']:.0%} of the cap, "
+                f"{r['of_predicted']:.0%} of the prediction"
+            )
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ def cmd_demo(args) -> int:
     from tqdm.auto import tqdm
 
     from ..bench.limit import measure_costs
-    from ..bench.report import add_speedups, aggregate, format_table
+    from ..bench.report import add_limits, add_speedups, aggregate, format_table
     from ..bench.runner import run_method
     from .doctor import limit_report
 
@@ -79,10 +79,13 @@ def cmd_demo(args) -> int:
             print(f"--- {m}: {tok.decode(r.new_ids, skip_special_tokens=True).strip()[:400]}")
     bar.close()
     rows = add_speedups({m: aggregate(runs[m]) for m in methods})
-    print()
-    print(format_table(rows))
+    costs = None
     if not args.no_limit:
         costs = measure_costs(target, draft, ks=(args.num_assistant_tokens,), repeats=3)
+        add_limits(rows, costs, args.num_assistant_tokens)
+    print()
+    print(format_table(rows))
+    if costs is not None:
         print()
         print(limit_report(costs, args.num_assistant_tokens, rows))
     print(memory_report(target, draft))
