@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoModelForCausalLM
 
 import hf_judge
 from hf_judge.registry import packaged as models
 from hf_judge.registry.packaged import PackagedModel
-from tests.conftest import SMOL
+from tests.conftest import SMOL, tiny_for
 
 
 def _fake_spec(tmp_path, payload: bytes, sha: str, size: int | None = None):
@@ -244,3 +245,27 @@ def test_interrupted_or_damaged_conversion_is_redone(tmp_path, monkeypatch):
     assert len(redone) == 2 and models.is_complete(dest)
     models.resolve(SMOL)
     assert len(redone) == 2  # complete: not converted again
+
+
+def test_a_bfloat16_run_maps_a_bfloat16_copy_instead_of_casting(tmp_path, monkeypatch, tiny_tok):
+    """Loading the float32 cache into bfloat16 read the whole float32 file to build the copy (the demo
+    peaked at 2.3x its bfloat16 weights). Now a bfloat16 copy is made once beside it and memory-mapped:
+    same weights, the model's name unchanged, and nothing rewritten on the next load."""
+    from hf_judge.registry.memory import file_backed
+
+    monkeypatch.setenv("HF_JUDGE_CACHE", str(tmp_path))
+    alias = "smollm2-135m-instruct"
+    src = models.write_converted(tiny_for(tiny_tok, layers=2), tiny_tok, models._converted(alias))
+    want = AutoModelForCausalLM.from_pretrained(src, dtype=torch.bfloat16)
+    got = models.load_model(alias, dtype=torch.bfloat16, install=False)
+    copy = src.with_name(f"{alias}@bfloat16")
+    assert models.is_complete(copy)
+    assert (copy / "model.safetensors").stat().st_size < 0.6 * (src / "model.safetensors").stat().st_size
+    assert got.name_or_path == str(src)
+    for (name, a), b in zip(got.state_dict().items(), want.state_dict().values(), strict=True):
+        assert a.dtype == torch.bfloat16 and torch.equal(a, b), name
+    assert file_backed(got.model.layers[0].mlp.up_proj.weight)  # a view of the mapped file, not a copy
+    stamp = (copy / "model.safetensors").stat().st_mtime_ns
+    models.load_model(alias, dtype=torch.bfloat16, install=False)
+    assert (copy / "model.safetensors").stat().st_mtime_ns == stamp
+    assert models.load_model(alias, dtype=torch.float32, install=False).name_or_path == str(src)

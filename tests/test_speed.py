@@ -4,6 +4,9 @@ Speed itself is measured by benchmarks (ratios in one run), not asserted here; t
 feature computes what it says and keeps judge decoding exact where it must.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -103,3 +106,49 @@ def test_model_bytes_counts_onednn_and_int8_weights():
     assert model_bytes(plain) == dense
     assert model_bytes(use_onednn_linear(tiny_model(seed=0))) == pytest.approx(dense, rel=0.05)
     assert model_bytes(quantize_int8(tiny_model(seed=0))) < 0.5 * dense
+
+
+def _mapped_rss(path) -> int:
+    """Resident bytes of this process's mappings of ``path`` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if "-" in line.split(" ", 1)[0] and len(line.split()) >= 5:
+            inside = line.split()[-1] == str(path)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+@pytest.mark.parametrize("convert", ["onednn", "int8"])
+def test_converting_a_mapped_checkpoint_gives_its_pages_back(tmp_path, convert):
+    """A float32 model converted to oneDNN or int8 used to keep the pages of its original linear weights
+    resident (the checkpoint stays mapped): peak memory was twice the weights. A tied embedding that
+    was changed in memory keeps its change (its pages are never dropped), and outputs are unchanged."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(
+        vocab_size=512, hidden_size=256, intermediate_size=1024, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, tie_word_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path)
+    model = LlamaForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
+    emb = model.model.embed_tokens.weight
+    with torch.no_grad():
+        emb[3] += 1.0  # a page of the mapped file written in memory: it must survive
+    changed = emb[3].clone()
+    ids = torch.tensor([[1, 3, 5, 7]])
+    with torch.no_grad():
+        want = model(ids).logits
+    linear = sum(m.weight.numel() * 4 for m in model.modules() if type(m) is torch.nn.Linear and m.weight is not emb)
+    before = _mapped_rss(tmp_path / "model.safetensors")
+    assert before >= linear  # every weight was read once
+    model = use_onednn_linear(model) if convert == "onednn" else quantize_int8(model)
+    after = _mapped_rss(tmp_path / "model.safetensors")
+    assert before - after >= 0.9 * linear, (before, after, linear)
+    assert torch.equal(model.model.embed_tokens.weight[3], changed)
+    with torch.no_grad():
+        got = model(ids).logits
+    err = ((got - want).norm() / want.norm()).item()
+    assert err < (1e-5 if convert == "onednn" else 0.05), err  # int8: a nearby model, not the same one

@@ -26,7 +26,9 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..core.errors import InputError
+from .hardware import resolve_dtype
 from .kernels import LINEAR_BACKENDS, use_onednn_linear
+from .memory import drop_file_pages
 
 __all__ = [
     "ALIASES",
@@ -342,6 +344,52 @@ def resolve(name_or_path: str, install: bool = True) -> str:
 QUANTS = ("auto", "none", "int8")
 
 
+def in_dtype(alias: str, dtype: torch.dtype) -> Path:
+    """The converted ``alias`` stored in ``dtype`` (made once from the float32 conversion, beside it).
+
+    Loading a float32 checkpoint into bfloat16 reads the whole float32 file while it builds the
+    bfloat16 copy: the demo peaked at 2.3x the bfloat16 weights. A checkpoint in the run's dtype is
+    memory-mapped as it is, with no copy. Made tensor by tensor (one float32 tensor in memory at a
+    time), all or nothing, with the same completion record as a conversion.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    src = Path(resolve(alias))
+    if dtype == torch.float32:
+        return src
+    name = str(dtype).replace("torch.", "")
+    dest = src.with_name(f"{src.name}@{name}")
+    with FileLock(str(dest) + ".lock"):
+        if is_complete(dest):
+            return dest
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir(parents=True)
+            for f in sorted(src.iterdir()):
+                if f.suffix == ".safetensors":
+                    with safe_open(str(f), framework="pt", device="cpu", backend="pread") as h:
+                        tensors = {k: h.get_tensor(k).to(dtype) for k in h.keys()}  # noqa: SIM118 (not a dict)
+                        meta = h.metadata()
+                    save_file(tensors, str(tmp / f.name), metadata=meta)
+                    del tensors
+                elif f.name == "config.json":
+                    cfg = json.loads(f.read_text())
+                    cfg["dtype"] = name
+                    (tmp / f.name).write_text(json.dumps(cfg, indent=2))
+                elif f.is_file() and f.name != COMPLETE:
+                    shutil.copy2(f, tmp / f.name)
+            files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+            (tmp / COMPLETE).write_text(json.dumps({"files": files}))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    return dest
+
+
 def load_model(
     name_or_path: str,
     dtype: torch.dtype = torch.float32,
@@ -364,7 +412,9 @@ def load_model(
     if cpu_linear not in LINEAR_BACKENDS:
         raise InputError(f"cpu_linear={cpu_linear!r} is not one of {LINEAR_BACKENDS}")
     path = resolve(name_or_path, install=install)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+    stored = in_dtype(name_or_path, dtype) if name_or_path in ALIASES else path  # no float32 copy on the way
+    model = AutoModelForCausalLM.from_pretrained(stored, dtype=dtype).to(device).eval()
+    model.name_or_path = model.config._name_or_path = path  # one name for the model, whatever its stored dtype
     on_cpu_f32 = torch.device(device).type == "cpu" and dtype == torch.float32
     if quant == "int8" or (quant == "auto" and on_cpu_f32):
         model = quantize_int8(model)
@@ -386,7 +436,12 @@ def quantize_int8(model):
         warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated")
         from torch.ao.quantization import quantize_dynamic
 
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        linear = [m for m in model.modules() if type(m) is torch.nn.Linear]
+        originals = [p for m in linear for p in (m.weight, m.bias)]
+        keep = [p for m in model.modules() if type(m) is not torch.nn.Linear for p in m.parameters(recurse=False)]
+        model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    drop_file_pages(originals, keep)  # the float32 originals' pages: the int8 copies replace them
+    return model
 
 
 def truncated_draft(model, n_layers: int):
@@ -412,11 +467,12 @@ def load_demo_pair(small: bool = False, dtype: torch.dtype | None = None):
     """(tokenizer, target, draft) for demos: the default Qwen2.5-Coder pair, or with ``small`` the
     SmolLM2-135M target and its 26-layer self-draft (seconds to load; what CI runs the notebooks on).
 
-    ``dtype`` defaults to bfloat16 for the default pair (half the memory traffic: the fastest on
-    CPU as on GPU) and float32 for the small one.
+    ``dtype`` defaults to what ``--dtype auto`` picks for the default pair (bfloat16 where the hardware
+    computes it natively, else float32: on a CPU without native bfloat16 a multi-token verification
+    costs about twice as much in bfloat16) and to float32 for the small one.
     """
     if dtype is None:
-        dtype = torch.float32 if small else torch.bfloat16
+        dtype = torch.float32 if small else resolve_dtype("auto")
     if small:
         target = load_model("smollm2-135m-instruct", dtype=dtype)
         return load_tokenizer("smollm2-135m-instruct"), target, truncated_draft(target, SMALL_DRAFT_LAYERS)
