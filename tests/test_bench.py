@@ -230,3 +230,17 @@ def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
         BenchConfig(scorers=["topk:2"])
     with pytest.raises(ValueError, match="assistant_ensemble_weight=1.0"):
         BenchConfig(ensemble_weights=[1.0])
+
+
+def test_math_steps_task_is_held_out_from_the_judge_data():
+    """The bench's step-by-step math items come from the test split; the data builder asks the train split."""
+    from hf_judge.bench.tasks import load_task
+    from hf_judge.training.checkable import question_split, word_problems
+    from hf_judge.training.data import STEPS_INSTRUCTION
+
+    items = load_task("math-steps")
+    assert len(items) == 60 and all(e["prompt"].endswith(STEPS_INSTRUCTION) for e in items)
+    questions = {e["prompt"][: -len(STEPS_INSTRUCTION) - 1] for e in items}
+    assert all(question_split(q) == "test" for q in questions)
+    train = {x["question"] for seed in range(1000, 1040) for x in word_problems(20, seed=seed, split="train")}
+    assert questions.isdisjoint(train)

@@ -37,7 +37,7 @@ class BenchConfig:
 
     tasks: list[str] = field(
         default_factory=lambda: ["gsm-style", "mt-bench"],
-        metadata={"help": "tasks to run (gsm-style, gsm8k, mmath, humaneval, mt-bench)"},
+        metadata={"help": "tasks to run (gsm-style, math-steps, gsm8k, mmath, humaneval, mt-bench)"},
     )
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
     judge_thresholds: list[float | None] = field(

