@@ -1,0 +1,23 @@
+"""Judge decoding in vLLM: a plugin that lets a judge head keep draft tokens vLLM's verification rejects.
+
+Install beside vLLM (``pip install ./integrations/vllm``) and configure per engine::
+
+    LLM(model=TARGET, speculative_config={"method": "draft_model", "model": DRAFT, "num_speculative_tokens": 8},
+        additional_config={"hf_judge": {"judge": HEAD_DIR, "judge_threshold": 0.5}})
+
+or ``vllm serve TARGET --speculative-config '{...}' --additional-config '{"hf_judge": {"judge": HEAD_DIR}}'``.
+Without an ``hf_judge`` entry the engine is untouched. Greedy requests only; a batch with a sampling
+request falls back to vLLM's own lossless rule (and says so once).
+"""
+
+from .head import load_head
+from .rule import judge_greedy
+
+__all__ = ["judge_greedy", "load_head", "register"]
+
+
+def register() -> None:
+    """vLLM's plugin entry point (``vllm.general_plugins``); safe to call more than once."""
+    from . import _vllm
+
+    _vllm.install()

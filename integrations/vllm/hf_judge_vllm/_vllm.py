@@ -1,0 +1,149 @@
+"""Every use of vLLM internals, in one module, for the one tested vLLM version.
+
+Two patches, installed once per process by the plugin entry point:
+
+1. ``LogitsProcessor.forward`` keeps the hidden states it turns into logits (the target's last,
+   normed hidden states at the rows vLLM samples from); the judge reads them.
+2. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
+   a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
+   (vLLM's own verification, extended by the judge); otherwise vLLM's rule runs unchanged.
+
+Rows: vLLM samples, per request, the rows of [last token, d_1 .. d_k]; row j predicts d_{j+1}
+(``target_logits_indices``) and row k gives the bonus token (``bonus_logits_indices``). The judge
+scores d_j from the hidden state at d_j itself, the row after the one that predicts it, as hf_judge does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import torch
+
+from .head import load_head
+from .rule import judge_greedy
+
+__all__ = ["TESTED_VLLM", "install", "judge_settings"]
+
+TESTED_VLLM = ("0.32.0",)
+log = logging.getLogger("hf_judge_vllm")
+_installed = False
+_last_hidden: dict[str, torch.Tensor] = {}
+stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}  # this process's totals
+
+
+def _check_version() -> None:
+    import vllm
+
+    version = vllm.__version__.split("+")[0]
+    if version not in TESTED_VLLM:
+        raise RuntimeError(
+            f"hf_judge_vllm is tested with vLLM {', '.join(TESTED_VLLM)}, not {vllm.__version__}: "
+            "install a tested version, or uninstall hf-judge-vllm"
+        )
+
+
+def judge_settings(vllm_config) -> dict | None:
+    """``{"judge", "judge_threshold"}`` from the engine's ``additional_config["hf_judge"]`` (or the
+    ``HF_JUDGE_VLLM`` environment variable, JSON), or None when judge decoding is not asked for."""
+    extra = getattr(vllm_config, "additional_config", None) or {}
+    settings = extra.get("hf_judge") if isinstance(extra, dict) else None
+    if settings is None and os.environ.get("HF_JUDGE_VLLM"):
+        settings = json.loads(os.environ["HF_JUDGE_VLLM"])
+    if settings is None:
+        return None
+    unknown = set(settings) - {"judge", "judge_threshold"}
+    if unknown or "judge" not in settings:
+        raise ValueError(f"hf_judge settings {settings} must have 'judge' and at most 'judge_threshold'")
+    t = settings.get("judge_threshold")
+    if t is not None and not 0.0 <= float(t) <= 1.0:
+        raise ValueError(f"judge_threshold={t} must lie in [0, 1]")
+    return settings
+
+
+def _stop_ids(vllm_config) -> torch.Tensor:
+    ids = set()
+    model_config = getattr(vllm_config, "model_config", None)
+    for source in (getattr(model_config, "hf_config", None), _generation_config(model_config)):
+        eos = getattr(source, "eos_token_id", None)
+        ids |= set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    return torch.tensor(sorted(ids), dtype=torch.long)
+
+
+def _generation_config(model_config):
+    try:
+        from transformers import GenerationConfig
+
+        return GenerationConfig.from_pretrained(model_config.model)
+    except Exception:  # no generation_config.json: the model config's eos is all there is
+        return None
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _check_version()
+    from vllm.config import get_current_vllm_config_or_none
+    from vllm.model_executor.layers.logits_processor import LogitsProcessor
+    from vllm.v1.outputs import SamplerOutput
+    from vllm.v1.sample.rejection_sampler import RejectionSampler
+
+    stock_logits, stock_init, stock_forward = (
+        LogitsProcessor.forward,
+        RejectionSampler.__init__,
+        RejectionSampler.forward,
+    )
+
+    def logits_forward(self, lm_head, hidden_states, *args, **kwargs):
+        _last_hidden[str(hidden_states.shape[-1])] = hidden_states  # (rows, H): target and draft by width
+        return stock_logits(self, lm_head, hidden_states, *args, **kwargs)
+
+    def init(self, *args, **kwargs):
+        stock_init(self, *args, **kwargs)
+        config = get_current_vllm_config_or_none()
+        settings = judge_settings(config) if config is not None else judge_settings(None)
+        self._hf_judge = None
+        if settings is not None:
+            head = load_head(settings["judge"])
+            t = settings.get("judge_threshold")
+            self._hf_judge = (head, head.threshold if t is None else float(t), _stop_ids(config))
+            log.info("hf_judge: judge %s at threshold %.3f", settings["judge"], self._hf_judge[1])
+
+    def forward(self, metadata, draft_probs, logits, sampling_metadata):
+        judge = getattr(self, "_hf_judge", None)
+        if judge is None:
+            return stock_forward(self, metadata, draft_probs, logits, sampling_metadata)
+        if not sampling_metadata.all_greedy or sampling_metadata.max_num_logprobs is not None:
+            if not getattr(self, "_hf_judge_warned", False):
+                log.warning(
+                    "hf_judge: a batch with sampling or logprobs requests runs vLLM's own lossless verification "
+                    "(the judge decides greedy batches only)"
+                )
+                self._hf_judge_warned = True
+            return stock_forward(self, metadata, draft_probs, logits, sampling_metadata)
+        head, threshold, stop_ids = judge
+        hidden = _last_hidden.get(str(head.hidden_size))
+        if hidden is None or hidden.shape[0] != logits.shape[0]:
+            raise RuntimeError(
+                f"hf_judge: no target hidden states of width {head.hidden_size} for these {logits.shape[0]} rows "
+                "(is the head trained for this target?)"
+            )
+        rows = metadata.target_logits_indices  # (N,) row j predicts d_{j+1}
+        argmax = logits[rows].argmax(-1)  # (N,)
+        bonus = logits[metadata.bonus_logits_indices].argmax(-1)  # (B,)
+        scores = head.scores(hidden[rows + 1])  # (N,) the hidden state at each draft token itself
+        out, n_target, n_judge = judge_greedy(
+            metadata.draft_token_ids, metadata.num_draft_tokens, argmax, bonus, scores, threshold, stop_ids
+        )
+        stats["steps"] += len(n_target)
+        stats["drafts"] += sum(metadata.num_draft_tokens)
+        stats["kept_by_target"] += sum(n_target)
+        stats["kept_by_judge_only"] += sum(n_judge)
+        return SamplerOutput(sampled_token_ids=out.to(torch.int32).to(logits.device), logprobs_tensors=None)
+
+    LogitsProcessor.forward = logits_forward
+    RejectionSampler.__init__ = init
+    RejectionSampler.forward = forward
+    _installed = True

