@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core import _compat
 from ..core.decoding import AcceptanceStats, generate
 from ..core.errors import InputError
 
@@ -109,8 +108,7 @@ def run_method(
         if method == "sd"
         else contextlib.nullcontext()
     )
-    quiet = _compat.quiet_stock_assisted_generation() if method == "sd" else contextlib.nullcontext()
-    with stock_draft, quiet, _count_forwards(target) as calls:
+    with stock_draft, _count_forwards(target) as calls:
         t0 = time.perf_counter()
         out = generate(target, input_ids, **kwargs)
         seconds = time.perf_counter() - t0

@@ -92,19 +92,18 @@ def load_models(args, need_judge: bool = True, need_draft: bool = True):
     from ..registry.packaged import check_tokenizers, load_model, load_tokenizer, validate_name
 
     dtype = setup_device(args)
-    validate_name(args.target)
-    if need_draft:
-        validate_name(args.draft)
+    for name in (args.target, args.draft) if need_draft else (args.target,):
+        validate_name(name)
     judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None  # cheap: first
     tok = load_tokenizer(args.target)
-    draft = None
     if need_draft:
         check_tokenizers(tok, load_tokenizer(args.draft))
     target = load_model(args.target, dtype=dtype, device=args.device, cpu_linear=args.cpu_linear)
-    if need_draft:
-        draft = load_model(
-            args.draft, dtype=dtype, device=args.device, quant=args.draft_quant, cpu_linear=args.cpu_linear
-        )
+    draft = (
+        load_model(args.draft, dtype=dtype, device=args.device, quant=args.draft_quant, cpu_linear=args.cpu_linear)
+        if need_draft
+        else None
+    )
     if judge is not None:
         check_judge_fits(judge, target)
     return tok, target, draft, judge

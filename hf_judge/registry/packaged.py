@@ -370,7 +370,7 @@ def in_dtype(alias: str, dtype: torch.dtype) -> Path:
             for f in sorted(src.iterdir()):
                 if f.suffix == ".safetensors":
                     with safe_open(str(f), framework="pt", device="cpu", backend="pread") as h:
-                        tensors = {k: h.get_tensor(k).to(dtype) for k in h.keys()}  # noqa: SIM118 (not a dict)
+                        tensors = {k: h.get_tensor(k).to(dtype) for k in h.keys()}
                         meta = h.metadata()
                     save_file(tensors, str(tmp / f.name), metadata=meta)
                     del tensors
