@@ -51,12 +51,11 @@ def use_onednn_linear(model: nn.Module) -> nn.Module:
     """Replace every float32 ``nn.Linear`` of ``model`` (on the CPU) by :class:`OneDNNLinear`, in place."""
     if not _available():
         raise InputError("oneDNN (mkldnn) linear layers are not available in this torch build: use --cpu-linear stock")
-    keep = [p for m in model.modules() if type(m) is not nn.Linear for p in m.parameters(recurse=False)]
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if type(child) is nn.Linear:
                 if child.weight.device.type != "cpu" or child.weight.dtype != torch.float32:
                     raise InputError("oneDNN linear layers are for float32 on the CPU: use --cpu-linear stock")
                 setattr(module, name, OneDNNLinear(child))
-                drop_file_pages([child.weight, child.bias], keep)  # the original's pages, layer by layer
+                drop_file_pages([child.weight, child.bias], keep=model.parameters())  # layer by layer
     return model

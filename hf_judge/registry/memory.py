@@ -48,7 +48,8 @@ def drop_file_pages(tensors, keep=()) -> int:
     """Drop the resident pages of file-backed ``tensors`` that nothing reads any more; returns bytes advised.
 
     Only whole pages inside a private safetensors mapping are touched, and none of a tensor whose
-    storage one of ``keep`` (the tensors still in use) shares; ordinary memory is left alone.
+    storage one of ``keep`` shares: the model's parameters after the replacement, which are what is
+    still read (a tied embedding, a layer not converted yet). Ordinary memory is left alone.
     """
     if not sys.platform.startswith("linux"):
         return 0

@@ -436,11 +436,9 @@ def quantize_int8(model):
         warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated")
         from torch.ao.quantization import quantize_dynamic
 
-        linear = [m for m in model.modules() if type(m) is torch.nn.Linear]
-        originals = [p for m in linear for p in (m.weight, m.bias)]
-        keep = [p for m in model.modules() if type(m) is not torch.nn.Linear for p in m.parameters(recurse=False)]
+        originals = [p for m in model.modules() if type(m) is torch.nn.Linear for p in (m.weight, m.bias)]
         model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    drop_file_pages(originals, keep)  # the float32 originals' pages: the int8 copies replace them
+    drop_file_pages(originals, keep=model.parameters())  # the float32 originals' pages: int8 copies replace them
     return model
 
 
