@@ -1,7 +1,9 @@
 """The benchmark suite on tiny models: results, table, plots, resume, metrics, errors."""
 
 import json
+import math
 import os
+import types
 
 import evaluate
 import pytest
@@ -51,7 +53,7 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     assert gsm["judge@1"]["judge_only_per_step"] == 0
     env = res["environment"]
     assert {"device", "dtype", "torch", "transformers"} <= set(env)
-    for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "tradeoff_gsm-style.png"):
+    for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "frontier_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "x target" in (tmp_path / "table.txt").read_text() and "of cap" in (tmp_path / "table.txt").read_text()
     n_records = len((tmp_path / "records.jsonl").read_text().splitlines())
@@ -166,45 +168,46 @@ def test_humaneval_bench_with_opt_in(tmp_path, trio, tiny_tok):
     assert res["tasks"]["humaneval"]["target"]["quality:pass@1"] == 0.0  # four random tokens pass no test
 
 
-def test_parse_rating():
-    from hf_judge.bench.tasks import parse_rating
+class _SlotGrader:
+    """A grader model whose next token after '[[' names the slot holding an answer with ``word`` in it
+    (C when neither or both do); with ``biased`` it always says A. Counts its forwards."""
 
-    assert parse_rating("Fine answer. Rating: [[7]]") == 7.0
-    assert parse_rating("[[3]] then [[8.5]]") == 8.5
-    assert parse_rating("Rating: 7") is None and parse_rating("[[11]]") is None
+    def __init__(self, tok, word="good", biased=False):
+        self.tok, self.word, self.biased, self.calls = tok, word, biased, 0
+        self.device, self.name_or_path = torch.device("cpu"), f"slot-grader-{word}-{biased}"
+        self.letters = [tok(f"[[{x}", add_special_tokens=False)["input_ids"][-1] for x in "ABC"]
+
+    def __call__(self, input_ids, **kwargs):
+        self.calls += 1
+        text = self.last = self.tok.decode(input_ids[0])
+        a = text.split("Assistant A's Answer]")[1].split("[The End")[0]
+        b = text.split("Assistant B's Answer]")[1].split("[The End")[0]
+        pick = 0 if self.biased else {(True, False): 0, (False, True): 1}.get((self.word in a, self.word in b), 2)
+        logits = torch.zeros(1, input_ids.shape[1], len(self.tok))
+        logits[0, -1, self.letters[pick]] = 5.0
+        return types.SimpleNamespace(logits=logits)
 
 
-class _FixedGrader:
-    """A grader model that always replies ``reply`` (tokens of ``tok``), and records the prompts it saw."""
+@pytest.mark.slow  # MT-Bench's pairwise prompts come from a PyPI wheel
+def test_pairwise_win_rate_both_orders_ties_and_cache(tmp_path, tiny_tok):
+    """Win rate + half ties over both orders: a position-biased grader gives 0.5, identical answers are ties
+    without a grader call, and a rerun on the same cache asks nothing."""
+    from hf_judge.bench.open_ended import PairwiseGrader
 
-    def __init__(self, tok, reply: str):
-        self.tok, self.reply, self.prompts, self.device = tok, reply, [], torch.device("cpu")
-
-    def generate(self, ids, **kwargs):
-        self.prompts.append(self.tok.decode(ids[0]))
-        out = self.tok(self.reply, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        return torch.cat([ids, out], 1)
-
-
-@pytest.mark.slow  # packaged data from PyPI
-def test_mt_bench_grading_with_a_grader_model(tmp_path, trio, tiny_tok):
-    """MT-Bench rows carry the grader's mean rating; a reply without a rating is not counted."""
-    from hf_judge.bench.tasks import mt_bench_judge_prompt
-
-    system, user = mt_bench_judge_prompt("What is 2+2?", "4")
-    assert "[[rating]]" in user and "What is 2+2?" in user and system
-    target, draft, judge = trio
-    cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, grader_max_new_tokens=4)
-    grader = _FixedGrader(tiny_tok, "Helpful and correct. Rating: [[7]]")
-    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
-    row = res["tasks"]["mt-bench"]["judge@0.5"]
-    assert row["quality:graded"] == 2 and row["quality:mt_bench_score"] == 7.0
-    assert len(grader.prompts) == 2 * len(res["methods"]) and "[[rating]]" in grader.prompts[0]
-    silent = _FixedGrader(tiny_tok, "I cannot rate this.")
-    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False, grader=(silent, tiny_tok))
-    assert res["tasks"]["mt-bench"]["sd"]["quality:graded"] == 0
-    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=False)  # no grader: speed only
-    assert not any(k.startswith("quality:") for k in res["tasks"]["mt-bench"]["sd"])
+    qs, base = ["q1", "q2", "q3"], ["bad one", "bad two", "same"]
+    fair = _SlotGrader(tiny_tok)
+    g = PairwiseGrader(fair, tiny_tok, cache=tmp_path / "grades.jsonl")
+    assert g.win_rate(qs, ["good one", "bad too", "same"], base) == pytest.approx((1 + 0.5 + 0.5) / 3)
+    assert g.win_rate(qs, base, ["good one", "bad too", "same"]) == pytest.approx((0 + 0.5 + 0.5) / 3)
+    assert fair.calls == 4  # two pairs differ, each asked in both orders; the reversed call reuses them
+    again = PairwiseGrader(fair, tiny_tok, cache=tmp_path / "grades.jsonl")
+    assert again.win_rate(qs, ["good one", "bad too", "same"], base) == pytest.approx(2 / 3) and fair.calls == 4
+    biased = PairwiseGrader(_SlotGrader(tiny_tok, biased=True), tiny_tok)
+    assert biased.win_rate(qs, ["good one", "bad too", "x"], base) == 0.5  # position bias cancels
+    PairwiseGrader(fair, tiny_tok).verdict("q", "a", "b", reference="ref 42")  # MT-Bench's math prompt
+    assert "[The Start of Reference Answer]\nref 42" in fair.last
+    PairwiseGrader(fair, tiny_tok).verdict("q", "a", "b")
+    assert "Reference" not in fair.last
 
 
 def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
@@ -244,3 +247,92 @@ def test_math_steps_task_is_held_out_from_the_judge_data():
     assert all(question_split(q) == "test" for q in questions)
     train = {x["question"] for seed in range(1000, 1040) for x in word_problems(20, seed=seed, split="train")}
     assert questions.isdisjoint(train)
+
+
+def test_answer_nll_is_the_mean_of_per_token_negative_log_probabilities(trio):
+    from hf_judge.bench.open_ended import answer_nll
+
+    target = trio[0]
+    prompt, answer = [5, 6, 7], [8, 9, 10, 11]
+    logp = target(input_ids=torch.tensor([prompt + answer])).logits[0].log_softmax(-1)
+    by_hand = -sum(logp[len(prompt) - 1 + i, t].item() for i, t in enumerate(answer)) / len(answer)
+    assert answer_nll(target, prompt, answer) == pytest.approx(by_hand, rel=1e-5)
+    assert math.isnan(answer_nll(target, prompt, []))  # no answer, no figure
+
+
+@pytest.mark.slow  # packaged data from PyPI
+def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, trio, tiny_tok):
+    """Open-ended rows: the target's NLL of each method's answers always, the win rate with a grader; the
+    target against itself is 0.5, and MT-Bench's categories are spread over any limit."""
+    target, draft, judge = trio
+    assert len({e["category"] for e in load_task("mt-bench", 8)}) == 8
+    cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, judge_thresholds=[0.0])
+    grader = _SlotGrader(tiny_tok, biased=True)
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
+    rows = res["tasks"]["mt-bench"]
+    assert rows["target"]["quality:win_rate"] == 0.5 and rows["judge@0"]["quality:win_rate"] == 0.5  # bias cancels
+    assert rows["target"]["quality:nll"] > 0 and rows["sd"]["quality:nll"] == rows["target"]["quality:nll"]
+    assert (tmp_path / "a" / "grades.jsonl").exists() and (tmp_path / "a" / "frontier_mt-bench.png").exists()
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False)  # no grader: NLL alone
+    assert "quality:win_rate" not in res["tasks"]["mt-bench"]["sd"] and "quality:nll" in res["tasks"]["mt-bench"]["sd"]
+
+
+def test_a_sweep_over_draft_lengths_labels_each_point_and_meters_it_at_its_own_k(tmp_path, trio, tiny_tok):
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=[2, 3], max_new_tokens=6, scorers=["top-k:2"])
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert res["methods"] == ["target", "sd/k2", "judge@0.5/k2", "top-k:2/k2", "sd/k3", "judge@0.5/k3", "top-k:2/k3"]
+    rows, lim = res["tasks"]["gsm-style"], res["limit"]
+    for k in (2, 3):
+        assert rows[f"sd/k{k}"]["k"] == k and rows[f"judge@0.5/k{k}"]["cap"] == pytest.approx(lim["cap"][str(k)])
+        sd = rows[f"sd/k{k}"]["tokens_per_s"]
+        assert rows[f"top-k:2/k{k}"]["speedup_vs_sd"] == pytest.approx(rows[f"top-k:2/k{k}"]["tokens_per_s"] / sd)
+    records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
+    assert {r["method"]: r.get("k") for r in records}["judge@0.5/k3"] == 3
+    assert set(res["frontier"]["gsm-style"]) == {"top-k:2/k2", "top-k:2/k3"}
+    assert (tmp_path / "frontier_gsm-style.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="num_assistant_tokens=2, not 3"):  # a label resumed at another k
+        cfg2 = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=[3], max_new_tokens=6)
+        (tmp_path / "records.jsonl").write_text(
+            "".join(json.dumps({**r, "method": r["method"].split("/k")[0]}) + "\n" for r in records if r.get("k") == 2)
+        )
+        run_bench(target, draft, judge, tiny_tok, cfg2, tmp_path, progress=False)
+
+
+def test_dominance_names_the_judge_point_that_matches_each_peer():
+    from hf_judge.bench.report import dominance
+
+    def row(q, tps):
+        return {"quality:exact_match": q, "tokens_per_step": tps}
+
+    rows = {
+        "target": row(1.0, 1.0),
+        "sd": row(1.0, 5.0),
+        "judge@0.5": row(0.9, 7.0),
+        "judge@0.9": row(1.0, 6.0),
+        "top-k:2": row(0.9, 6.5),
+        "ensemble@0.5": row(0.8, 8.0),
+    }
+    out = dominance(rows, "quality:exact_match")
+    assert set(out) == {"top-k:2", "ensemble@0.5"}
+    assert out["top-k:2"].startswith("matched by judge@0.5")  # the faster of the two that match it
+    assert out["ensemble@0.5"].startswith("NOT matched")  # no judge point reaches 8 tokens per forward
+    nll = {
+        m: {"quality:nll": 1 - r["quality:exact_match"], "tokens_per_step": r["tokens_per_step"]}
+        for m, r in rows.items()
+    }
+    assert dominance(nll, "quality:nll")["top-k:2"].startswith("matched by judge@0.5")  # lower NLL is better
+
+
+def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_path, trio, tiny_tok):
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=6, judge_thresholds=[0.0])
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    other = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=0.5))
+    torch.nn.init.constant_(next(other.parameters()), 0.3)
+    run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=False)
+    records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
+    assert [r["method"] for r in records] == ["target", "sd", "judge@0", "judge@0"]  # only the head's point again
+    assert records[2]["judge_id"] != records[3]["judge_id"]
+    run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=False)  # same head: nothing new
+    assert len((tmp_path / "records.jsonl").read_text().splitlines()) == 4

@@ -1,4 +1,4 @@
-"""PNG plots: calibration curve, speed/quality trade-off, acceptance histograms."""
+"""PNG plots: calibration curve, quality/speed frontier, acceptance histograms."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_calibration", "plot_histograms", "plot_tradeoff"]
+__all__ = ["plot_calibration", "plot_frontier", "plot_histograms"]
 
 
 def _save(fig, path) -> Path:
@@ -32,16 +32,32 @@ def plot_calibration(curve: dict, threshold: float, path) -> Path:
     return _save(fig, path)
 
 
-def plot_tradeoff(points: list[dict], path, quality_key: str, title: str = "Speed vs quality") -> Path:
-    """One point per method/threshold: x = speedup over the target alone, y = quality."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for p in points:
-        ax.scatter(p["speedup"], p[quality_key], s=40)
-        ax.annotate(p["label"], (p["speedup"], p[quality_key]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    judge = sorted((p for p in points if p["label"].startswith("judge")), key=lambda p: p["speedup"])
-    if len(judge) > 1:
-        ax.plot([p["speedup"] for p in judge], [p[quality_key] for p in judge], color="grey", lw=0.8)
-    ax.set(xlabel="speedup over target alone (tokens/s ratio)", ylabel=quality_key, title=title)
+def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Quality vs speed") -> Path:
+    """x = tokens per target forward, y = quality: one curve per method (its knob values, at each draft
+    length), the target alone and standard SD as single points. Up is better; NLL's axis is flipped."""
+    from .report import QUALITY, family
+
+    curves: dict[str, list[tuple[float, float, str]]] = {}
+    for label, r in rows.items():
+        name = family(label) + (f" k={r['k']}" if "k" in r and family(label) != "sd" else "")
+        curves.setdefault(name, []).append((r["tokens_per_step"], r[quality_key], label))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, pts in sorted(curves.items()):
+        pts.sort()
+        style = {"marker": "*", "ms": 12, "ls": "none"} if name in ("target", "sd") else {"marker": "o", "lw": 1.2}
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style)
+        for x, y, label in pts:
+            knob = label.split("/k")[0].partition("@")[2] or label.split("/k")[0].partition(":")[2]
+            if knob:
+                ax.annotate(knob, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+    if not dict(QUALITY)[quality_key]:
+        ax.invert_yaxis()
+    ax.set(
+        xlabel="tokens per target forward",
+        ylabel=quality_key[8:] + ("" if dict(QUALITY)[quality_key] else " (lower is better)"),
+        title=title,
+    )
+    ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
 
 

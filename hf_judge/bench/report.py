@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
-__all__ = ["add_limits", "add_speedups", "aggregate", "format_table"]
+__all__ = ["add_limits", "add_speedups", "aggregate", "dominance", "family", "format_table", "quality_key"]
 
 
 def aggregate(runs: list[RunResult]) -> dict:
@@ -24,19 +24,20 @@ def aggregate(runs: list[RunResult]) -> dict:
     }
 
 
-def add_speedups(rows: dict[str, dict], baselines: tuple[str, str] = ("target", "sd")) -> dict[str, dict]:
+def add_speedups(rows: dict[str, dict]) -> dict[str, dict]:
     """Add ``speedup_vs_target`` and ``speedup_vs_sd`` (tokens/s ratios within this run) to every row; nan
-    where a baseline is missing."""
-    base_t = rows.get(baselines[0], {}).get("tokens_per_s") or float("nan")
-    base_s = rows.get(baselines[1], {}).get("tokens_per_s") or float("nan")
+    where a baseline is missing. A row's SD is standard SD at the row's own draft length (``sd`` or ``sd/kN``)."""
+    base_t = rows.get("target", {}).get("tokens_per_s") or float("nan")
     for r in rows.values():
+        sd = rows.get("sd") or rows.get(f"sd/k{r.get('k')}") or {}
         r["speedup_vs_target"] = r["tokens_per_s"] / base_t
-        r["speedup_vs_sd"] = r["tokens_per_s"] / base_s
+        r["speedup_vs_sd"] = r["tokens_per_s"] / (sd.get("tokens_per_s") or float("nan"))
     return rows
 
 
-def add_limits(rows: dict[str, dict], costs, k: int) -> dict[str, dict]:
-    """Add the limit meter's figures to every speculative row (after :func:`add_speedups`).
+def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, dict]:
+    """Add the limit meter's figures to every speculative row (after :func:`add_speedups`), at ``k`` or at
+    each row's own ``k``.
 
     ``cap``: the speedup over the target alone if every draft token were kept at this k;
     ``predicted``: what a loop without overhead reaches at the row's tokens per target forward;
@@ -45,17 +46,57 @@ def add_limits(rows: dict[str, dict], costs, k: int) -> dict[str, dict]:
     for name, r in rows.items():
         if name == "target":
             continue
-        r["cap"] = costs.cap(k)
-        r["predicted"] = costs.predicted(k, r["tokens_per_step"])
+        at = r.get("k", k)
+        r["cap"] = costs.cap(at)
+        r["predicted"] = costs.predicted(at, r["tokens_per_step"])
         r["of_cap"] = r["speedup_vs_target"] / r["cap"]
         r["of_predicted"] = r["speedup_vs_target"] / r["predicted"]
     return rows
 
 
+# quality figures in order of preference, and whether higher is better
+QUALITY = (("quality:exact_match", True), ("quality:pass@1", True), ("quality:win_rate", True), ("quality:nll", False))
+
+
+def quality_key(rows: dict[str, dict]) -> str | None:
+    """The quality figure a task's rows are judged by: checked quality, else the grader's win rate, else NLL."""
+    first = next(iter(rows.values()), {})
+    return next((q for q, _ in QUALITY if q in first), None)
+
+
+def family(label: str) -> str:
+    """The method of a row label: ``judge@0.5/k8`` -> judge, ``top-k:2`` -> top-k, ``ensemble@0.5`` -> ensemble."""
+    return label.split("/k")[0].split("@")[0].split(":")[0]
+
+
+def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
+    """For every lossy peer (a training-free scorer or the ensemble), the judge point that matches it, with
+    at least its quality ``q`` and at least its tokens per target forward, or a plain 'not matched'."""
+    higher = dict(QUALITY)[q]
+
+    def at_least(a: float, b: float) -> bool:
+        return a >= b if higher else a <= b
+
+    judges = {m: r for m, r in rows.items() if family(m) == "judge"}
+    out = {}
+    for peer, p in rows.items():
+        if family(peer) in ("judge", "sd", "target"):
+            continue
+        wins = [m for m, r in judges.items() if at_least(r[q], p[q]) and r["tokens_per_step"] >= p["tokens_per_step"]]
+        best = max(wins, key=lambda m: judges[m]["tokens_per_step"], default=None)
+        figures = f"{q[8:]} {p[q]:.3f}, {p['tokens_per_step']:.2f} tokens/forward"
+        if best is None:
+            out[peer] = f"NOT matched by any judge point ({figures})"
+        else:
+            b = judges[best]
+            out[peer] = f"matched by {best}: {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward ({figures})"
+    return out
+
+
 def format_table(rows: dict[str, dict]) -> str:
     """A fixed-width table of aggregated rows, with speedups over the two baselines when present."""
     rows = add_speedups({m: dict(r) for m, r in rows.items()})
-    head = f"{'method':<16}{'tokens':>8}{'tok/s':>9}{'fwd':>6}{'tok/step':>10}{'acc/step':>10}{'judge/step':>11}"
+    head = f"{'method':<20}{'tokens':>8}{'tok/s':>9}{'fwd':>6}{'tok/step':>10}{'acc/step':>10}{'judge/step':>11}"
     head += f"{'x target':>10}{'x SD':>8}"
     limits = any("of_cap" in r for r in rows.values())
     if limits:
@@ -65,7 +106,7 @@ def format_table(rows: dict[str, dict]) -> str:
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
         line = (
-            f"{name:<16}{r['new_tokens']:>8}{r['tokens_per_s']:>9.2f}{r['target_forwards']:>6}"
+            f"{name:<20}{r['new_tokens']:>8}{r['tokens_per_s']:>9.2f}{r['target_forwards']:>6}"
             f"{r['tokens_per_step']:>10.2f}{r['accepted_per_step']:>10.2f}{r['judge_only_per_step']:>11.2f}"
             f"{r['speedup_vs_target']:>10.2f}{r['speedup_vs_sd']:>8.2f}"
         )

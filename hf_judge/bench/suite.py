@@ -7,6 +7,7 @@ hf_judge (``hf_judge/metrics``), so it works offline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -22,7 +23,8 @@ from ..core.verify import check_threshold
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
 from .limit import measure_costs
-from .report import add_limits, add_speedups, aggregate, format_table
+from .open_ended import PairwiseGrader, answer_nll
+from .report import add_limits, add_speedups, aggregate, dominance, family, format_table, quality_key
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
@@ -49,7 +51,9 @@ class BenchConfig:
     ensemble_weights: list[float] = field(
         default_factory=list, metadata={"help": "transformers' assistant_ensemble_weight values run as peers"}
     )
-    num_assistant_tokens: int = field(default=8, metadata={"help": "draft tokens per step"})
+    num_assistant_tokens: list[int] = field(
+        default_factory=lambda: [8], metadata={"help": "draft tokens per step (an int, or several: each a point)"}
+    )
     assistant_confidence_threshold: float = field(
         default=0.0, metadata={"help": "stop drafting after a token the draft is less sure of (0: never)"}
     )
@@ -59,10 +63,12 @@ class BenchConfig:
         default=True, metadata={"help": "measure the speedup cap at this k and report achieved / cap per method"}
     )
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
-    grader_max_new_tokens: int = field(default=256, metadata={"help": "reply length of the MT-Bench grader model"})
 
     def __post_init__(self):
         from .tasks import TASKS
+
+        if isinstance(self.num_assistant_tokens, int):
+            self.num_assistant_tokens = [self.num_assistant_tokens]
 
         bad = [t for t in self.tasks if t not in TASKS]
         if bad:
@@ -74,7 +80,7 @@ class BenchConfig:
             )
         if self.limit is not None and self.limit <= 0:
             raise InputError(f"limit={self.limit} must be positive")
-        if self.num_assistant_tokens <= 0 or self.max_new_tokens <= 0:
+        if not self.num_assistant_tokens or min(self.num_assistant_tokens) <= 0 or self.max_new_tokens <= 0:
             raise InputError(
                 f"num_assistant_tokens={self.num_assistant_tokens} and max_new_tokens={self.max_new_tokens} "
                 "must be positive"
@@ -92,17 +98,30 @@ class BenchConfig:
         """Method label -> the keyword arguments of :func:`~hf_judge.bench.runner.run_method` for it.
 
         The baselines, the trained ``judge`` at each threshold, each training-free scorer, and transformers'
-        own lossy ``assistant_ensemble_weight`` at each weight: every method on the same prompts.
+        own lossy ``assistant_ensemble_weight`` at each weight: every method on the same prompts, and every
+        speculative one at each draft length (labels end in ``/kN`` when there are several).
         """
-        out = {"target": {"method": "target"}, "sd": {"method": "sd"}}
-        for t in self.judge_thresholds:
-            t = judge.threshold if t is None else t
-            out[f"judge@{t:.3g}"] = {"method": "judge", "judge": judge, "judge_threshold": t}
-        for spec in self.scorers:
-            out[spec] = {"method": "judge", "judge": scorer_from_spec(spec)}
-        for w in self.ensemble_weights:
-            out[f"ensemble@{w:g}"] = {"method": "sd", "assistant_ensemble_weight": w}
+        out = {"target": {"method": "target"}}
+        for k in self.num_assistant_tokens:
+            tag = f"/k{k}" if len(self.num_assistant_tokens) > 1 else ""
+            at_k = {"num_assistant_tokens": k}
+            out[f"sd{tag}"] = {"method": "sd", **at_k}
+            for t in self.judge_thresholds:
+                t = judge.threshold if t is None else t
+                out[f"judge@{t:.3g}{tag}"] = {"method": "judge", "judge": judge, "judge_threshold": t, **at_k}
+            for spec in self.scorers:
+                out[f"{spec}{tag}"] = {"method": "judge", "judge": scorer_from_spec(spec), **at_k}
+            for w in self.ensemble_weights:
+                out[f"ensemble@{w:g}{tag}"] = {"method": "sd", "assistant_ensemble_weight": w, **at_k}
         return out
+
+
+def _head_id(judge) -> str:
+    """A digest of the trained head's weights: records of judge points name the head that made them."""
+    digest = hashlib.sha256()
+    for name, t in sorted(judge.state_dict().items()):
+        digest.update(name.encode() + t.detach().cpu().float().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _environment(target) -> dict:
@@ -119,28 +138,10 @@ def _environment(target) -> dict:
     }
 
 
-@torch.no_grad()
-def _grade(grader, examples: list[dict], texts: list[str], max_new_tokens: int) -> dict:
-    """MT-Bench single-answer grading (1-10) by a grader LM ``(model, tokenizer)``."""
-    from .tasks import mt_bench_judge_prompt, parse_rating
-
-    model, tok = grader
-    ratings = []
-    for ex, text in zip(examples, texts, strict=True):
-        system, user = mt_bench_judge_prompt(ex["prompt"], text)
-        msgs = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        ids = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-        out = model.generate(ids["input_ids"].to(model.device), max_new_tokens=max_new_tokens, do_sample=False)
-        ratings.append(parse_rating(tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)))
-    got = [r for r in ratings if r is not None]
-    return {"mt_bench_score": sum(got) / len(got) if got else float("nan"), "graded": len(got)}
-
-
-def _quality(task_kind: str, examples: list[dict], texts: list[str], grader=None, grader_tokens: int = 256) -> dict:
+def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
+    """Checked quality: exact match of the final number (math), pass@1 of the unit tests (code)."""
     import evaluate
 
-    if task_kind == "chat" and grader is not None:
-        return _grade(grader, examples, texts, grader_tokens)
     if task_kind == "math":
         m = evaluate.load(str(METRICS / "exact_match"))
         return m.compute(predictions=[math_answer(t) for t in texts], references=[e["answer"] for e in examples])
@@ -160,28 +161,48 @@ def _quality(task_kind: str, examples: list[dict], texts: list[str], grader=None
     return {}
 
 
+def _open_ended(target, tokenizer, examples, runs, grader: PairwiseGrader | None, nll_memo: dict) -> dict:
+    """Each method's open-ended quality against the target's own answers: the target's NLL per token of the
+    answers, and (with a grader) the pairwise win rate + half ties."""
+    rows: dict[str, dict] = {}
+    texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
+    for m, rs in runs.items():
+        nlls = []
+        for ex, r in zip(examples, rs, strict=True):
+            key = (ex["id"], tuple(r.new_ids))
+            if key not in nll_memo:
+                nll_memo[key] = answer_nll(target, prompt_ids(tokenizer, ex["prompt"]), r.new_ids)
+            nlls.append(nll_memo[key])
+        rows[m] = {"quality:nll": sum(nlls) / len(nlls)}
+        if grader is not None:
+            rows[m]["quality:win_rate"] = grader.win_rate(
+                [e["prompt"] for e in examples], texts[m], texts["target"], [e.get("reference") for e in examples]
+            )
+    return rows
+
+
 def run_bench(
     target, draft, judge, tokenizer, config: BenchConfig, out_dir: str | Path, progress: bool = True, grader=None
 ) -> dict:
     """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots.
 
-    ``grader`` is an optional ``(model, tokenizer)`` that grades MT-Bench answers 1-10 with
-    MT-Bench's own single-answer prompt; without it MT-Bench measures speed only.
+    Open-ended prompts (MT-Bench) are measured against the target's own answers: the target's NLL per
+    token always, and with ``grader``, a ``(model, tokenizer)``, the pairwise win rate (see
+    :mod:`hf_judge.bench.open_ended`; its verdicts are kept in ``grades.jsonl``). Every task's rows also
+    go into a frontier plot: quality against tokens per target forward, one curve per method.
     """
-    from .plots import plot_histograms, plot_tradeoff
+    from .plots import plot_frontier, plot_histograms
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     methods = config.methods(judge)
     rec_path = out / "records.jsonl"
-    fingerprint = {
-        "num_assistant_tokens": config.num_assistant_tokens,
+    fingerprint = {  # what every record depends on; the methods and knobs are in each record's label
         "assistant_confidence_threshold": config.assistant_confidence_threshold,
         "max_new_tokens": config.max_new_tokens,
         "seed": config.seed,
         "target": target.name_or_path,
         "draft": draft.name_or_path,
-        "judge_threshold": judge.threshold,
         "dtype": str(next(target.parameters()).dtype),
     }
     fp_path = out / "run_config.json"
@@ -191,25 +212,35 @@ def run_bench(
             "resume only with the same settings, or pass another output folder"
         )
     fp_path.write_text(json.dumps(fingerprint))
-    # resume: keep what an earlier run of the same config measured (a record cut short is dropped)
+    # resume: keep what an earlier run measured (a record cut short is dropped)
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
+    head = _head_id(judge)  # the trained head's points are redone for another head; the rest are kept
+    stale = [key for key, r in done.items() if family(r["method"]) == "judge" and r.get("judge_id") != head]
+    if stale and progress:
+        print(f"bench: {len(stale)} records of another judge head in {rec_path}: measuring them again")
+    for key in stale:
+        del done[key]
+    for (_, _, m), r in done.items():
+        k = methods.get(m, {}).get("num_assistant_tokens")
+        if k is not None and r.get("k") != k:
+            raise InputError(
+                f"{rec_path}: method {m!r} was measured at num_assistant_tokens={r.get('k')}, not {k}: "
+                "pass another output folder"
+            )
+    grader = PairwiseGrader(*grader, cache=out / "grades.jsonl") if grader is not None else None
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
-    shared = {
-        "draft": draft,
-        "num_assistant_tokens": config.num_assistant_tokens,
-        "assistant_confidence_threshold": config.assistant_confidence_threshold,
-    }
+    shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}
     for kw in methods.values():  # warm-up, not measured
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
     results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
-        k = config.num_assistant_tokens
-        costs = measure_costs(target, draft, ks=(k,), repeats=3)
+        costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
         results["limit"] = costs.as_dict()
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
+    nll_memo: dict = {}
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
             examples = load_task(task, config.limit)
@@ -231,40 +262,59 @@ def run_bench(
                             **kw,
                         )
                         res.method = m  # the label, e.g. judge@0.5
-                        append_record(rec_file, {"task": task, "id": ex["id"], **res.as_dict()})
+                        rec = {"task": task, "id": ex["id"], **res.as_dict()}
+                        if "num_assistant_tokens" in kw:
+                            rec["k"] = kw["num_assistant_tokens"]
+                        if family(m) == "judge":
+                            rec["judge_id"] = head
+                        append_record(rec_file, rec)
                     runs[m].append(res)
                     bar.update()
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
+            chat = _open_ended(target, tokenizer, examples, runs, grader, nll_memo) if kind == "chat" else {}
             rows = {}
-            for m in methods:
+            for m, kw in methods.items():
                 rows[m] = aggregate(runs[m])
+                if "num_assistant_tokens" in kw:
+                    rows[m]["k"] = kw["num_assistant_tokens"]
                 texts = [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in runs[m]]
-                for name, val in _quality(kind, examples, texts, grader, config.grader_max_new_tokens).items():
+                for name, val in _quality(kind, examples, texts).items():
                     rows[m][f"quality:{name}"] = val
+                rows[m].update(chat.get(m, {}))
                 all_runs[m].extend(runs[m])
             add_speedups(rows)
             if costs is not None:
-                add_limits(rows, costs, config.num_assistant_tokens)
+                add_limits(rows, costs)
             results["tasks"][task] = rows
     results["overall"] = {m: aggregate(all_runs[m]) for m in methods}
+    for m, kw in methods.items():
+        if "num_assistant_tokens" in kw:
+            results["overall"][m]["k"] = kw["num_assistant_tokens"]
     add_speedups(results["overall"])
     if costs is not None:
-        add_limits(results["overall"], costs, config.num_assistant_tokens)
+        add_limits(results["overall"], costs)
+    results["frontier"] = {}
+    for task, rows in results["tasks"].items():
+        q = quality_key(rows)
+        if q:
+            results["frontier"][task] = dominance(rows, q)
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
+    for task, verdicts in results["frontier"].items():
+        table += f"\n\n== {task}: is every lossy peer matched by a judge point (quality and tokens per forward)?\n"
+        table += "\n".join(f"{peer:<22}{v}" for peer, v in verdicts.items())
     (out / "table.txt").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
     plot_histograms(
         {m: r["histogram"] for m, r in results["overall"].items() if m != "target"},
         out / "acceptance_histogram.png",
-        k=config.num_assistant_tokens,
+        k=max(config.num_assistant_tokens),
     )
     for task, rows in results["tasks"].items():
-        q = next((k for k in next(iter(rows.values())) if k.startswith("quality:")), None)
+        q = quality_key(rows)
         if q:
-            pts = [{"label": m, "speedup": r["speedup_vs_target"], q: r[q]} for m, r in rows.items()]
-            plot_tradeoff(pts, out / f"tradeoff_{task}.png", q, title=f"{task}: speed vs quality")
+            plot_frontier(rows, q, out / f"frontier_{task}.png", title=f"{task}: quality vs tokens per target forward")
     results["table"] = table
     return results

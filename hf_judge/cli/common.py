@@ -15,7 +15,8 @@ DEFAULT_CONFIDENCE = 0.0
 DEFAULT_DRAFT_QUANT = "auto"
 
 
-def add_model_args(p: argparse.ArgumentParser, judge: bool = True) -> None:
+def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bool = False) -> None:
+    """The model options every command shares; ``several_k``: ``-k`` takes one or more draft lengths."""
     from ..registry.hardware import DTYPES
     from ..registry.kernels import LINEAR_BACKENDS
     from ..registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, QUANTS
@@ -29,8 +30,11 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True) -> None:
         "-k",
         "--num-assistant-tokens",
         type=int,
-        default=DEFAULT_K,
-        help="draft tokens per step, as transformers names it (default: %(default)s)",
+        nargs="+" if several_k else None,
+        default=[DEFAULT_K] if several_k else DEFAULT_K,
+        help="draft tokens per step, as transformers names it"
+        + (" (several: each is a point of the sweep)" if several_k else "")
+        + " (default: %(default)s)",
     )
     p.add_argument(
         "--assistant-confidence-threshold",
