@@ -182,7 +182,15 @@ def _open_ended(target, tokenizer, examples, runs, grader: PairwiseGrader | None
 
 
 def run_bench(
-    target, draft, judge, tokenizer, config: BenchConfig, out_dir: str | Path, progress: bool = True, grader=None
+    target,
+    draft,
+    judge,
+    tokenizer,
+    config: BenchConfig,
+    out_dir: str | Path,
+    progress: bool = True,
+    grader=None,
+    command: str | None = None,
 ) -> dict:
     """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots.
 
@@ -190,6 +198,7 @@ def run_bench(
     token always, and with ``grader``, a ``(model, tokenizer)``, the pairwise win rate (see
     :mod:`hf_judge.bench.open_ended`; its verdicts are kept in ``grades.jsonl``). Every task's rows also
     go into a frontier plot: quality against tokens per target forward, one curve per method.
+    ``command``, the command line that ran it, is recorded in ``results.json``.
     """
     from .plots import plot_frontier, plot_histograms
 
@@ -234,7 +243,8 @@ def run_bench(
     for kw in methods.values():  # warm-up, not measured
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
-    results = {"environment": _environment(target), "config": asdict(config), "methods": list(methods), "tasks": {}}
+    results = {"command": command, "environment": _environment(target), "config": asdict(config)}
+    results.update(methods=list(methods), tasks={})
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
         costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 
 from ..bench.suite import BenchConfig, run_bench
@@ -35,7 +37,8 @@ def cmd_bench(args) -> int:
             load_tokenizer(args.grader),
         )
     t0 = time.perf_counter()
-    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader)
+    command = "hf-judge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader, command=command)
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
     if args.update_card:
