@@ -1,6 +1,7 @@
 """Judge training pipeline: data set, features, trainer, calibration, Hub export."""
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -316,3 +317,83 @@ def test_word_problem_splits_are_disjoint_and_checked():
     assert word_problems(5, seed=4, split="test") == word_problems(5, seed=4, split="test")
     with pytest.raises(ValueError, match="split='dev'"):
         word_problems(1, split="dev")
+
+
+def _rows_of_questions(n_questions: int, rows_each: int = 3, seed: int = 0) -> Dataset:
+    """Auto-labeller-shaped rows: each question's prompt, then prefixes of its answer up to each labelled token."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for q in range(n_questions):
+        prompt = [1, 2, 3, 100 + q, 7]  # the template, the question, the generation marker
+        answer = torch.randint(10, 99, (12,), generator=g).tolist()
+        for r in range(rows_each):
+            cut = 2 + 3 * r
+            rows.append(
+                {
+                    "input_ids": prompt + answer[:cut] + [9],
+                    "positions": [len(prompt) + cut],
+                    "labels": [r % 2],
+                    "source": "auto:mismatch",
+                }
+            )
+        rows.append({"input_ids": prompt + answer, "positions": [6, 9], "labels": [1, 1], "source": "auto:target"})
+    return Dataset.from_dict({k: [r[k] for r in rows] for k in FEATURES}, features=FEATURES)
+
+
+def test_split_by_question_keeps_every_question_in_one_split_and_is_stable():
+    from hf_judge.training.split import question_groups, split_by_question
+
+    ds = _rows_of_questions(60)
+    groups = question_groups(ds)
+    assert len(set(groups)) == 60 and all(len({groups[4 * q + i] for i in range(4)}) == 1 for q in range(60))
+    split = split_by_question(ds)
+    assert all(len({split[4 * q + i] for i in range(4)}) == 1 for q in range(60))
+    assert {"train", "val", "test"} == set(split)
+    more = _rows_of_questions(90)  # more questions: the first 60 keep their splits
+    assert split_by_question(more)[: len(split)] == split
+    with pytest.raises(ValueError, match="val=0.5 and test=0.6"):
+        split_by_question(ds, val=0.5, test=0.6)
+
+
+def test_a_split_by_question_reports_test_and_its_disagreements_apart():
+    torch.manual_seed(0)
+    X = torch.randn(900, 6)
+    y = (X[:, 0] > 0).float()
+    rows = torch.arange(900) // 3
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]  # (N,): every row's positions in one split
+    disagreement = rows % 2 == 0
+    head, rep = train_head(X, y, rows, TrainConfig(epochs=80), split=split, disagreement=disagreement, progress=False)
+    assert rep.test["n"] == int((split == 2).sum()) and rep.val["n"] == int((split == 1).sum())
+    assert rep.test_disagreements["n"] == int(((split == 2) & disagreement).sum())
+    assert rep.test["roc_auc"] > 0.95
+    with pytest.raises(ValueError, match="to validate on, got"):
+        train_head(X, y, rows, TrainConfig(epochs=2), split=torch.zeros(900, dtype=torch.long), progress=False)
+
+
+def test_learning_curve_trains_on_nested_shares_of_the_training_questions():
+    from hf_judge.training.trainer import learning_curve
+
+    torch.manual_seed(0)
+    X = torch.randn(1200, 6)
+    y = (X[:, 0] + 0.5 * torch.randn(1200) > 0).float()
+    rows = torch.arange(1200) // 4
+    groups = rows // 2
+    split = (groups % 5 == 3).long() + 2 * (groups % 5 == 4).long()  # (N,) val, test by question
+    pts = learning_curve(X, y, rows, split, groups, torch.ones(1200, dtype=torch.bool), TrainConfig(epochs=20))
+    n_train_q = len(groups[split == 0].unique())
+    assert [p["train_questions"] for p in pts] == [math.ceil(f * n_train_q) for f in (0.125, 0.25, 0.5, 1.0)]
+    assert pts[-1]["train_positions"] == int((split == 0).sum())
+    assert all(0.5 < p["test_roc_auc"] <= 1 for p in pts)
+
+
+def test_features_are_cached_by_target_and_data(tmp_path, tiny_tok):
+    target = tiny_for(tiny_tok, layers=1)
+    ds = pairs_dataset(tiny_tok, load_seed_pairs()[:2])
+    X, y, rows = extract_features(target, ds, progress=False, cache=tmp_path)
+    assert len(list(tmp_path.glob("*.pt"))) == 1
+    calls = []
+    target.register_forward_pre_hook(lambda *_: calls.append(1))
+    X2, y2, rows2 = extract_features(target, ds, progress=False, cache=tmp_path)
+    assert not calls and torch.equal(X, X2) and torch.equal(y, y2) and torch.equal(rows, rows2)
+    extract_features(target, pairs_dataset(tiny_tok, load_seed_pairs()[2:4]), progress=False, cache=tmp_path)
+    assert calls and len(list(tmp_path.glob("*.pt"))) == 2  # other data: computed and kept apart

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_calibration", "plot_frontier", "plot_histograms"]
+__all__ = ["plot_calibration", "plot_frontier", "plot_histograms", "plot_learning_curve"]
 
 
 def _save(fig, path) -> Path:
@@ -58,6 +58,18 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
         title=title,
     )
     ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def plot_learning_curve(points: list[dict], path) -> Path:
+    """Held-out test ROC-AUC against the number of training disagreements (log scale)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    xs = [p["train_disagreements"] for p in points]
+    ax.plot(xs, [p["test_disagreements_roc_auc"] for p in points], "o-", label="test: disagreements only")
+    ax.plot(xs, [p["test_roc_auc"] for p in points], "s--", label="test: all positions")
+    ax.set_xscale("log")
+    ax.set(xlabel="training disagreements (log scale)", ylabel="ROC-AUC", title="Judge learning curve")
+    ax.legend()
     return _save(fig, path)
 
 

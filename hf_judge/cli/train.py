@@ -59,11 +59,15 @@ def cmd_build_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..registry.packaged import hub_name
+    import torch
+
+    from ..core.errors import InputError
+    from ..registry.packaged import cache_dir, hub_name
     from ..training.card import export_head, push_head
     from ..training.data import load_dataset_dir
     from ..training.features import extract_features
-    from ..training.trainer import TrainConfig, train_head
+    from ..training.split import position_split, question_groups, split_by_question
+    from ..training.trainer import TrainConfig, learning_curve, train_head
 
     cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
     if args.data:
@@ -72,8 +76,22 @@ def cmd_train(args) -> int:
     else:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
         ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
-    X, y, rows = extract_features(target, ds)
-    head, report = train_head(X, y, rows, cfg, target_model=hub_name(args.target), draft_model=hub_name(args.draft))
+    X, y, rows = extract_features(target, ds, cache=cache_dir() / "features")
+    split = groups = None
+    if args.split == "question":
+        split = position_split(split_by_question(ds), rows)  # (N,)
+        groups = torch.tensor(question_groups(ds))[rows]  # (N,)
+    disagreement = torch.tensor([s == "auto:mismatch" for s in ds["source"]])[rows]  # (N,)
+    head, report = train_head(
+        X,
+        y,
+        rows,
+        cfg,
+        target_model=hub_name(args.target),
+        draft_model=hub_name(args.draft),
+        split=split,
+        disagreement=disagreement,
+    )
     rep = report.as_dict()
     out = export_head(
         head,
@@ -86,7 +104,16 @@ def cmd_train(args) -> int:
         from ..bench.plots import plot_calibration
 
         plot_calibration(report.calibration.curve, report.calibration.threshold, out / "calibration.png")
-    print(json.dumps({"val": rep["val"], "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
+    if args.learning_curve:
+        from ..bench.plots import plot_learning_curve
+
+        if split is None:
+            raise InputError("--learning-curve needs the split by question (--split question)")
+        curve = learning_curve(X, y, rows, split, groups, disagreement, cfg)
+        (out / "learning_curve.json").write_text(json.dumps(curve, indent=2))
+        plot_learning_curve(curve, out / "learning_curve.png")
+    shown = {s: rep[s] for s in ("val", "test", "test_disagreements") if rep.get(s)}
+    print(json.dumps({**shown, "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
     print(f"saved judge head to {out}")
     if args.push:
         print(push_head(out, args.push))
@@ -165,6 +192,16 @@ def add_train_commands(sub) -> None:
     p.add_argument("--head-type", default="linear", choices=["linear", "mlp"])
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
+    p.add_argument(
+        "--split",
+        default="question",
+        choices=["question", "random"],
+        help="question: train / validation / test by question, test reported only (default); "
+        "random: rows at random into train / validation, no test",
+    )
+    p.add_argument(
+        "--learning-curve", action="store_true", help="also train on shares of the training questions: test AUC by size"
+    )
     p.add_argument("--repo-id", help="Hub repo id written into the model card")
     p.add_argument("--dataset-name", help="data set name for the model card")
     p.add_argument("--push", metavar="REPO_ID", help="push the exported head to this Hub repo")

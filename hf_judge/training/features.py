@@ -6,6 +6,10 @@ target forward, read at the draft token's own position); ``tests/test_train.py``
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import torch
 from tqdm.auto import tqdm
 
@@ -15,9 +19,36 @@ from ..core.errors import InputError
 __all__ = ["extract_features"]
 
 
+def _cache_key(target, dataset) -> str:
+    digest = hashlib.sha256(f"{target.name_or_path}|{next(target.parameters()).dtype}".encode())
+    for col in ("input_ids", "positions", "labels"):
+        digest.update(json.dumps(list(dataset[col])).encode())
+    return digest.hexdigest()[:24]
+
+
 @torch.no_grad()
-def extract_features(target, dataset, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One target forward per row. Returns ``X`` (N, H) float32, ``y`` (N,) float32, ``row`` (N,) long."""
+def extract_features(
+    target, dataset, progress: bool = True, cache: str | Path | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One target forward per row. Returns ``X`` (N, H) float32, ``y`` (N,) float32, ``row`` (N,) long.
+
+    With ``cache`` (a folder) the result is kept there under a digest of the target, its dtype and the
+    data, and read back the next time instead of running the target again.
+    """
+    path = Path(cache) / f"{_cache_key(target, dataset)}.pt" if cache else None
+    if path is not None and path.exists():
+        got = torch.load(path)
+        return got["X"], got["y"], got["rows"]
+    X, y, rows = _extract(target, dataset, progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"X": X, "y": y, "rows": rows}, tmp)
+        tmp.replace(path)
+    return X, y, rows
+
+
+def _extract(target, dataset, progress: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     xs, ys, rows = [], [], []
     for i, ex in enumerate(tqdm(dataset, desc="features", disable=not progress)):
         pos = torch.as_tensor(ex["positions"], dtype=torch.long)

@@ -20,7 +20,17 @@ from ..core.configuration_judge import HEAD_TYPES, JudgeHeadConfig
 from ..core.errors import InputError
 from ..core.modeling_judge import JudgeHead
 
-__all__ = ["Calibration", "TrainConfig", "TrainReport", "calibrate", "metrics", "roc_auc", "seed_head", "train_head"]
+__all__ = [
+    "Calibration",
+    "TrainConfig",
+    "TrainReport",
+    "calibrate",
+    "learning_curve",
+    "metrics",
+    "roc_auc",
+    "seed_head",
+    "train_head",
+]
 
 
 @dataclass
@@ -117,6 +127,8 @@ class TrainReport:
     val: dict
     calibration: Calibration | None = None
     history: list[dict] = field(default_factory=list)
+    test: dict | None = None  # held-out questions, never tuned on (with a split by question)
+    test_disagreements: dict | None = None  # the test positions where the draft disagrees with the target
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,9 +152,18 @@ def train_head(
     *,
     target_model: str | None = None,
     draft_model: str | None = None,
+    split: torch.Tensor | None = None,
+    disagreement: torch.Tensor | None = None,
     progress: bool = True,
 ) -> tuple[JudgeHead, TrainReport]:
-    """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable."""
+    """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable.
+
+    ``split`` (N,): each position's split as an index into ``("train", "val", "test")`` (see
+    :mod:`hf_judge.training.split`, by question); without it, rows are split at random into train and
+    validation (``config.val_fraction``). Validation picks the epoch and the threshold; test is reported
+    only, and ``disagreement`` (N,) bool marks the positions reported again on their own (draft/target
+    disagreements, where a judge earns its keep).
+    """
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
         raise InputError(f"X must be (N, H) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
@@ -150,9 +171,18 @@ def train_head(
         raise InputError("labels must be 0 or 1")
     rows = torch.arange(len(y)) if rows is None else rows
     gen = torch.Generator().manual_seed(cfg.seed)
-    tr, va = _split(rows, cfg.val_fraction, gen)
-    if len(rows.unique()) < 2 or tr.sum() == 0:
-        raise InputError("need at least two rows to split into train and validation")
+    if split is None:
+        tr, va = _split(rows, cfg.val_fraction, gen)
+        te = torch.zeros_like(tr)
+    else:
+        if split.shape != y.shape:
+            raise InputError(f"split must give one split per position, {tuple(y.shape)}, got {tuple(split.shape)}")
+        tr, va, te = split == 0, split == 1, split == 2
+    if len(rows.unique()) < 2 or tr.sum() == 0 or va.sum() == 0:
+        raise InputError(
+            f"need positions to train on and to validate on, got {int(tr.sum())} and {int(va.sum())}: more rows, "
+            "or other split shares"
+        )
     X, y = X.float(), y.float()
     mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
     Z = (X - mu) / sd
@@ -221,6 +251,13 @@ def train_head(
         calibration=cal,
         history=history,
     )
+    if te.any():
+        with torch.no_grad():
+            p_te = head.predict_proba(X[te])
+        report.test = metrics(p_te, y[te], thr)
+        if disagreement is not None and disagreement[te].any():
+            d = disagreement[te]
+            report.test_disagreements = metrics(p_te[d], y[te][d], thr)
     return head, report
 
 
@@ -241,3 +278,45 @@ def seed_head(target, tokenizer, epochs: int = 50) -> JudgeHead:
     X, y, rows = extract_features(target, pairs_dataset(tokenizer), progress=False)
     head, _ = train_head(X, y, rows, TrainConfig(epochs=epochs), target_model=target.name_or_path, progress=False)
     return head
+
+
+def learning_curve(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    rows: torch.Tensor,
+    split: torch.Tensor,
+    groups: torch.Tensor,
+    disagreement: torch.Tensor,
+    config: TrainConfig | None = None,
+    fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
+) -> list[dict]:
+    """Held-out test figures against training size: does more data still help?
+
+    The head is trained on nested shares of the training questions (``groups`` (N,): each position's
+    question), validated and tested on the same validation and test questions every time.
+    """
+    cfg = config or TrainConfig()
+    train_groups = groups[split == 0].unique()
+    order = train_groups[torch.randperm(len(train_groups), generator=torch.Generator().manual_seed(cfg.seed))]
+    points = []
+    for f in tqdm(fractions, desc="learning curve"):
+        if not 0 < f <= 1:
+            raise InputError(f"learning-curve fraction {f} must lie in (0, 1]")
+        chosen = order[: max(1, math.ceil(f * len(order)))]
+        part = split.clone()
+        part[(split == 0) & ~torch.isin(groups, chosen)] = -1  # left out of this point
+        _, rep = train_head(X, y, rows, cfg, split=part, disagreement=disagreement, progress=False)
+        used = part == 0
+        points.append(
+            {
+                "fraction": f,
+                "train_questions": len(chosen),
+                "train_positions": int(used.sum()),
+                "train_disagreements": int((used & disagreement).sum()),
+                "test_roc_auc": rep.test["roc_auc"] if rep.test else float("nan"),
+                "test_disagreements_roc_auc": (
+                    rep.test_disagreements["roc_auc"] if rep.test_disagreements else float("nan")
+                ),
+            }
+        )
+    return points
