@@ -39,7 +39,7 @@ class BenchConfig:
 
     tasks: list[str] = field(
         default_factory=lambda: ["gsm-style", "mt-bench"],
-        metadata={"help": "tasks to run (gsm-style, math-steps, gsm8k, mmath, humaneval, mt-bench)"},
+        metadata={"help": "tasks to run (gsm-style, math-steps, gsm8k, mmath, humaneval, programs, mt-bench)"},
     )
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
     judge_thresholds: list[float | None] = field(
@@ -65,7 +65,7 @@ class BenchConfig:
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
 
     def __post_init__(self):
-        from .tasks import TASKS
+        from .tasks import CODE_TASKS, TASKS
 
         if isinstance(self.num_assistant_tokens, int):
             self.num_assistant_tokens = [self.num_assistant_tokens]
@@ -73,10 +73,11 @@ class BenchConfig:
         bad = [t for t in self.tasks if t not in TASKS]
         if bad:
             raise InputError(f"unknown task(s) {bad}: choose from {sorted(TASKS)}")
-        if "humaneval" in self.tasks and not self.allow_code_exec:
+        runs_code = [t for t in self.tasks if t in CODE_TASKS]
+        if runs_code and not self.allow_code_exec:
             raise InputError(
-                "task 'humaneval' executes model-written code: opt in with allow_code_exec=True "
-                "(CLI: --allow-code-exec), or drop the task"
+                f"task(s) {runs_code} execute model-written code: opt in with allow_code_exec=True "
+                "(CLI: --allow-code-exec), or drop them"
             )
         if self.limit is not None and self.limit <= 0:
             raise InputError(f"limit={self.limit} must be positive")

@@ -10,15 +10,16 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import re
 
 from ..core.errors import InputError
 from ..registry.packaged import wheel_member
 from ..training.checkable import extract_number, gsm_style_items, word_problems
+from ..training.data import CODE_INSTRUCTION, STEPS_INSTRUCTION
 from ..training.data import MATH_INSTRUCTION as MATH_SUFFIX
-from ..training.data import STEPS_INSTRUCTION
+from ..training.programs import extract_code, programming_tasks
 
 __all__ = [
+    "CODE_TASKS",
     "TASKS",
     "Example",
     "code_program",
@@ -92,6 +93,14 @@ def _humaneval(limit):
     ]
 
 
+def _programs(limit):
+    # the 'test' split of the project's programming tasks: the judge data use only 'train'
+    return [
+        Example(id=f"programs/{i}", prompt=f"{x['question']} {CODE_INSTRUCTION}", kind="code", test=x["answer"])
+        for i, x in enumerate(programming_tasks(limit or 60, seed=0, split="test"))
+    ]
+
+
 def _mt_bench(limit):
     """First turns, taken round-robin over the 8 categories (the file lists them category by category), so
     any limit spreads over all of them; ``reference`` is MT-Bench's reference answer where it has one."""
@@ -119,8 +128,12 @@ TASKS = {
     "gsm8k": _gsm8k,
     "mmath": _mmath,
     "humaneval": _humaneval,
+    "programs": _programs,
     "mt-bench": _mt_bench,
 }
+
+
+CODE_TASKS = ("humaneval", "programs")  # tasks whose quality runs model-written code (opt-in)
 
 
 def load_task(name: str, limit: int | None = None) -> list[Example]:
@@ -131,15 +144,11 @@ def load_task(name: str, limit: int | None = None) -> list[Example]:
     return TASKS[name](limit)
 
 
-def extract_code(text: str) -> str:
-    """The first fenced code block of a response, else the response itself."""
-    m = re.search(r"```(?:python|py)?\s*\n(.*?)```", text, flags=re.DOTALL)
-    return m.group(1) if m else text
-
-
 def code_program(example: Example, response: str) -> str:
     """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it."""
     code = extract_code(response)
+    if not example.get("stub"):
+        return code
     return f"{example['stub']}\n    pass\n\n{code}" if "def " in code else example["stub"] + code
 
 

@@ -57,7 +57,8 @@ def add_bench_command(sub) -> None:
         "--tasks",
         nargs="+",
         default=["gsm-style", "mt-bench"],
-        help="gsm-style, math-steps (step by step), gsm8k (Hub), mmath, humaneval (needs --allow-code-exec), mt-bench",
+        help="gsm-style, math-steps (step by step), gsm8k (Hub), mmath, humaneval and programs "
+        "(need --allow-code-exec), mt-bench",
     )
     p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
     p.add_argument("--scorers", nargs="+", help="training-free peers in the judge slot: top-k:K, ratio:R, entropy:H")

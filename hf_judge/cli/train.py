@@ -28,6 +28,7 @@ def _source_kwargs(args) -> dict:
         "pairs": args.pairs,
         "items": args.items,
         "n_items": args.n_items,
+        "allow_code_exec": args.allow_code_exec,
         "seed": args.seed,
         "max_mismatches": args.max_mismatches,
         "max_positives": args.max_positives,
@@ -165,9 +166,13 @@ def add_train_commands(sub) -> None:
             "--items",
             default="gsm-style",
             choices=AUTO_ITEMS,
-            help="auto: gsm-style (one-step, short answers) or math-steps (multi-step, step by step, boxed answer)",
+            help="auto: gsm-style (one-step, short answers), math-steps (multi-step, step by step, boxed answer) or "
+            "programs (programming tasks labelled by their unit tests: needs --allow-code-exec)",
         )
-        p.add_argument("--n-items", type=int, default=100, help="math items to auto-label (default: %(default)s)")
+        p.add_argument("--n-items", type=int, default=100, help="items to auto-label (default: %(default)s)")
+        p.add_argument(
+            "--allow-code-exec", action="store_true", help="opt in to running model-written code (--items programs)"
+        )
         p.add_argument("--seed", type=int, default=1)
         p.add_argument(
             "--max-mismatches", type=int, default=4, help="auto: draft/target disagreements labelled per item"

@@ -33,6 +33,7 @@ from .records import append_record, read_records
 
 __all__ = [
     "AUTO_ITEMS",
+    "CODE_INSTRUCTION",
     "FEATURES",
     "MATH_INSTRUCTION",
     "STEPS_INSTRUCTION",
@@ -52,10 +53,11 @@ FEATURES = Features(
         "source": Value("string"),
     }
 )
-AUTO_ITEMS = ("gsm-style", "math-steps")
+AUTO_ITEMS = ("gsm-style", "math-steps", "programs")
 SEED_PAIRS = Path(__file__).parent / "seed_pairs.jsonl"
 MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
 STEPS_INSTRUCTION = "Solve it step by step, then give the final answer as \\boxed{N}."
+CODE_INSTRUCTION = "Reply with the whole function in one Python code block."
 
 
 def _to_dataset(rows: list[dict]) -> Dataset:
@@ -347,16 +349,19 @@ def build_dataset(
     items: str = "gsm-style",
     n_items: int = 100,
     seed: int = 1,
+    allow_code_exec: bool = False,
     progress: bool = True,
     **auto_kwargs,
 ):
-    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled math items).
+    """A judge data set from ``source``: 'pairs' (correct/wrong pairs) or 'auto' (auto-labelled items).
 
-    For 'auto', ``items`` picks the questions: 'gsm-style' (one-step problems, short answers) or
+    For 'auto', ``items`` picks the questions: 'gsm-style' (one-step problems, short answers),
     'math-steps' (multi-step problems of the train split, answered step by step with a boxed
-    answer). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ``max_mismatches``, ...).
+    answer) or 'programs' (programming tasks of the train split, labelled by running their unit tests:
+    needs ``allow_code_exec``). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ...).
     """
     from .checkable import boxed_answer_written, gsm_style_items, word_problems
+    from .programs import code_block_closed, passes_tests, programming_tasks
 
     if source == "pairs":
         return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
@@ -364,9 +369,17 @@ def build_dataset(
         raise InputError(f"{source=} is not one of ('pairs', 'auto')")
     if items not in AUTO_ITEMS:
         raise InputError(f"items={items!r} is not one of {AUTO_ITEMS}")
+    if items == "programs" and not allow_code_exec:
+        raise InputError(
+            "items='programs' labels by running model-written code: opt in with allow_code_exec=True "
+            "(CLI: --allow-code-exec)"
+        )
     target.generation_config.eos_token_id = tok.eos_token_id
     if items == "gsm-style":
         qs, kw = gsm_style_items(n_items, seed=seed), {}
+    elif items == "programs":
+        qs = programming_tasks(n_items, seed=seed, split="train")
+        kw = {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
     else:
         qs = word_problems(n_items, seed=seed, split="train")
         kw = {"instruction": STEPS_INSTRUCTION, "decided": boxed_answer_written}

@@ -17,9 +17,9 @@ import torch
 
 from ..core.errors import InputError
 
-__all__ = ["SPLITS", "position_split", "question_groups", "split_by_question"]
+__all__ = ["TRAIN_SPLITS", "position_split", "question_groups", "split_by_question"]
 
-SPLITS = ("train", "val", "test")
+TRAIN_SPLITS = ("train", "val", "test")
 
 
 def _prefixes(dataset) -> list[tuple[int, ...]]:
@@ -56,6 +56,6 @@ def split_by_question(dataset, val: float = 0.15, test: float = 0.2) -> list[str
 
 
 def position_split(row_split: list[str], rows: torch.Tensor) -> torch.Tensor:
-    """The split of every position, as an index into :data:`SPLITS`: (N,) long, from the rows of ``rows`` (N,)."""
-    per_row = torch.tensor([SPLITS.index(s) for s in row_split], dtype=torch.long)
+    """The split of every position, as an index into :data:`TRAIN_SPLITS`: (N,) long, from the rows of ``rows`` (N,)."""
+    per_row = torch.tensor([TRAIN_SPLITS.index(s) for s in row_split], dtype=torch.long)
     return per_row[rows]

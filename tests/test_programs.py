@@ -1,0 +1,63 @@
+"""The project's programming tasks: tests that check answers, a sandboxed runner, a held-out split."""
+
+import pytest
+
+from hf_judge.bench.tasks import code_program, load_task
+from hf_judge.training.programs import code_block_closed, extract_code, passes_tests, programming_tasks
+
+
+def _dedupe_task(split="train"):
+    return next(t for t in programming_tasks(200, seed=3, split=split) if "without duplicates" in t["question"])
+
+
+def test_the_tests_pass_a_right_answer_and_fail_wrong_or_runaway_ones():
+    t = _dedupe_task()
+    name = t["entry_point"]
+    right = f"Here it is:\n```python\ndef {name}(xs):\n    return list(dict.fromkeys(xs))\n```\nDone."
+    wrong = f"```python\ndef {name}(xs):\n    return sorted(set(xs))\n```"
+    assert passes_tests(right, t["answer"])
+    assert not passes_tests(wrong, t["answer"])  # loses the order: some test has unsorted input
+    assert not passes_tests(f"```python\ndef {name}(xs):\n    while True: pass\n```", t["answer"], timeout=2)
+    assert not passes_tests("no code at all", t["answer"])
+
+
+def test_the_sandbox_runs_in_an_empty_folder_without_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "x")
+    monkeypatch.chdir(tmp_path)
+    probe = "```python\nimport os\nopen('made.txt', 'w').write('1')\nassert 'SECRET_TOKEN' not in os.environ\n```"
+    assert passes_tests(probe, "assert os.listdir('.') == ['made.txt']")
+    assert not (tmp_path / "made.txt").exists()
+
+
+def test_splits_are_disjoint_by_question_family_and_reproducible():
+    train, test = programming_tasks(300, seed=0), programming_tasks(100, seed=0, split="test")
+    family = {t["question"].replace(t["entry_point"], "f") for t in train}
+    assert family.isdisjoint({t["question"].replace(t["entry_point"], "f") for t in test})
+    assert programming_tasks(300, seed=0) == train and programming_tasks(300, seed=1) != train
+    with pytest.raises(ValueError, match="distinct train programming tasks"):
+        programming_tasks(5000)
+    with pytest.raises(ValueError, match="split='dev'"):
+        programming_tasks(3, split="dev")
+
+
+def test_code_blocks_are_found_and_closed():
+    assert extract_code("text\n```python\nx = 1\n```\nmore") == "x = 1\n"
+    assert not code_block_closed("```python\ndef f():\n    return 1\n")
+    assert code_block_closed("```python\ndef f():\n    return 1\n```")
+
+
+def test_building_program_data_needs_the_code_opt_in(tiny_tok):
+    from hf_judge.training.data import build_dataset
+
+    with pytest.raises(ValueError, match="allow_code_exec"):
+        build_dataset("auto", tiny_tok, items="programs")
+
+
+def test_the_bench_programs_task_is_the_held_out_split_and_runs_through_code_program():
+    items = load_task("programs", 40)
+    assert all(e["kind"] == "code" and e["test"].startswith("assert") for e in items)
+    ex = next(e for e in items if "second largest distinct" in e["prompt"])
+    name = ex["prompt"].split("`")[1].split("(")[0]
+    answer = f"def {name}(xs):\n    s = sorted(set(xs))\n    return s[-2] if len(s) > 1 else None\n"
+    prog = code_program(ex, f"```python\n{answer}```")
+    assert passes_tests(f"```python\n{prog}```", ex["test"])
