@@ -58,10 +58,45 @@ def default_head_text(report: dict) -> str:
     )
 
 
+def frontier_table(res: dict) -> str:
+    """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
+    peer a judge point matches (from ``hf-judge bench`` results)."""
+    env, cfg = res["environment"], res["config"]
+    lines = [
+        f"Measured by `{res['command']}` on {env['device']} ({env['threads']} threads), {env['dtype']}, torch "
+        f"{env['torch']}, transformers {env['transformers']}; greedy, at most {cfg['max_new_tokens']} new tokens, "
+        f"{cfg['limit']} prompts per task, every method on the same prompts in one run "
+        f"(`benchmarks/results/frontier_cpu/`). Quality: exact match of the final number (math), "
+        "pass@1 (code); on MT-Bench the win rate + half ties against the target's own answer (both orders; "
+        "the target itself is 0.5 by definition) and the target's mean NLL per token of the answer (lower: "
+        "closer to what the target says). Tokens per forward and quality do not depend on the machine's load; "
+        "tokens/s does.",
+    ]
+    for task, rows in res["tasks"].items():
+        qs = [k for k in next(iter(rows.values())) if k.startswith("quality:")]
+        lines += ["", f"**{task}**", ""]
+        lines.append("| method | tokens/forward | tokens/s | x target | " + " | ".join(q[8:] for q in qs) + " |")
+        lines.append("|---|---|---|---|" + "---|" * len(qs))
+        for m, r in rows.items():
+            qual = " | ".join(f"{r[q]:.3f}" for q in qs)
+            speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
+            lines.append(f"| {m} | {speed} | {qual} |")
+        verdicts = res.get("frontier", {}).get(task, {})
+        if verdicts:
+            lines += [
+                "",
+                "Each lossy peer against the judge points (at least its quality and its tokens per forward):",
+                "",
+            ]
+            lines += [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
+    return "\n".join(lines)
+
+
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
+    "frontier-cpu": (RESULTS / "frontier_cpu" / "results.json", frontier_table),
 }
 
 

@@ -397,3 +397,15 @@ def test_features_are_cached_by_target_and_data(tmp_path, tiny_tok):
     assert not calls and torch.equal(X, X2) and torch.equal(y, y2) and torch.equal(rows, rows2)
     extract_features(target, pairs_dataset(tiny_tok, load_seed_pairs()[2:4]), progress=False, cache=tmp_path)
     assert calls and len(list(tmp_path.glob("*.pt"))) == 2  # other data: computed and kept apart
+
+
+def test_the_card_shows_every_split_the_report_has():
+    from hf_judge.training.card import make_card
+
+    head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=8))
+    m = {"precision": 0.9, "recall": 0.8, "error_recall": 0.95, "roc_auc": 0.91, "n": 120, "n_errors": 30}
+    card = str(make_card(head, {"train": m, "val": m}))
+    assert "| validation | 120 | 30 | 0.900 |" in card and "held-out" not in card
+    card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": {**m, "roc_auc": 0.7}}))
+    assert "| test (held-out questions) | 120 |" in card
+    assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 |" in card

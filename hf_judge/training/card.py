@@ -27,6 +27,30 @@ def _f(x) -> str:
     return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+SPLIT_NAMES = {
+    "train": "train",
+    "val": "validation",
+    "test": "test (held-out questions)",
+    "test_disagreements": "test, draft/target disagreements only",
+}
+
+
+def _split_table(report: dict) -> str:
+    """Precision, recall, errors rejected and ROC-AUC on each split the training report has."""
+    lines = [
+        "| split | positions | errors | precision | recall | errors rejected | ROC-AUC |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, name in SPLIT_NAMES.items():
+        m = report.get(key)
+        if m:
+            figures = [m.get(x) for x in ("precision", "recall", "error_recall", "roc_auc")]
+            lines.append(
+                f"| {name} | {m.get('n', 'n/a')} | {m.get('n_errors', 'n/a')} | " + " | ".join(map(_f, figures)) + " |"
+            )
+    return "\n".join(lines)
+
+
 def make_card(
     head: JudgeHead,
     report: dict | None = None,
@@ -68,14 +92,7 @@ def make_card(
         best_epoch=report.get("best_epoch", "n/a"),
         error_recall=_f(cal.get("error_recall")),
         good_acceptance=_f(cal.get("good_acceptance")),
-        train_precision=_f(train.get("precision")),
-        train_recall=_f(train.get("recall")),
-        train_error_recall=_f(train.get("error_recall")),
-        train_auc=_f(train.get("roc_auc")),
-        val_precision=_f(val.get("precision")),
-        val_recall=_f(val.get("recall")),
-        val_error_recall=_f(val.get("error_recall")),
-        val_auc=_f(val.get("roc_auc")),
+        split_table=_split_table(report),
         eval_table=eval_table,
     )
 
