@@ -409,3 +409,78 @@ def test_the_card_shows_every_split_the_report_has():
     card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": {**m, "roc_auc": 0.7}}))
     assert "| test (held-out questions) | 120 |" in card
     assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 |" in card
+
+
+def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):
+    from hf_judge.training.data import preservation
+
+    target = tiny_for(tiny_tok, layers=1, seed=0)
+    prompt, ref = [5, 6, 7], [20, 21, 22, 23, 24, 25, 26]
+
+    def mean_logp(seq, start, n):  # log p of seq[start .. start+n-1], one unbatched forward
+        lp = target(input_ids=torch.tensor([seq])).logits[0].log_softmax(-1)
+        return sum(lp[t - 1, seq[t]].item() for t in range(start, start + n)) / n
+
+    got = preservation(target, prompt, ref, {1: 21, 2: 99, 4: 30, 6: 40}, window=3, batch_size=2)
+    assert got[1] == pytest.approx(0.0, abs=1e-5)  # the target's own token: nothing changes
+    i = 2
+    by_hand = mean_logp(prompt + ref, 3 + i + 1, 3) - mean_logp(prompt + ref[:i] + [99] + ref[i + 1 :], 3 + i + 1, 3)
+    assert got[2] == pytest.approx(by_hand, abs=1e-4)  # batched with padding = one at a time
+    assert (
+        got[4]
+        == pytest.approx(  # the window is cut at the answer's end
+            mean_logp(prompt + ref, 3 + 5, 2) - mean_logp(prompt + ref[:4] + [30] + ref[5:], 3 + 5, 2), abs=1e-4
+        )
+    )
+    assert 6 not in got  # the last token: nothing after it to measure
+
+
+def test_open_ended_items_are_labelled_by_preservation_and_never_skipped(tmp_path, tiny_tok):
+    from hf_judge.training.checkable import is_correct_number
+    from hf_judge.training.data import _fingerprint
+
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    items = [{"question": "Tell me about apples."}, {"question": "Write about books."}]
+    kw = dict(checker=None, instruction="", max_new_tokens=8, max_mismatches=3, progress=False)
+    keep = auto_label(target, draft, tiny_tok, items, tolerance=1e9, **kw)  # any drop tolerated
+    drop = auto_label(target, draft, tiny_tok, items, tolerance=0.0, window=4, **kw)
+    mism = [r for r in keep if r["source"] == "auto:mismatch"]
+    assert mism and all(r["labels"] == [1] for r in mism if r["input_ids"][-1] != tiny_tok.eos_token_id)
+    assert sum(x for r in drop for x in r["labels"]) < sum(x for r in keep for x in r["labels"])
+    with pytest.raises(ValueError, match="tolerance=-1"):
+        auto_label(target, draft, tiny_tok, items, tolerance=-1, **kw)
+    # checked items' checkpoints keep the fingerprint they had before open-ended labelling existed
+    settings = dict(
+        checker=is_correct_number,
+        max_new_tokens=8,
+        max_mismatches=3,
+        max_positives=8,
+        instruction="",
+        use_draft=True,
+        batch_size=8,
+        decided=None,
+    )
+    auto_label(
+        target,
+        draft,
+        tiny_tok,
+        [{"question": "q", "answer": "a"}],
+        checker=is_correct_number,
+        instruction="",
+        max_new_tokens=8,
+        max_mismatches=3,
+        progress=False,
+        checkpoint=tmp_path / "c.jsonl",
+    )
+    first = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    assert first["fingerprint"] == _fingerprint([{"question": "q", "answer": "a"}], settings)
+
+
+def test_open_ended_prompts_are_project_written_split_and_distinct():
+    from hf_judge.training.open_prompts import open_prompts
+
+    train, test = open_prompts(300), open_prompts(60, split="test")
+    assert len({x["question"] for x in train}) == 300
+    assert {x["question"] for x in train}.isdisjoint(x["question"] for x in test)
+    with pytest.raises(ValueError, match="distinct train open-ended prompts"):
+        open_prompts(5000)

@@ -11,6 +11,7 @@ from ..core.errors import InputError
 __all__ = [
     "SPLITS",
     "boxed_answer_written",
+    "draw_distinct",
     "extract_number",
     "gsm_style_items",
     "is_correct_number",
@@ -178,14 +179,23 @@ def word_problems(n: int, seed: int = 0, split: str = "train") -> list[dict]:
     The split is decided by the question text alone (a hash), so the 'test' items the bench asks
     can never appear in 'train', whatever seeds either side uses.
     """
+    rng = random.Random(f"{split}:{seed}")
+    return draw_distinct(lambda: _word_problem(rng), n, split, lambda x: question_split(x["question"]), "word problems")
+
+
+def draw_distinct(make, n: int, split: str, split_of, what: str) -> list[dict]:
+    """``n`` items ``make()`` of ``split`` (by ``split_of(item)``) with distinct questions, in drawing order."""
     if split not in SPLITS:
         raise InputError(f"split={split!r} is not one of {SPLITS}")
-    rng, out, seen = random.Random(f"{split}:{seed}"), [], set()
+    out, seen, misses = [], set(), 0
     while len(out) < n:
-        x = _word_problem(rng)
-        if question_split(x["question"]) == split and x["question"] not in seen:
+        x = make()
+        if split_of(x) == split and x["question"] not in seen:
             seen.add(x["question"])
             out.append(x)
+            misses = 0
+        elif (misses := misses + 1) > 20_000:  # the templates have run out of new questions
+            raise InputError(f"only {len(out)} distinct {split} {what} found for n={n}: ask for fewer")
     return out
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "load_dataset_dir",
     "load_seed_pairs",
     "pairs_dataset",
+    "preservation",
     "prompt_ids",
 ]
 
@@ -53,7 +54,7 @@ FEATURES = Features(
         "source": Value("string"),
     }
 )
-AUTO_ITEMS = ("gsm-style", "math-steps", "programs")
+AUTO_ITEMS = ("gsm-style", "math-steps", "programs", "open-ended")
 SEED_PAIRS = Path(__file__).parent / "seed_pairs.jsonl"
 MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
 STEPS_INSTRUCTION = "Solve it step by step, then give the final answer as \\boxed{N}."
@@ -194,10 +195,12 @@ def auto_label(
     use_draft_for_speed: bool = True,
     batch_size: int = 8,
     decided: Callable[[str], bool] | None = None,
+    window: int = 16,
+    tolerance: float = 0.5,
     progress: bool = True,
     checkpoint: str | Path | None = None,
 ) -> Dataset:
-    """Label draft/target disagreements automatically on checkable ``items`` (``{"question", "answer"}``).
+    """Label draft/target disagreements automatically on ``items`` (``{"question", "answer"}``).
 
     Each question is asked with ``instruction`` appended. The target answers greedily; items it
     gets wrong are skipped (nothing to compare with). One draft forward over the target's answer
@@ -211,10 +214,17 @@ def auto_label(
     ``decided(text)`` says its answer is written (for instance a closed ``\\boxed{}``), since the
     label cannot change after that.
 
+    Where no answer can be checked (``checker=None``: open-ended prompts, items ``{"question"}``),
+    a substitution is labelled by whether it keeps the target's own answer: see
+    :func:`preservation`; it is acceptable when the target's mean log-likelihood of its next
+    ``window`` tokens drops by at most ``tolerance`` nats per token (no continuation is generated).
+
     With ``checkpoint`` (a JSONL file) every finished item is recorded as it completes; a rerun
     after an interruption skips the recorded items, so nothing is labelled twice.
     """
     items = list(items)
+    if window < 1 or tolerance < 0:
+        raise InputError(f"window={window} must be at least 1 and tolerance={tolerance} at least 0")
     settings = dict(
         checker=checker,
         max_new_tokens=max_new_tokens,
@@ -225,6 +235,8 @@ def auto_label(
         batch_size=batch_size,
         decided=decided,
     )
+    if checker is None:  # only then: checkpoints of checked items keep their fingerprint
+        settings.update(window=window, tolerance=tolerance)
     if batch_size < 1:
         raise InputError(f"batch_size={batch_size} must be at least 1")
     done = _resume(checkpoint, items, settings)
@@ -279,18 +291,47 @@ def _label_item(
     use_draft: bool,
     batch_size: int,
     decided,
+    window: int = 16,
+    tolerance: float = 0.5,
 ) -> list[dict] | None:
     """The labelled rows of one item, or None when the target's own answer is wrong."""
     eos = tokenizer.eos_token_id
     helper = draft if use_draft else None  # greedy SD gives the target's own greedy text faster
     p = prompt_ids(tokenizer, f"{item['question']} {instruction}".strip())
     ref = _greedy(target, helper, p, max_new_tokens, eos)
-    if not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
+    if checker is not None and not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
         return None
     seq = torch.tensor([p + ref], device=draft.device)
     d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
     mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
     subs = _spread(mism, max_mismatches)
+    if checker is None:
+        drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window, batch_size)
+        labels = {i: int(i in drops and drops[i] <= tolerance) for i in subs}  # an early stop loses the rest
+    else:
+        labels = _checked_labels(
+            target, tokenizer, item, p, ref, d_pred, subs, checker, max_new_tokens, batch_size, decided
+        )
+    rows = []
+    for i in subs:
+        sub = p + ref[:i] + [d_pred[i]]
+        rows.append({"input_ids": sub, "positions": [len(sub) - 1], "labels": [labels[i]], "source": "auto:mismatch"})
+    same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
+    if same:
+        rows.append(
+            {
+                "input_ids": p + ref,
+                "positions": [len(p) + i for i in same],
+                "labels": [1] * len(same),
+                "source": "auto:target",
+            }
+        )
+    return rows
+
+
+def _checked_labels(target, tokenizer, item, p, ref, d_pred, subs, checker, max_new_tokens, batch_size, decided):
+    """1 where the target's continuation after the substituted draft token still gets the answer right."""
+    eos = tokenizer.eos_token_id
     conts = {i: [] for i in subs}  # a substituted eos ends the answer there
     todo = [i for i in subs if d_pred[i] != eos]
     for b in range(0, len(todo), batch_size):
@@ -303,29 +344,44 @@ def _label_item(
             decided,
         )
         conts.update(zip(chunk, outs, strict=True))
-    rows = []
-    for i in subs:
-        sub = p + ref[:i] + [d_pred[i]]
-        text = tokenizer.decode(ref[:i] + [d_pred[i]] + conts[i], skip_special_tokens=True)
-        rows.append(
-            {
-                "input_ids": sub,
-                "positions": [len(sub) - 1],
-                "labels": [int(checker(text, item["answer"]))],
-                "source": "auto:mismatch",
-            }
-        )
-    same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
-    if same:
-        rows.append(
-            {
-                "input_ids": p + ref,
-                "positions": [len(p) + i for i in same],
-                "labels": [1] * len(same),
-                "source": "auto:target",
-            }
-        )
-    return rows
+    texts = {i: tokenizer.decode(ref[:i] + [d_pred[i]] + conts[i], skip_special_tokens=True) for i in subs}
+    return {i: int(checker(texts[i], item["answer"])) for i in subs}
+
+
+@torch.no_grad()
+def preservation(
+    target, prompt: list[int], ref: list[int], subs: dict[int, int], window: int = 16, batch_size: int = 8
+) -> dict[int, float]:
+    """How much substituting ``ref[i]`` by ``subs[i]`` costs the target's own answer ``ref``: the drop in the
+    target's mean log-likelihood (nats per token) of its next ``window`` tokens ``ref[i+1 : i+1+window]``.
+
+    Near 0 (or below): the target would go on as it did, the substitution keeps its answer (a
+    rewording it is indifferent to); large: the answer it meant to give no longer follows. Teacher
+    forced, no generation: one batched forward for all substitutions, plus one over ``ref``. A
+    substitution at the answer's last token has nothing after it to measure and is left out.
+    """
+    logp = _next_token_logprobs(target, [prompt + ref])[0]  # (P + R - 1,)
+    P, out = len(prompt), {}
+    subs = {i: d for i, d in subs.items() if i + 1 < len(ref)}
+    for b in range(0, len(subs), batch_size):
+        chunk = list(subs)[b : b + batch_size]
+        seqs = [prompt + ref[:i] + [subs[i]] + ref[i + 1 : i + 1 + window] for i in chunk]
+        lp = _next_token_logprobs(target, seqs)
+        for row, i in enumerate(chunk):
+            n = min(window, len(ref) - i - 1)
+            span = slice(P + i, P + i + n)  # log p of ref[i+1 .. i+n], each given what comes before it
+            out[i] = float(logp[span].mean() - lp[row][span].mean())
+    return out
+
+
+def _next_token_logprobs(model, seqs: list[list[int]]) -> list[torch.Tensor]:
+    """log p(seq[t+1] | seq[:t+1]) for t < len(seq) - 1, for each sequence (right-padded into one batch)."""
+    n = max(map(len, seqs))
+    ids = torch.tensor([s + [0] * (n - len(s)) for s in seqs], device=model.device)  # (B, n)
+    mask = torch.tensor([[1] * len(s) + [0] * (n - len(s)) for s in seqs], device=model.device)  # (B, n)
+    logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits.float()  # (B, n, V)
+    lp = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, n - 1)
+    return [lp[b, : len(s) - 1] for b, s in enumerate(seqs)]
 
 
 def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
@@ -357,10 +413,12 @@ def build_dataset(
 
     For 'auto', ``items`` picks the questions: 'gsm-style' (one-step problems, short answers),
     'math-steps' (multi-step problems of the train split, answered step by step with a boxed
-    answer) or 'programs' (programming tasks of the train split, labelled by running their unit tests:
-    needs ``allow_code_exec``). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ...).
+    answer), 'programs' (programming tasks of the train split, labelled by running their unit tests:
+    needs ``allow_code_exec``) or 'open-ended' (writing, role-play, explanation... prompts of the train
+    split, labelled by :func:`preservation`). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ...).
     """
     from .checkable import boxed_answer_written, gsm_style_items, word_problems
+    from .open_prompts import open_prompts
     from .programs import code_block_closed, passes_tests, programming_tasks
 
     if source == "pairs":
@@ -380,6 +438,8 @@ def build_dataset(
     elif items == "programs":
         qs = programming_tasks(n_items, seed=seed, split="train")
         kw = {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
+    elif items == "open-ended":  # nothing to check: labelled by whether the target's own answer is kept
+        qs, kw = open_prompts(n_items, seed=seed, split="train"), {"instruction": "", "checker": None}
     else:
         qs = word_problems(n_items, seed=seed, split="train")
         kw = {"instruction": STEPS_INSTRUCTION, "decided": boxed_answer_written}

@@ -18,8 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from ..core.errors import InputError
-from .checkable import SPLITS, question_split
+from .checkable import draw_distinct, question_split
 
 __all__ = ["code_block_closed", "extract_code", "passes_tests", "programming_tasks"]
 
@@ -337,18 +336,8 @@ def _task(rng: random.Random) -> dict:
 
 def programming_tasks(n: int, seed: int = 0, split: str = "train") -> list[dict]:
     """``n`` programming tasks ``{"question", "answer" (the test asserts), "entry_point"}`` of one ``split``."""
-    if split not in SPLITS:
-        raise InputError(f"split={split!r} is not one of {SPLITS}")
-    rng, out, seen, misses = random.Random(f"programs:{split}:{seed}"), [], set(), 0
-    while len(out) < n:
-        x = _task(rng)
-        if _split_of(x) == split and x["question"] not in seen:
-            seen.add(x["question"])
-            out.append(x)
-            misses = 0
-        elif (misses := misses + 1) > 20_000:  # the templates have run out of new questions
-            raise InputError(f"only {len(out)} distinct {split} programming tasks found for n={n}: ask for fewer")
-    return out
+    rng = random.Random(f"programs:{split}:{seed}")
+    return draw_distinct(lambda: _task(rng), n, split, _split_of, "programming tasks")
 
 
 def _split_of(task: dict) -> str:
