@@ -63,7 +63,7 @@ def frontier_table(res: dict) -> str:
     peer a judge point matches (from ``hf-judge bench`` results)."""
     env, cfg = res["environment"], res["config"]
     lines = [
-        f"Measured by `{res['command']}` on {env['device']} ({env['threads']} threads), {env['dtype']}, torch "
+        f"Measured by `{res['command']}` on {env['device']}, {env['threads']} threads, {env['dtype']}, torch "
         f"{env['torch']}, transformers {env['transformers']}; greedy, at most {cfg['max_new_tokens']} new tokens, "
         f"{cfg['limit']} prompts per task, every method on the same prompts in one run "
         f"(`benchmarks/results/frontier_cpu/`). Quality: exact match of the final number (math), "
@@ -81,14 +81,17 @@ def frontier_table(res: dict) -> str:
             qual = " | ".join(f"{r[q]:.3f}" for q in qs)
             speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
             lines.append(f"| {m} | {speed} | {qual} |")
-        verdicts = res.get("frontier", {}).get(task, {})
-        if verdicts:
-            lines += [
-                "",
-                "Each lossy peer against the judge points (at least its quality and its tokens per forward):",
-                "",
-            ]
-            lines += [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
+        for q, verdicts in res.get("frontier", {}).get(task, {}).items():
+            head = f"Each lossy peer against the judge points, by {q[8:]} (at least its quality and tokens/forward):"
+            lines += ["", head, ""] + [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
+    if "grader" in res:
+        v = res["grader"]["verdicts"]
+        lines += [
+            "",
+            f"The grader's verdicts: A (the answer shown first) {v['A']}, B {v['B']}, tie {v['C']}. A grader that "
+            "mostly names the first answer carries no signal; asking both orders turns it into ties (0.5) "
+            "instead of a false win, and the NLL column is then the open-ended figure to read.",
+        ]
     return "\n".join(lines)
 
 

@@ -271,6 +271,8 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, trio,
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     rows = res["tasks"]["mt-bench"]
     assert rows["target"]["quality:win_rate"] == 0.5 and rows["judge@0"]["quality:win_rate"] == 0.5  # bias cancels
+    assert set(res["frontier"]["mt-bench"]) == {"quality:win_rate", "quality:nll"}
+    assert res["grader"]["verdicts"]["B"] == res["grader"]["verdicts"]["C"] == 0 < res["grader"]["verdicts"]["A"]
     assert rows["target"]["quality:nll"] > 0 and rows["sd"]["quality:nll"] == rows["target"]["quality:nll"]
     assert (tmp_path / "a" / "grades.jsonl").exists() and (tmp_path / "a" / "frontier_mt-bench.png").exists()
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False)  # no grader: NLL alone
@@ -289,7 +291,7 @@ def test_a_sweep_over_draft_lengths_labels_each_point_and_meters_it_at_its_own_k
         assert rows[f"top-k:2/k{k}"]["speedup_vs_sd"] == pytest.approx(rows[f"top-k:2/k{k}"]["tokens_per_s"] / sd)
     records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
     assert {r["method"]: r.get("k") for r in records}["judge@0.5/k3"] == 3
-    assert set(res["frontier"]["gsm-style"]) == {"top-k:2/k2", "top-k:2/k3"}
+    assert set(res["frontier"]["gsm-style"]["quality:exact_match"]) == {"top-k:2/k2", "top-k:2/k3"}
     assert (tmp_path / "frontier_gsm-style.png").stat().st_size > 0
     with pytest.raises(ValueError, match="num_assistant_tokens=2, not 3"):  # a label resumed at another k
         cfg2 = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=[3], max_new_tokens=6)

@@ -93,6 +93,10 @@ class PairwiseGrader:
                     append_record(f, {"key": key, "verdict": self._known[key]})
         return self._known[key]
 
+    def verdict_counts(self) -> dict[str, int]:
+        """How often each verdict was given (A: the answer shown first), over every verdict known to the cache."""
+        return {v: sum(x == v for x in self._known.values()) for v in "ABC"}
+
     def win_rate(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> float:
         """(wins + half ties) / comparisons of ``answers`` against ``baseline``, each pair in both orders."""
         if not questions:

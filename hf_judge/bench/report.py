@@ -5,7 +5,16 @@ from __future__ import annotations
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
-__all__ = ["add_limits", "add_speedups", "aggregate", "dominance", "family", "format_table", "quality_key"]
+__all__ = [
+    "add_limits",
+    "add_speedups",
+    "aggregate",
+    "dominance",
+    "family",
+    "format_table",
+    "quality_key",
+    "quality_keys",
+]
 
 
 def aggregate(runs: list[RunResult]) -> dict:
@@ -58,10 +67,15 @@ def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, 
 QUALITY = (("quality:exact_match", True), ("quality:pass@1", True), ("quality:win_rate", True), ("quality:nll", False))
 
 
-def quality_key(rows: dict[str, dict]) -> str | None:
-    """The quality figure a task's rows are judged by: checked quality, else the grader's win rate, else NLL."""
+def quality_keys(rows: dict[str, dict]) -> list[str]:
+    """The quality figures a task's rows carry, the preferred first: checked quality, the grader's win rate, NLL."""
     first = next(iter(rows.values()), {})
-    return next((q for q, _ in QUALITY if q in first), None)
+    return [q for q, _ in QUALITY if q in first]
+
+
+def quality_key(rows: dict[str, dict]) -> str | None:
+    """The quality figure a task's rows are plotted by (the first of :func:`quality_keys`)."""
+    return next(iter(quality_keys(rows)), None)
 
 
 def family(label: str) -> str:

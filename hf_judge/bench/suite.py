@@ -24,7 +24,7 @@ from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
 from .limit import measure_costs
 from .open_ended import PairwiseGrader, answer_nll
-from .report import add_limits, add_speedups, aggregate, dominance, family, format_table, quality_key
+from .report import add_limits, add_speedups, aggregate, dominance, family, format_table, quality_key, quality_keys
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
@@ -305,16 +305,20 @@ def run_bench(
     add_speedups(results["overall"])
     if costs is not None:
         add_limits(results["overall"], costs)
-    results["frontier"] = {}
-    for task, rows in results["tasks"].items():
-        q = quality_key(rows)
-        if q:
-            results["frontier"][task] = dominance(rows, q)
+    # for every quality figure: which judge point matches each lossy peer
+    results["frontier"] = {
+        task: {q: dominance(rows, q) for q in quality_keys(rows)} for task, rows in results["tasks"].items()
+    }
+    if grader is not None:
+        results["grader"] = {"verdicts": grader.verdict_counts()}  # a grader that always says A is no grader
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
-    for task, verdicts in results["frontier"].items():
-        table += f"\n\n== {task}: is every lossy peer matched by a judge point (quality and tokens per forward)?\n"
-        table += "\n".join(f"{peer:<22}{v}" for peer, v in verdicts.items())
+    for task, by_q in results["frontier"].items():
+        for q, verdicts in by_q.items():
+            table += f"\n\n== {task}, {q[8:]}: is every lossy peer matched by a judge point (and its tokens/forward)?\n"
+            table += "\n".join(f"{peer:<22}{v}" for peer, v in verdicts.items())
+    if "grader" in results:
+        table += f"\n\ngrader verdicts (A = first answer shown): {results['grader']['verdicts']}"
     (out / "table.txt").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
