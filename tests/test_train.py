@@ -421,11 +421,11 @@ def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_toke
         lp = target(input_ids=torch.tensor([seq])).logits[0].log_softmax(-1)
         return sum(lp[t - 1, seq[t]].item() for t in range(start, start + n)) / n
 
-    got = preservation(target, prompt, ref, {1: 21, 2: 99, 4: 30, 6: 40}, window=3, batch_size=2)
+    got = preservation(target, prompt, ref, {1: 21, 2: 99, 4: 30, 6: 40}, window=3)
     assert got[1] == pytest.approx(0.0, abs=1e-5)  # the target's own token: nothing changes
     i = 2
     by_hand = mean_logp(prompt + ref, 3 + i + 1, 3) - mean_logp(prompt + ref[:i] + [99] + ref[i + 1 :], 3 + i + 1, 3)
-    assert got[2] == pytest.approx(by_hand, abs=1e-4)  # batched with padding = one at a time
+    assert got[2] == pytest.approx(by_hand, abs=1e-4)  # on the cache = one whole forward
     assert (
         got[4]
         == pytest.approx(  # the window is cut at the answer's end

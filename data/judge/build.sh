@@ -4,16 +4,14 @@
 # logs/wall_time.txt, the labeller's output to logs/ITEMS-seed-N.log.
 # Usage: bash data/judge/build.sh ITEMS FIRST_SEED LAST_SEED
 #   ITEMS: math-steps (multi-step word problems, boxed answer) or programs (unit-tested functions;
-#   runs model-written code in a sandboxed subprocess) or open-ended (labelled by whether the draft token
-#   keeps the target's own answer)
+#   runs model-written code in a sandboxed subprocess)
 set -euo pipefail
 cd "$(dirname "$0")"
 items="$1"
 case "$items" in
   math-steps) extra=(--label-max-new-tokens 320) ;;
   programs) extra=(--label-max-new-tokens 256 --allow-code-exec) ;;
-  open-ended) extra=(--label-max-new-tokens 192) ;;
-  *) echo "unknown ITEMS '$items': math-steps, programs or open-ended" >&2; exit 2 ;;
+  *) echo "unknown ITEMS '$items': math-steps or programs" >&2; exit 2 ;;
 esac
 mkdir -p logs "$items"
 for seed in $(seq "$2" "$3"); do

@@ -168,7 +168,7 @@ def add_train_commands(sub) -> None:
             choices=AUTO_ITEMS,
             help="auto: gsm-style (one-step, short answers), math-steps (multi-step, step by step, boxed answer) or "
             "programs (programming tasks labelled by their unit tests: needs --allow-code-exec) or open-ended "
-            "(labelled by whether the draft token keeps the target's own answer)",
+            "(experimental: labelled by whether the draft token keeps the target's own answer)",
         )
         p.add_argument("--n-items", type=int, default=100, help="items to auto-label (default: %(default)s)")
         p.add_argument(

@@ -17,8 +17,10 @@ Two builders:
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -306,7 +308,7 @@ def _label_item(
     mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
     subs = _spread(mism, max_mismatches)
     if checker is None:
-        drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window, batch_size)
+        drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window)
         labels = {i: int(i in drops and drops[i] <= tolerance) for i in subs}  # an early stop loses the rest
     else:
         labels = _checked_labels(
@@ -349,39 +351,33 @@ def _checked_labels(target, tokenizer, item, p, ref, d_pred, subs, checker, max_
 
 
 @torch.no_grad()
-def preservation(
-    target, prompt: list[int], ref: list[int], subs: dict[int, int], window: int = 16, batch_size: int = 8
-) -> dict[int, float]:
+def preservation(target, prompt: list[int], ref: list[int], subs: dict[int, int], window: int = 16) -> dict[int, float]:
     """How much substituting ``ref[i]`` by ``subs[i]`` costs the target's own answer ``ref``: the drop in the
     target's mean log-likelihood (nats per token) of its next ``window`` tokens ``ref[i+1 : i+1+window]``.
 
     Near 0 (or below): the target would go on as it did, the substitution keeps its answer (a
     rewording it is indifferent to); large: the answer it meant to give no longer follows. Teacher
-    forced, no generation: one batched forward for all substitutions, plus one over ``ref``. A
-    substitution at the answer's last token has nothing after it to measure and is left out.
+    forced, no generation: one forward over ``prompt + ref`` keeps its cache, and each substitution
+    costs a forward of its ``window + 1`` tokens on that cache cut back to the substituted position.
+    A substitution at the answer's last token has nothing after it to measure and is left out.
     """
-    logp = _next_token_logprobs(target, [prompt + ref])[0]  # (P + R - 1,)
-    P, out = len(prompt), {}
-    subs = {i: d for i, d in subs.items() if i + 1 < len(ref)}
-    for b in range(0, len(subs), batch_size):
-        chunk = list(subs)[b : b + batch_size]
-        seqs = [prompt + ref[:i] + [subs[i]] + ref[i + 1 : i + 1 + window] for i in chunk]
-        lp = _next_token_logprobs(target, seqs)
-        for row, i in enumerate(chunk):
-            n = min(window, len(ref) - i - 1)
-            span = slice(P + i, P + i + n)  # log p of ref[i+1 .. i+n], each given what comes before it
-            out[i] = float(logp[span].mean() - lp[row][span].mean())
-    return out
+    from ..core import _compat
 
-
-def _next_token_logprobs(model, seqs: list[list[int]]) -> list[torch.Tensor]:
-    """log p(seq[t+1] | seq[:t+1]) for t < len(seq) - 1, for each sequence (right-padded into one batch)."""
-    n = max(map(len, seqs))
-    ids = torch.tensor([s + [0] * (n - len(s)) for s in seqs], device=model.device)  # (B, n)
-    mask = torch.tensor([[1] * len(s) + [0] * (n - len(s)) for s in seqs], device=model.device)  # (B, n)
-    logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits.float()  # (B, n, V)
-    lp = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, n - 1)
-    return [lp[b, : len(s) - 1] for b, s in enumerate(seqs)]
+    full = torch.tensor([prompt + ref], device=target.device)  # (1, T)
+    logits, kept = _compat.cached_forward(target, full)
+    orig = logits[0, :-1].float().log_softmax(-1).gather(-1, full[0, 1:, None])[:, 0]  # (T - 1,)
+    P, drops = len(prompt), {}
+    for i, d in subs.items():
+        n = min(window, len(ref) - i - 1)
+        if n <= 0:
+            continue
+        cache = copy.deepcopy(kept)
+        _compat.crop(cache, P + i)
+        new = torch.tensor([[d] + ref[i + 1 : i + 1 + n]], device=target.device)  # (1, n + 1)
+        logits, _ = _compat.cached_forward(target, new, cache)  # (1, n + 1, V)
+        sub = logits[0, :-1].float().log_softmax(-1).gather(-1, new[0, 1:, None])[:, 0]  # (n,)
+        drops[i] = float(orig[P + i : P + i + n].mean() - sub.mean())
+    return drops
 
 
 def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
@@ -439,6 +435,11 @@ def build_dataset(
         qs = programming_tasks(n_items, seed=seed, split="train")
         kw = {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
     elif items == "open-ended":  # nothing to check: labelled by whether the target's own answer is kept
+        warnings.warn(
+            "items='open-ended' labels by preservation, which did not predict checked labels on math data "
+            "(benchmarks/results/preservation_vs_checked.json): experimental, not yet a label to train on",
+            stacklevel=2,
+        )
         qs, kw = open_prompts(n_items, seed=seed, split="train"), {"instruction": "", "checker": None}
     else:
         qs = word_problems(n_items, seed=seed, split="train")
