@@ -297,6 +297,14 @@ def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
     return logits, states
 
 
+def cached_forward(model, input_ids: torch.Tensor, cache_obj=None):
+    """A forward that keeps its KV cache, whatever this transformers calls it: ``(logits, cache)``."""
+    kw = {_cache_kwarg(type(model)): cache_obj} if cache_obj is not None else {}
+    out = model(input_ids=input_ids, use_cache=True, **kw)
+    kept = getattr(out, "cache", None)
+    return out.logits, kept if kept is not None else out.past_key_values
+
+
 def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
     """The last (post-norm) hidden states over ``input_ids`` (1, T) without a cache: (1, T, H)."""
     out = model(input_ids=input_ids, use_cache=False, logits_to_keep=1, output_hidden_states=-1)
