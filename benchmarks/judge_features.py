@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 
 import torch
-import transformers
 from tqdm.auto import tqdm
 
+from hf_judge.bench.suite import environment
 from hf_judge.core import _compat
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model
@@ -74,13 +73,7 @@ def main() -> None:
     out = {
         "command": f"python benchmarks/judge_features.py --data {' '.join(args.data)} --dtype {args.dtype} "
         f"--head-type {args.head_type} --out {args.out}",
-        "environment": {
-            "device": f"cpu ({torch.get_num_threads()} threads)",
-            "dtype": str(dtype),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "python": platform.python_version(),
-        },
+        "environment": environment(draft),
         "positions": {s: int((split == i).sum()) for i, s in enumerate(("train", "val", "test"))},
         "disagreements": {s: int(((split == i) & disagreement).sum()) for i, s in enumerate(("train", "val", "test"))},
         "results": results,

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections import defaultdict
 
 import torch
-import transformers
 from tqdm.auto import tqdm
 
+from hf_judge.bench.suite import environment
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_TARGET, load_model
 from hf_judge.training.data import load_dataset_dir, preservation
@@ -64,13 +63,7 @@ def main() -> None:
         + " ".join(
             f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
         ),
-        "environment": {
-            "device": f"cpu ({torch.get_num_threads()} threads)",
-            "dtype": str(dtype),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "python": platform.python_version(),
-        },
+        "environment": environment(target),
         "substitutions": len(y),
         "checked_errors": int((y == 0).sum()),
         "roc_auc_of_minus_drop": roc_auc(-d, y),

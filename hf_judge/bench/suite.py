@@ -28,7 +28,7 @@ from .report import add_limits, add_speedups, aggregate, dominance, family, form
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
-__all__ = ["BenchConfig", "run_bench"]
+__all__ = ["BenchConfig", "environment", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
 
@@ -125,7 +125,8 @@ def _head_id(judge) -> str:
     return digest.hexdigest()[:16]
 
 
-def _environment(target) -> dict:
+def environment(target) -> dict:
+    """Where a measurement ran: device, dtype, library versions, threads."""
     import transformers
 
     dev = next(target.parameters()).device
@@ -244,7 +245,7 @@ def run_bench(
     for kw in methods.values():  # warm-up, not measured
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
-    results = {"command": command, "environment": _environment(target), "config": asdict(config)}
+    results = {"command": command, "environment": environment(target), "config": asdict(config)}
     results.update(methods=list(methods), tasks={})
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
