@@ -163,11 +163,10 @@ def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
     return {}
 
 
-def _open_ended(target, tokenizer, examples, runs, grader: PairwiseGrader | None, nll_memo: dict) -> dict:
-    """Each method's open-ended quality against the target's own answers: the target's NLL per token of the
-    answers, and (with a grader) the pairwise win rate + half ties."""
+def _open_ended(target, tokenizer, examples, runs, texts, grader: PairwiseGrader | None, nll_memo: dict) -> dict:
+    """Each method's open-ended quality against the target's own answers (``texts``: each method's decoded
+    answers): the target's NLL per token of the answers, and (with a grader) the pairwise win rate + half ties."""
     rows: dict[str, dict] = {}
-    texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
     for m, rs in runs.items():
         nlls = []
         for ex, r in zip(examples, rs, strict=True):
@@ -180,6 +179,15 @@ def _open_ended(target, tokenizer, examples, runs, grader: PairwiseGrader | None
             rows[m]["quality:win_rate"] = grader.win_rate(
                 [e["prompt"] for e in examples], texts[m], texts["target"], [e.get("reference") for e in examples]
             )
+    return rows
+
+
+def _rows(runs: dict[str, list[RunResult]], methods: dict[str, dict]) -> dict[str, dict]:
+    """One aggregated row per method, with the draft length ``k`` of each speculative one."""
+    rows = {m: aggregate(runs[m]) for m in methods}
+    for m, kw in methods.items():
+        if "num_assistant_tokens" in kw:
+            rows[m]["k"] = kw["num_assistant_tokens"]
     return rows
 
 
@@ -284,14 +292,11 @@ def run_bench(
                     bar.update()
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
-            chat = _open_ended(target, tokenizer, examples, runs, grader, nll_memo) if kind == "chat" else {}
-            rows = {}
-            for m, kw in methods.items():
-                rows[m] = aggregate(runs[m])
-                if "num_assistant_tokens" in kw:
-                    rows[m]["k"] = kw["num_assistant_tokens"]
-                texts = [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in runs[m]]
-                for name, val in _quality(kind, examples, texts).items():
+            texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
+            chat = _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo) if kind == "chat" else {}
+            rows = _rows(runs, methods)
+            for m in methods:
+                for name, val in _quality(kind, examples, texts[m]).items():
                     rows[m][f"quality:{name}"] = val
                 rows[m].update(chat.get(m, {}))
                 all_runs[m].extend(runs[m])
@@ -299,10 +304,7 @@ def run_bench(
             if costs is not None:
                 add_limits(rows, costs)
             results["tasks"][task] = rows
-    results["overall"] = {m: aggregate(all_runs[m]) for m in methods}
-    for m, kw in methods.items():
-        if "num_assistant_tokens" in kw:
-            results["overall"][m]["k"] = kw["num_assistant_tokens"]
+    results["overall"] = _rows(all_runs, methods)
     add_speedups(results["overall"])
     if costs is not None:
         add_limits(results["overall"], costs)
