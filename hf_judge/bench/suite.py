@@ -28,9 +28,10 @@ from .report import add_limits, add_speedups, aggregate, dominance, family, form
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
-__all__ = ["BenchConfig", "environment", "run_bench"]
+__all__ = ["ENGINES", "BenchConfig", "environment", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
+ENGINES = ("transformers", "vllm")
 
 
 @dataclass
@@ -63,12 +64,22 @@ class BenchConfig:
         default=True, metadata={"help": "measure the speedup cap at this k and report achieved / cap per method"}
     )
     allow_code_exec: bool = field(default=False, metadata={"help": "run model-written code for pass@1 (opt-in)"})
+    engines: list[str] = field(
+        default_factory=lambda: ["transformers"],
+        metadata={"help": "engines: transformers, and vllm (target, SD and the judge in vLLM, rows 'vllm:...')"},
+    )
 
     def __post_init__(self):
         from .tasks import CODE_TASKS, TASKS
 
         if isinstance(self.num_assistant_tokens, int):
             self.num_assistant_tokens = [self.num_assistant_tokens]
+        bad = [e for e in self.engines if e not in ENGINES] or ([] if "transformers" in self.engines else ["-"])
+        if bad:
+            raise InputError(
+                f"engines={self.engines}: choose from {list(ENGINES)}, transformers included "
+                "(vLLM's rows are reported beside the transformers path)"
+            )
 
         bad = [t for t in self.tasks if t not in TASKS]
         if bad:
@@ -114,6 +125,16 @@ class BenchConfig:
                 out[f"{spec}{tag}"] = {"method": "judge", "judge": scorer_from_spec(spec), **at_k}
             for w in self.ensemble_weights:
                 out[f"ensemble@{w:g}{tag}"] = {"method": "sd", "assistant_ensemble_weight": w, **at_k}
+        if "vllm" in self.engines:  # the plugin runs the trained head; the training-free peers are not in it
+            out["vllm:target"] = {"engine": "vllm", "method": "target"}
+            for k in self.num_assistant_tokens:
+                tag = f"/k{k}" if len(self.num_assistant_tokens) > 1 else ""
+                out[f"vllm:sd{tag}"] = {"engine": "vllm", "method": "sd", "num_assistant_tokens": k}
+                for t in self.judge_thresholds:
+                    t = judge.threshold if t is None else t
+                    out[f"vllm:judge@{t:.3g}{tag}"] = {
+                        "engine": "vllm", "method": "judge", "judge_threshold": t, "num_assistant_tokens": k
+                    }  # fmt: skip
         return out
 
 
@@ -182,6 +203,45 @@ def _open_ended(target, tokenizer, examples, runs, texts, grader: PairwiseGrader
     return rows
 
 
+def _record(rec_file, task: str, example_id, res: RunResult, kw: dict, head: str) -> dict:
+    """Append one measured run to the records file (what a rerun resumes from); the record."""
+    rec = {"task": task, "id": example_id, **res.as_dict()}
+    if "num_assistant_tokens" in kw:
+        rec["k"] = kw["num_assistant_tokens"]
+    if family(res.method).endswith("judge"):
+        rec["judge_id"] = head
+    append_record(rec_file, rec)
+    return rec
+
+
+def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, tokenizer, config, out: Path):
+    """One vLLM engine for method ``label`` over ``examples``, one prompt at a time; a RunResult per example."""
+    import tempfile
+
+    from .vllm_engine import run_engine, run_results
+
+    for role, model in (("target", target), ("draft", draft)):
+        if not model.name_or_path:
+            raise InputError(f"the {role} has no name_or_path: vLLM loads models from a folder or a Hub id")
+    k = kw.get("num_assistant_tokens")
+    cfg = {
+        "target": target.name_or_path,
+        "draft": draft.name_or_path if kw["method"] != "target" else None,
+        "k": k,
+        "judge": None,
+        "prompt_token_ids": [prompt_ids(tokenizer, ex["prompt"]) for ex in examples],
+        "max_tokens": config.max_new_tokens,
+        "sequential": True,
+    }
+    if kw["method"] == "judge":  # the plugin reads a head folder
+        head_dir = out / "vllm_head"
+        judge.save_pretrained(head_dir)
+        cfg.update(judge=str(head_dir), judge_threshold=kw["judge_threshold"])
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = run_results(label, run_engine(cfg, tmp, "engine"), k if kw["method"] != "target" else None)
+    return runs
+
+
 def _rows(runs: dict[str, list[RunResult]], methods: dict[str, dict]) -> dict[str, dict]:
     """One aggregated row per method, with the draft length ``k`` of each speculative one."""
     rows = {m: aggregate(runs[m]) for m in methods}
@@ -234,7 +294,7 @@ def run_bench(
     # resume: keep what an earlier run measured (a record cut short is dropped)
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
     head = _head_id(judge)  # the trained head's points are redone for another head; the rest are kept
-    stale = [key for key, r in done.items() if family(r["method"]) == "judge" and r.get("judge_id") != head]
+    stale = [key for key, r in done.items() if family(r["method"]).endswith("judge") and r.get("judge_id") != head]
     if stale and progress:
         print(f"bench: {len(stale)} records of another judge head in {rec_path}: measuring them again")
     for key in stale:
@@ -250,10 +310,15 @@ def run_bench(
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}
-    for kw in methods.values():  # warm-up, not measured
+    local = {m: kw for m, kw in methods.items() if kw.get("engine") != "vllm"}  # vLLM's run in their engine
+    for kw in local.values():  # warm-up, not measured
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
     results = {"command": command, "environment": environment(target), "config": asdict(config)}
+    if "vllm" in config.engines:
+        from .vllm_engine import VLLM_PINS
+
+        results["environment"]["vllm"] = f"{VLLM_PINS[1]}, float32, eager, one prompt at a time"
     results.update(methods=list(methods), tasks={})
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
@@ -268,11 +333,9 @@ def run_bench(
             bar = tqdm(total=len(examples) * len(methods), desc=f"bench {task}", disable=not progress)
             for ex in examples:
                 ids = torch.tensor([prompt_ids(tokenizer, ex["prompt"])], device=target.device)
-                for m, kw in methods.items():
+                for m, kw in local.items():
                     key = (task, ex["id"], m)
-                    if key in done:
-                        res = RunResult.from_dict(done[key])
-                    else:
+                    if key not in done:
                         res = run_method(
                             target=target,
                             input_ids=ids,
@@ -282,14 +345,19 @@ def run_bench(
                             **kw,
                         )
                         res.method = m  # the label, e.g. judge@0.5
-                        rec = {"task": task, "id": ex["id"], **res.as_dict()}
-                        if "num_assistant_tokens" in kw:
-                            rec["k"] = kw["num_assistant_tokens"]
-                        if family(m) == "judge":
-                            rec["judge_id"] = head
-                        append_record(rec_file, rec)
-                    runs[m].append(res)
+                        done[key] = _record(rec_file, task, ex["id"], res, kw, head)
                     bar.update()
+            for m, kw in methods.items():
+                if m in local:
+                    continue
+                todo = [ex for ex in examples if (task, ex["id"], m) not in done]
+                if todo:
+                    vllm_runs = _run_vllm(m, kw, todo, target, draft, judge, tokenizer, config, out)
+                    for ex, res in zip(todo, vllm_runs, strict=True):
+                        done[(task, ex["id"], m)] = _record(rec_file, task, ex["id"], res, kw, head)
+                bar.update(len(examples))
+            for m in methods:
+                runs[m] = [RunResult.from_dict(done[(task, ex["id"], m)]) for ex in examples]
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
             texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
@@ -326,7 +394,7 @@ def run_bench(
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
     plot_histograms(
-        {m: r["histogram"] for m, r in results["overall"].items() if m != "target"},
+        {m: r["histogram"] for m, r in results["overall"].items() if r["histogram"] and family(m) != "target"},
         out / "acceptance_histogram.png",
         k=max(config.num_assistant_tokens),
     )

@@ -24,6 +24,7 @@ def cmd_bench(args) -> int:
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
         allow_code_exec=args.allow_code_exec,
+        engines=["transformers", *args.engine],
     )
     tok, target, draft, judge = load_models(args)
     grader = None
@@ -75,6 +76,14 @@ def add_bench_command(sub) -> None:
         "--grader",
         help="model (alias, Hub id, path, or 'target') that compares each MT-Bench answer with the target's own, "
         "both orders (win rate + half ties); without one, open-ended quality is the target's NLL alone",
+    )
+    p.add_argument(
+        "--engine",
+        nargs="+",
+        default=[],
+        choices=["vllm"],
+        help="also run target, standard SD and the judge in vLLM (the plugin in integrations/vllm, its own "
+        "environment made once under the hf_judge cache), rows 'vllm:...' beside the transformers path",
     )
     p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
     p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")

@@ -1,10 +1,13 @@
 """Every use of vLLM internals, in one module, for the one tested vLLM version.
 
-Two patches, installed once per process by the plugin entry point:
+Three patches, installed once per process by the plugin entry point:
 
 1. ``LogitsProcessor.forward`` keeps the hidden states it turns into logits (the target's last,
    normed hidden states at the rows vLLM samples from); the judge reads them.
-2. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
+2. ``GPUModelRunner._sample`` (the CPU runner inherits it) notes, before verification, each request's
+   ``SamplingParams.extra_args`` in batch order: a request's own ``judge_threshold`` there (OpenAI API:
+   ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
+3. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
    a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
    (vLLM's own verification, extended by the judge); otherwise vLLM's rule runs unchanged.
 
@@ -24,12 +27,13 @@ import torch
 from .head import load_head
 from .rule import judge_greedy
 
-__all__ = ["TESTED_VLLM", "install", "judge_settings"]
+__all__ = ["TESTED_VLLM", "install", "judge_settings", "request_thresholds"]
 
 TESTED_VLLM = ("0.32.0",)
 log = logging.getLogger("vllm.hf_judge")  # under vLLM's logger, so its handlers print it
 _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
+_step: dict[str, list] = {"request_args": []}  # this step's requests' extra_args, in batch order
 stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}  # this process's totals
 
 
@@ -62,6 +66,25 @@ def judge_settings(vllm_config) -> dict | None:
     return settings
 
 
+def request_thresholds(request_args: list[dict], default: float) -> list[float]:
+    """Each request's threshold: its own ``judge_threshold`` (extra_args) or the engine's ``default``. A value
+    outside [0, 1] would fail the whole engine here, so that request gets standard verification (1.0) and a
+    logged error instead."""
+    out = []
+    for args in request_args:
+        t = (args or {}).get("judge_threshold", default)
+        try:
+            t = float(t)
+            ok = 0.0 <= t <= 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            log.error("hf_judge: judge_threshold=%r of a request is not in [0, 1]: standard verification for it", t)
+            t = 1.0
+        out.append(t)
+    return out
+
+
 def _stop_ids(vllm_config) -> torch.Tensor:
     ids = set()
     model_config = getattr(vllm_config, "model_config", None)
@@ -89,12 +112,20 @@ def install() -> None:
     from vllm.model_executor.layers.logits_processor import LogitsProcessor
     from vllm.v1.outputs import SamplerOutput
     from vllm.v1.sample.rejection_sampler import RejectionSampler
+    from vllm.v1.worker.gpu_model_runner import GPUModelRunner
 
-    stock_logits, stock_init, stock_forward = (
+    stock_logits, stock_init, stock_forward, stock_sample = (
         LogitsProcessor.forward,
         RejectionSampler.__init__,
         RejectionSampler.forward,
+        GPUModelRunner._sample,
     )
+
+    def sample(self, logits, spec_decode_metadata, *args, **kwargs):
+        if spec_decode_metadata is not None:
+            states = [self.requests.get(r) for r in self.input_batch.req_ids]
+            _step["request_args"] = [getattr(getattr(s, "sampling_params", None), "extra_args", None) for s in states]
+        return stock_sample(self, logits, spec_decode_metadata, *args, **kwargs)
 
     def logits_forward(self, lm_head, hidden_states, *args, **kwargs):
         _last_hidden[str(hidden_states.shape[-1])] = hidden_states  # (rows, H): target and draft by width
@@ -134,9 +165,13 @@ def install() -> None:
         argmax = logits[rows].argmax(-1)  # (N,)
         bonus = logits[metadata.bonus_logits_indices].argmax(-1)  # (B,)
         scores = head.scores(hidden[rows + 1])  # (N,) the hidden state at each draft token itself
-        out, n_target, n_judge = judge_greedy(
-            metadata.draft_token_ids, metadata.num_draft_tokens, argmax, bonus, scores, threshold, stop_ids
-        )
+        num_draft = metadata.num_draft_tokens
+        request_args = _step["request_args"]
+        if len(request_args) != len(num_draft):  # not noted for this step: the engine's threshold for all
+            request_args = [None] * len(num_draft)
+        per_request = torch.tensor(request_thresholds(request_args, threshold))  # (B,)
+        t = per_request.repeat_interleave(torch.tensor(num_draft, dtype=torch.long))  # (N,)
+        out, n_target, n_judge = judge_greedy(metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids)
         stats["steps"] += len(n_target)
         stats["drafts"] += sum(metadata.num_draft_tokens)
         stats["kept_by_target"] += sum(n_target)
@@ -147,6 +182,7 @@ def install() -> None:
         return SamplerOutput(sampled_token_ids=out.to(torch.int32).to(logits.device), logprobs_tensors=None)
 
     LogitsProcessor.forward = logits_forward
+    GPUModelRunner._sample = sample
     RejectionSampler.__init__ = init
     RejectionSampler.forward = forward
     _installed = True

@@ -21,12 +21,14 @@ def judge_greedy(
     target_argmax: torch.Tensor,  # (N,) the target's greedy choice at each draft position
     bonus_ids: torch.Tensor,  # (B,) the target's token after a request's last draft
     scores: torch.Tensor | None,  # (N,) judge probabilities, or None (standard verification)
-    threshold: float,
+    threshold: float | torch.Tensor,  # one for the batch, or (N,): each draft token its request's
     stop_ids: torch.Tensor | None = None,  # (E,) tokens the judge may not keep
 ) -> tuple[torch.Tensor, list[int], list[int]]:
     """``(out, n_target, n_judge_only)``: out (B, max(num_draft)+1) holds each request's new tokens then
     PLACEHOLDER; per request the kept drafts that the target agreed with, and those only the judge kept."""
     by_target = draft_ids == target_argmax  # (N,)
+    if isinstance(threshold, torch.Tensor):
+        threshold = threshold.to(draft_ids.device)
     by_judge = torch.zeros_like(by_target) if scores is None else scores.float() > threshold  # (N,)
     if stop_ids is not None and scores is not None:
         by_judge &= ~torch.isin(draft_ids, stop_ids.to(draft_ids.device))
