@@ -350,7 +350,7 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
     target.name_or_path, draft.name_or_path = "tiny/target", "tiny/draft"  # what vLLM would load
     calls = []
 
-    def fake_engine(cfg, workdir, name):
+    def fake_engine(cfg, workdir, name, kv_cache_gib):
         calls.append(cfg)
         assert cfg["sequential"] and cfg["target"] == target.name_or_path
         ids, per = [], []

@@ -232,13 +232,18 @@ def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, 
         "prompt_token_ids": [prompt_ids(tokenizer, ex["prompt"]) for ex in examples],
         "max_tokens": config.max_new_tokens,
         "sequential": True,
+        "dtype": str(next(target.parameters()).dtype).removeprefix("torch."),  # the transformers path's
     }
+    # one prompt at a time: a KV cache for the longest prompt and its answer is all it needs; the bench
+    # process holds the same pair meanwhile, so the engine asks for little memory
+    cfg["max_model_len"] = max(map(len, cfg["prompt_token_ids"])) + config.max_new_tokens + (k or 0) + 8
     if kw["method"] == "judge":  # the plugin reads a head folder
         head_dir = out / "vllm_head"
         judge.save_pretrained(head_dir)
         cfg.update(judge=str(head_dir), judge_threshold=kw["judge_threshold"])
     with tempfile.TemporaryDirectory() as tmp:
-        runs = run_results(label, run_engine(cfg, tmp, "engine"), k if kw["method"] != "target" else None)
+        result = run_engine(cfg, tmp, "engine", kv_cache_gib=0.25)
+        runs = run_results(label, result, k if kw["method"] != "target" else None)
     return runs
 
 
@@ -318,7 +323,8 @@ def run_bench(
     if "vllm" in config.engines:
         from .vllm_engine import VLLM_PINS
 
-        results["environment"]["vllm"] = f"{VLLM_PINS[1]}, float32, eager, one prompt at a time"
+        dtype = str(next(target.parameters()).dtype).removeprefix("torch.")
+        results["environment"]["vllm"] = f"{VLLM_PINS[1]}, {dtype}, eager, one prompt at a time"
     results.update(methods=list(methods), tasks={})
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run

@@ -51,15 +51,24 @@ def vllm_python() -> Path:
     return py
 
 
-def run_engine(cfg: dict, workdir: str | Path, name: str) -> dict:
-    """Run one engine configuration (see ``hf_judge_vllm.worker``) in the vLLM environment; its result."""
+def run_engine(cfg: dict, workdir: str | Path, name: str, kv_cache_gib: float = 1.0) -> dict:
+    """Run one engine configuration (see ``hf_judge_vllm.worker``) in the vLLM environment; its result.
+
+    ``kv_cache_gib``: the KV cache vLLM's CPU build allocates up front (``kv_cache_memory_bytes``); the
+    engine refuses to start when the machine has less free (for instance beside a process that holds
+    the same pair in float32).
+    """
     py = vllm_python()
     path = Path(workdir) / f"{name}.json"
-    path.write_text(json.dumps(cfg))
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    path.write_text(json.dumps({**cfg, "kv_cache_memory_bytes": int(kv_cache_gib * 2**30)}))
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     r = subprocess.run([str(py), "-m", "hf_judge_vllm.worker", str(path)], capture_output=True, text=True, env=env)
     if r.returncode != 0:
-        raise RuntimeError(f"vLLM engine {name!r} failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
+        raise RuntimeError(
+            f"vLLM engine {name!r} failed (exit {r.returncode}); an engine that dies without a Python error "
+            '("Executor failed") ran out of memory: the calling process may hold the same pair (the bench '
+            f"does; with the Qwen pair in float32 the two need over 22 GB):\n{r.stderr[-3000:]}"
+        )
     line = next((x for x in r.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"vLLM engine {name!r} printed no result:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")

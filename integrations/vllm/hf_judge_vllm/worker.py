@@ -4,8 +4,9 @@
 
 CONFIG: {"target", "draft" (or null: no speculation), "k", "judge" (a head folder, or null),
 "judge_threshold", "prompt_token_ids": [[...], ...], "max_tokens", optional "sequential" and
-"request_thresholds" (per prompt: its own judge_threshold, sent as SamplingParams.extra_args, or null)}.
-Float32, eager, one engine per call. The result has the token ids per prompt, the wall time, vLLM's
+"request_thresholds" (per prompt: its own judge_threshold, sent as SamplingParams.extra_args, or null),
+"max_model_len" (default 2048), "kv_cache_memory_bytes" (default: vLLM's, VLLM_CPU_KVCACHE_SPACE) and
+"dtype" (default float32)}. Eager, one engine per call. The result has the token ids per prompt, the wall time, vLLM's
 spec-decode counters and the plugin's judge counts; with ``"sequential": true`` the prompts run one at
 a time (batch size 1, as hf_judge's generate) and the result also has them per prompt, in "per_prompt".
 """
@@ -14,8 +15,6 @@ import json
 import os
 import sys
 import time
-
-os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
 def _counters(llm, stats_path: str) -> dict:
@@ -39,16 +38,22 @@ def main(path: str) -> None:
 
     with open(path) as f:
         cfg = json.load(f)
+    if cfg.get("kv_cache_memory_bytes"):  # vLLM's CPU platform would take VLLM_CPU_KVCACHE_SPACE over it
+        os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)
+    else:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     stats_path = path + ".judge_stats.json"
     os.environ["HF_JUDGE_VLLM_STATS"] = stats_path  # the plugin's judge-only counts, from the engine process
     kw = {}
     if cfg.get("draft"):
         kw["speculative_config"] = {"method": "draft_model", "model": cfg["draft"], "num_speculative_tokens": cfg["k"]}
+    if cfg.get("kv_cache_memory_bytes"):
+        kw["kv_cache_memory_bytes"] = cfg["kv_cache_memory_bytes"]
     if cfg.get("judge"):
         kw["additional_config"] = {"hf_judge": {"judge": cfg["judge"], "judge_threshold": cfg.get("judge_threshold")}}
     llm = LLM(
-        model=cfg["target"], dtype="float32", enforce_eager=True, max_model_len=cfg.get("max_model_len", 2048),
-        seed=0, disable_log_stats=False, **kw,
+        model=cfg["target"], dtype=cfg.get("dtype", "float32"), enforce_eager=True,
+        max_model_len=cfg.get("max_model_len", 2048), seed=0, disable_log_stats=False, **kw,
     )  # fmt: skip
     prompts = [TokensPrompt(prompt_token_ids=ids) for ids in cfg["prompt_token_ids"]]
     own = cfg.get("request_thresholds") or [None] * len(prompts)
