@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,19 +59,25 @@ def default_head_text(report: dict) -> str:
     )
 
 
-def frontier_table(res: dict) -> str:
+def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
-    peer a judge point matches (from ``hf-judge bench`` results)."""
+    peer a judge point matches (from ``hf-judge bench`` results in ``benchmarks/results/<folder>``)."""
     env, cfg = res["environment"], res["config"]
+    engine = f"; the `vllm:` rows in vLLM ({env['vllm']}), against vLLM's own baselines" if "vllm" in env else ""
     lines = [
         f"Measured by `{res['command']}` on {env['device']}, {env['threads']} threads, {env['dtype']}, torch "
-        f"{env['torch']}, transformers {env['transformers']}; greedy, at most {cfg['max_new_tokens']} new tokens, "
-        f"{cfg['limit']} prompts per task, every method on the same prompts in one run "
-        f"(`benchmarks/results/frontier_cpu/`). Quality: exact match of the final number (math), "
-        "pass@1 (code); on MT-Bench the win rate + half ties against the target's own answer (both orders; "
-        "the target itself is 0.5 by definition) and the target's mean NLL per token of the answer (lower: "
-        "closer to what the target says). Tokens per forward and quality do not depend on the machine's load; "
-        "tokens/s does.",
+        f"{env['torch']}, transformers {env['transformers']}{engine}; greedy, at most {cfg['max_new_tokens']} new "
+        f"tokens, {cfg['limit']} prompts per task, every method on the same prompts in one run "
+        f"(`benchmarks/results/{folder}/`). Quality: exact match of the final number (math), "
+        "pass@1 (code); on MT-Bench "
+        + (
+            "the win rate + half ties against the target's own answer (both orders; the target itself is 0.5 by "
+            "definition) and "
+            if "grader" in res
+            else ""
+        )
+        + "the target's mean NLL per token of the answer (lower: closer to what the target says). Tokens per "
+        "forward and quality do not depend on the machine's load; tokens/s does.",
     ]
     for task, rows in res["tasks"].items():
         qs = [k for k in next(iter(rows.values())) if k.startswith("quality:")]
@@ -82,6 +89,8 @@ def frontier_table(res: dict) -> str:
             speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
             lines.append(f"| {m} | {speed} | {qual} |")
         for q, verdicts in res.get("frontier", {}).get(task, {}).items():
+            if not verdicts:  # no lossy peer in this run
+                continue
             head = f"Each lossy peer against the judge points, by {q[8:]} (at least its quality and tokens/forward):"
             lines += ["", head, ""] + [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
     if "grader" in res:
@@ -100,6 +109,7 @@ SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
     "frontier-cpu": (RESULTS / "frontier_cpu" / "results.json", frontier_table),
+    "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
 }
 
 

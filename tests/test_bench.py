@@ -352,6 +352,8 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
 
     def fake_engine(cfg, workdir, name, kv_cache_gib):
         calls.append(cfg)
+        if cfg["judge"]:  # the engine reads the head while it runs (a temporary folder)
+            cfg["head"] = hf_judge.JudgeHead.from_pretrained(cfg["judge"])
         assert cfg["sequential"] and cfg["target"] == target.name_or_path
         ids, per = [], []
         for p in cfg["prompt_token_ids"]:
@@ -378,7 +380,7 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
     assert res["methods"] == ["target", "sd", "judge@0.5", "vllm:target", "vllm:sd", "vllm:judge@0.5"]
     assert [c["judge_threshold"] if c["judge"] else c["draft"] for c in calls] == [None, draft.name_or_path, 0.5]
-    loaded = hf_judge.JudgeHead.from_pretrained(calls[2]["judge"])
+    loaded = calls[2]["head"]
     assert all(
         torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), judge.state_dict().values(), strict=True)
     )

@@ -214,7 +214,7 @@ def _record(rec_file, task: str, example_id, res: RunResult, kw: dict, head: str
     return rec
 
 
-def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, tokenizer, config, out: Path):
+def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, tokenizer, config):
     """One vLLM engine for method ``label`` over ``examples``, one prompt at a time; a RunResult per example."""
     import tempfile
 
@@ -237,11 +237,10 @@ def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, 
     # one prompt at a time: a KV cache for the longest prompt and its answer is all it needs; the bench
     # process holds the same pair meanwhile, so the engine asks for little memory
     cfg["max_model_len"] = max(map(len, cfg["prompt_token_ids"])) + config.max_new_tokens + (k or 0) + 8
-    if kw["method"] == "judge":  # the plugin reads a head folder
-        head_dir = out / "vllm_head"
-        judge.save_pretrained(head_dir)
-        cfg.update(judge=str(head_dir), judge_threshold=kw["judge_threshold"])
     with tempfile.TemporaryDirectory() as tmp:
+        if kw["method"] == "judge":  # the plugin reads a head folder
+            judge.save_pretrained(Path(tmp) / "head")
+            cfg.update(judge=str(Path(tmp) / "head"), judge_threshold=kw["judge_threshold"])
         result = run_engine(cfg, tmp, "engine", kv_cache_gib=0.25)
         runs = run_results(label, result, k if kw["method"] != "target" else None)
     return runs
@@ -358,7 +357,7 @@ def run_bench(
                     continue
                 todo = [ex for ex in examples if (task, ex["id"], m) not in done]
                 if todo:
-                    vllm_runs = _run_vllm(m, kw, todo, target, draft, judge, tokenizer, config, out)
+                    vllm_runs = _run_vllm(m, kw, todo, target, draft, judge, tokenizer, config)
                     for ex, res in zip(todo, vllm_runs, strict=True):
                         done[(task, ex["id"], m)] = _record(rec_file, task, ex["id"], res, kw, head)
                 bar.update(len(examples))
