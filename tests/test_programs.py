@@ -61,3 +61,27 @@ def test_the_bench_programs_task_is_the_held_out_split_and_runs_through_code_pro
     answer = f"def {name}(xs):\n    s = sorted(set(xs))\n    return s[-2] if len(s) > 1 else None\n"
     prog = code_program(ex, f"```python\n{answer}```")
     assert passes_tests(f"```python\n{prog}```", ex["test"])
+
+
+def test_a_run_that_times_out_once_is_tried_again_before_it_counts_as_failing(monkeypatch):
+    """A label must not depend on the machine's load: a wall-clock timeout (a busy or paused machine) gets one
+    more try with a longer timeout; code that really waits still fails."""
+    import subprocess
+
+    from hf_judge.training import programs
+
+    t = _dedupe_task()
+    right = f"```python\ndef {t['entry_point']}(xs):\n    return list(dict.fromkeys(xs))\n```"
+    stock, walls = subprocess.run, []
+
+    def slow_once(*args, **kwargs):
+        walls.append(kwargs["timeout"])
+        if len(walls) == 1:
+            raise subprocess.TimeoutExpired(args[0], kwargs["timeout"])
+        return stock(*args, **kwargs)
+
+    monkeypatch.setattr(programs.subprocess, "run", slow_once)
+    assert passes_tests(right, t["answer"], timeout=5)
+    assert walls == [5, 15]
+    monkeypatch.setattr(programs.subprocess, "run", stock)
+    assert not passes_tests("```python\nimport time\ntime.sleep(30)\n```", "assert True", timeout=0.5)
