@@ -163,6 +163,34 @@ def test_auto_label_with_tiny_models(tiny_tok):
     assert len(none) == 0  # every reference answer judged wrong: all items skipped
 
 
+def test_hard_share_picks_the_disagreements_the_target_likes_least(tiny_tok):
+    """With hard_share=0.5 half the disagreements of an item are those where the target gives the draft's token
+    the least probability (source auto:mismatch:hard), the rest spread evenly over the others."""
+    from hf_judge.training.data import MATH_INSTRUCTION, prompt_ids
+
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    items = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
+    kw = dict(checker=lambda text, ans: True, max_new_tokens=24, max_mismatches=4, progress=False)
+    ds = auto_label(target, draft, tiny_tok, items, hard_share=0.5, **kw)
+    for item in items:
+        p = prompt_ids(tiny_tok, f"{item['question']} {MATH_INSTRUCTION}")
+        with torch.no_grad():
+            seq = target.generate(torch.tensor([p]), max_new_tokens=24, do_sample=False)  # (1, T): p + ref
+            d_pred = draft(input_ids=seq).logits[0, :-1].argmax(-1)  # (T-1,) the draft's choice of token t+1
+            lp = target(input_ids=seq).logits[0, :-1].float().log_softmax(-1)  # (T-1, V)
+        mism = [t for t in range(len(p), seq.shape[1]) if d_pred[t - 1] != seq[0, t]]
+        assert len(mism) > 4  # the case where picking matters
+        rows = [r for r in ds if r["source"].startswith("auto:mismatch") and r["input_ids"][: len(p)] == p]
+        assert sorted(r["positions"][0] for r in rows) == [t for t in mism if t in {r["positions"][0] for r in rows}]
+        assert all(r["input_ids"][-1] == int(d_pred[r["positions"][0] - 1]) for r in rows)  # the draft's token
+        hard = sorted(r["positions"][0] for r in rows if r["source"] == "auto:mismatch:hard")
+        assert len(rows) == 4 and hard == sorted(sorted(mism, key=lambda t: float(lp[t - 1, d_pred[t - 1]]))[:2])
+    plain = auto_label(target, draft, tiny_tok, items, **kw)
+    assert {r["source"] for r in plain} <= {"auto:mismatch", "auto:target"}
+    with pytest.raises(ValueError, match="hard_share=1.5"):
+        auto_label(target, draft, tiny_tok, items, hard_share=1.5, **kw)
+
+
 @pytest.mark.slow
 def test_train_end_to_end_export_and_remote_load(tmp_path, smol, smol_tok):
     """Pairs data -> features -> train -> calibrate -> Hub folder with card -> AutoModel with remote code."""

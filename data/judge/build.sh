@@ -6,9 +6,10 @@
 #   ITEMS: math-steps (multi-step word problems, boxed answer) or programs (unit-tested functions;
 #   runs model-written code in a sandboxed subprocess)
 # Up to 16 disagreements per item, continued in one batch of 16 (a CPU batch costs little more than one
-# of 8: decoding reads the weights once per step for all rows); the first shards (math-steps seeds up
-# to 1001, programs seeds up to 2) were built with 8 and 8, and keep them, so that they resume and
-# rebuild as they were.
+# of 8: decoding reads the weights once per step for all rows), half of them where the target gives the
+# draft's token the least probability (--hard-share 0.5: errors are rare, 6% of evenly spread
+# disagreements); the first shards (math-steps seeds up to 1001, programs seeds up to 2) were built with
+# 8 evenly spread ones in batches of 8, and keep that, so that they resume and rebuild as they were.
 set -euo pipefail
 cd "$(dirname "$0")"
 items="$1"
@@ -21,11 +22,11 @@ mkdir -p logs "$items"
 for seed in $(seq "$2" "$3"); do
   out="$items/seed-$seed"
   [ -e "$out/dataset_info.json" ] && continue
-  n=16
-  [ "$seed" -lt "$first_wide" ] && n=8
+  n=16 hard=0.5
+  [ "$seed" -lt "$first_wide" ] && n=8 hard=0
   start=$(date +%s)
   hf-judge build-data --source auto --items "$items" --n-items 20 --seed "$seed" \
-    --max-mismatches "$n" --max-positives 16 --label-batch-size "$n" "${extra[@]}" \
+    --max-mismatches "$n" --max-positives 16 --label-batch-size "$n" --hard-share "$hard" "${extra[@]}" \
     --out "$out" >> "logs/$items-seed-$seed.log" 2>&1
-  echo "$items seed $seed: $(( $(date +%s) - start )) s (up to $n disagreements per item)" >> logs/wall_time.txt
+  echo "$items seed $seed: $(( $(date +%s) - start )) s (up to $n disagreements per item, hard share $hard)" >> logs/wall_time.txt
 done

@@ -34,6 +34,7 @@ def _source_kwargs(args) -> dict:
         "max_positives": args.max_positives,
         "max_new_tokens": args.label_max_new_tokens,
         "batch_size": args.label_batch_size,
+        "hard_share": args.hard_share,
     }
 
 
@@ -82,6 +83,7 @@ def cmd_train(args) -> int:
     if args.split == "question":
         split = position_split(split_by_question(ds), rows)  # (N,)
         groups = torch.tensor(question_groups(ds))[rows]  # (N,)
+    # the evenly spread disagreements (the mix decoding meets); auto:mismatch:hard ones are trained on only
     disagreement = torch.tensor([s == "auto:mismatch" for s in ds["source"]])[rows]  # (N,)
     head, report = train_head(
         X,
@@ -182,6 +184,13 @@ def add_train_commands(sub) -> None:
         p.add_argument("--label-max-new-tokens", type=int, default=96, help="auto: answer length cap")
         p.add_argument(
             "--label-batch-size", type=int, default=8, help="auto: target continuations run together in one batch"
+        )
+        p.add_argument(
+            "--hard-share",
+            type=float,
+            default=0.0,
+            help="auto: share of the disagreements picked where the target gives the draft's token the least "
+            "probability (more errors to learn from; source auto:mismatch:hard) (default: %(default)s)",
         )
 
     p = sub.add_parser("build-data", help="build a judge data set and save it (datasets format)")

@@ -199,6 +199,7 @@ def auto_label(
     decided: Callable[[str], bool] | None = None,
     window: int = 16,
     tolerance: float = 0.5,
+    hard_share: float = 0.0,
     progress: bool = True,
     checkpoint: str | Path | None = None,
 ) -> Dataset:
@@ -221,6 +222,11 @@ def auto_label(
     :func:`preservation`; it is acceptable when the target's mean log-likelihood of its next
     ``window`` tokens drops by at most ``tolerance`` nats per token (no continuation is generated).
 
+    ``hard_share``: the share of the ``max_mismatches`` picked where the target gives the draft's token the
+    least probability (where errors are likeliest: more of them to learn from) rather than evenly spread;
+    their rows have source ``auto:mismatch:hard``, and the evenly spread ones ``auto:mismatch``, the
+    natural mix of disagreements that reports on disagreements use.
+
     With ``checkpoint`` (a JSONL file) every finished item is recorded as it completes; a rerun
     after an interruption skips the recorded items, so nothing is labelled twice.
     """
@@ -239,6 +245,10 @@ def auto_label(
     )
     if checker is None:  # only then: checkpoints of checked items keep their fingerprint
         settings.update(window=window, tolerance=tolerance)
+    if not 0.0 <= hard_share <= 1.0:
+        raise InputError(f"hard_share={hard_share} must lie in [0, 1]")
+    if hard_share:  # likewise: checkpoints made before it keep their fingerprint
+        settings.update(hard_share=hard_share)
     if batch_size < 1:
         raise InputError(f"batch_size={batch_size} must be at least 1")
     done = _resume(checkpoint, items, settings)
@@ -295,6 +305,7 @@ def _label_item(
     decided,
     window: int = 16,
     tolerance: float = 0.5,
+    hard_share: float = 0.0,
 ) -> list[dict] | None:
     """The labelled rows of one item, or None when the target's own answer is wrong."""
     eos = tokenizer.eos_token_id
@@ -303,10 +314,17 @@ def _label_item(
     ref = _greedy(target, helper, p, max_new_tokens, eos)
     if checker is not None and not checker(tokenizer.decode(ref, skip_special_tokens=True), item["answer"]):
         return None
-    seq = torch.tensor([p + ref], device=draft.device)
+    seq = torch.tensor([p + ref], device=draft.device)  # (1, T)
     d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
     mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
-    subs = _spread(mism, max_mismatches)
+    hard = []
+    if hard_share and len(mism) > max_mismatches:
+        logits = (
+            target(input_ids=seq.to(target.device), use_cache=False).logits[0, len(p) - 1 : -1].float()
+        )  # (len(ref), V)
+        lp = logits.log_softmax(-1)[torch.arange(len(ref)), torch.tensor(d_pred)].tolist()  # (len(ref),)
+        hard = sorted(mism, key=lambda i: lp[i])[: round(max_mismatches * hard_share)]
+    subs = sorted(hard + _spread([i for i in mism if i not in set(hard)], max_mismatches - len(hard)))
     if checker is None:
         drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window)
         labels = {i: int(i in drops and drops[i] <= tolerance) for i in subs}  # an early stop loses the rest
@@ -317,7 +335,8 @@ def _label_item(
     rows = []
     for i in subs:
         sub = p + ref[:i] + [d_pred[i]]
-        rows.append({"input_ids": sub, "positions": [len(sub) - 1], "labels": [labels[i]], "source": "auto:mismatch"})
+        source = "auto:mismatch:hard" if i in hard else "auto:mismatch"
+        rows.append({"input_ids": sub, "positions": [len(sub) - 1], "labels": [labels[i]], "source": source})
     same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
     if same:
         rows.append(
