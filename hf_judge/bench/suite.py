@@ -74,8 +74,7 @@ class BenchConfig:
 
         if isinstance(self.num_assistant_tokens, int):
             self.num_assistant_tokens = [self.num_assistant_tokens]
-        bad = [e for e in self.engines if e not in ENGINES] or ([] if "transformers" in self.engines else ["-"])
-        if bad:
+        if any(e not in ENGINES for e in self.engines) or "transformers" not in self.engines:
             raise InputError(
                 f"engines={self.engines}: choose from {list(ENGINES)}, transformers included "
                 "(vLLM's rows are reported beside the transformers path)"
@@ -214,6 +213,11 @@ def _record(rec_file, task: str, example_id, res: RunResult, kw: dict, head: str
     return rec
 
 
+def _dtype_name(model) -> str:
+    """``float32``, ``bfloat16``...: the model's dtype as vLLM names it."""
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
+
+
 def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, tokenizer, config):
     """One vLLM engine for method ``label`` over ``examples``, one prompt at a time; a RunResult per example."""
     import tempfile
@@ -232,7 +236,7 @@ def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, 
         "prompt_token_ids": [prompt_ids(tokenizer, ex["prompt"]) for ex in examples],
         "max_tokens": config.max_new_tokens,
         "sequential": True,
-        "dtype": str(next(target.parameters()).dtype).removeprefix("torch."),  # the transformers path's
+        "dtype": _dtype_name(target),  # the transformers path's
     }
     # one prompt at a time: a KV cache for the longest prompt and its answer is all it needs; the bench
     # process holds the same pair meanwhile, so the engine asks for little memory
@@ -322,8 +326,7 @@ def run_bench(
     if "vllm" in config.engines:
         from .vllm_engine import VLLM_PINS
 
-        dtype = str(next(target.parameters()).dtype).removeprefix("torch.")
-        results["environment"]["vllm"] = f"{VLLM_PINS[1]}, {dtype}, eager, one prompt at a time"
+        results["environment"]["vllm"] = f"{VLLM_PINS[1]}, {_dtype_name(target)}, eager, one prompt at a time"
     results.update(methods=list(methods), tasks={})
     costs = None
     if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
