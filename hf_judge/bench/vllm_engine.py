@@ -67,7 +67,7 @@ def run_engine(cfg: dict, workdir: str | Path, name: str, kv_cache_gib: float = 
         raise RuntimeError(
             f"vLLM engine {name!r} failed (exit {r.returncode}); an engine that dies without a Python error "
             '("Executor failed") ran out of memory: the calling process may hold the same pair (the bench '
-            f"does; with the Qwen pair in float32 the two need over 22 GB):\n{r.stderr[-3000:]}"
+            f"does; with the Qwen pair in float32 the two did not fit in 24 GB):\n{r.stderr[-3000:]}"
         )
     line = next((x for x in r.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
