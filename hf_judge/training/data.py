@@ -317,14 +317,14 @@ def _label_item(
     seq = torch.tensor([p + ref], device=draft.device)  # (1, T)
     d_pred = draft(input_ids=seq, use_cache=False).logits[0, len(p) - 1 : -1].argmax(-1).tolist()  # (len(ref),)
     mism = [i for i, (a, b) in enumerate(zip(ref, d_pred, strict=True)) if a != b]
-    hard = []
+    hard: set[int] = set()
     if hard_share and len(mism) > max_mismatches:
         logits = (
             target(input_ids=seq.to(target.device), use_cache=False).logits[0, len(p) - 1 : -1].float()
         )  # (len(ref), V)
         lp = logits.log_softmax(-1)[torch.arange(len(ref)), torch.tensor(d_pred)].tolist()  # (len(ref),)
-        hard = sorted(mism, key=lambda i: lp[i])[: round(max_mismatches * hard_share)]
-    subs = sorted(hard + _spread([i for i in mism if i not in set(hard)], max_mismatches - len(hard)))
+        hard = set(sorted(mism, key=lambda i: lp[i])[: round(max_mismatches * hard_share)])
+    subs = sorted([*hard, *_spread([i for i in mism if i not in hard], max_mismatches - len(hard))])
     if checker is None:
         drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window)
         labels = {i: int(i in drops and drops[i] <= tolerance) for i in subs}  # an early stop loses the rest

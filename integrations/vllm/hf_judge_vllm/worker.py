@@ -38,17 +38,16 @@ def main(path: str) -> None:
 
     with open(path) as f:
         cfg = json.load(f)
-    if cfg.get("kv_cache_memory_bytes"):  # vLLM's CPU platform would take VLLM_CPU_KVCACHE_SPACE over it
-        os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)
-    else:
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     stats_path = path + ".judge_stats.json"
     os.environ["HF_JUDGE_VLLM_STATS"] = stats_path  # the plugin's judge-only counts, from the engine process
     kw = {}
-    if cfg.get("draft"):
-        kw["speculative_config"] = {"method": "draft_model", "model": cfg["draft"], "num_speculative_tokens": cfg["k"]}
     if cfg.get("kv_cache_memory_bytes"):
         kw["kv_cache_memory_bytes"] = cfg["kv_cache_memory_bytes"]
+        os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # vLLM's CPU platform would take it over the above
+    else:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    if cfg.get("draft"):
+        kw["speculative_config"] = {"method": "draft_model", "model": cfg["draft"], "num_speculative_tokens": cfg["k"]}
     if cfg.get("judge"):
         kw["additional_config"] = {"hf_judge": {"judge": cfg["judge"], "judge_threshold": cfg.get("judge_threshold")}}
     llm = LLM(
