@@ -3,7 +3,12 @@
 - ``target``: the target's last hidden state at the draft token (the paper's judge, what hf_judge ships);
 - ``target+draft_prev``: and the draft's last hidden state at the position that proposed the token
   (AutoJudge-style; the decoding loop has it for every draft token);
-- ``target+draft``: and the draft's last hidden state at the token itself.
+- ``target+draft``: and the draft's last hidden state at the token itself;
+- ``target+rules``: and the free rules' scores at the token (log 1/rank, log probability ratio, gated
+  entropy: what the verification forward's logits already say).
+
+The free rules themselves (top-k, probability ratio, entropy-gated; no training) are scored on the same
+test positions: a trained head that does not beat them has no reason to exist.
 
 Same data, same split by question (train / validation / test), same trainer; the test split is
 reported only. python benchmarks/judge_features.py --data data/judge/math-steps/seed-* \
@@ -23,9 +28,9 @@ from hf_judge.core import _compat
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model
 from hf_judge.training.data import load_dataset_dir
-from hf_judge.training.features import extract_features
-from hf_judge.training.split import position_split, split_by_question
-from hf_judge.training.trainer import TrainConfig, train_head
+from hf_judge.training.features import extract
+from hf_judge.training.split import disagreements, position_split, split_by_question
+from hf_judge.training.trainer import TrainConfig, rules_auc, train_head
 
 
 @torch.no_grad()
@@ -50,13 +55,20 @@ def main() -> None:
     dtype = resolve_dtype(args.dtype)
     ds = load_dataset_dir(args.data)
     target = load_model(DEFAULT_TARGET, dtype=dtype)
-    X, y, rows = extract_features(target, ds, cache=cache_dir() / "features")
+    feats = extract(target, ds, cache=cache_dir() / "features")
+    X, y, rows = feats.X, feats.y, feats.rows
     del target
     draft = load_model(DEFAULT_DRAFT, dtype=dtype)
     d_at, d_before = draft_states(draft, ds)
     split = position_split(split_by_question(ds), rows)  # (N,)
-    disagreement = torch.tensor([s == "auto:mismatch" for s in ds["source"]])[rows]  # (N,)
-    sets = {"target": X, "target+draft_prev": torch.cat([X, d_before], 1), "target+draft": torch.cat([X, d_at], 1)}
+    disagreement = disagreements(ds, rows)  # (N,)
+    logs = torch.stack([feats.rules[r].clamp_min(1e-6).log() for r in ("top-k", "ratio", "entropy")], 1)  # (N, 3)
+    sets = {
+        "target": X,
+        "target+draft_prev": torch.cat([X, d_before], 1),
+        "target+draft": torch.cat([X, d_at], 1),
+        "target+rules": torch.cat([X, logs], 1),
+    }
     results = {}
     for name, feats in sets.items():
         _, rep = train_head(
@@ -77,7 +89,9 @@ def main() -> None:
         "positions": {s: int((split == i).sum()) for i, s in enumerate(("train", "val", "test"))},
         "disagreements": {s: int(((split == i) & disagreement).sum()) for i, s in enumerate(("train", "val", "test"))},
         "results": results,
+        "free_rules": rules_auc(feats.rules, y, split == 2, disagreement),
     }
+    print("free rules", json.dumps(out["free_rules"]))
     with open(args.out, "w") as f:
         json.dump(out, f, indent=2)
 

@@ -70,11 +70,19 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     smol_args = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
     assert main(["build-data", "--source", "pairs", "--out", str(tmp_path / "data"), *smol_args]) == 0
     assert (
-        main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "head"), "--epochs", "30", *smol_args])
+        main(
+            ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "head"), "--epochs", "30"]
+            + ["--learning-curve", *smol_args]
+        )
         == 0
     )
     for f in ("config.json", "model.safetensors", "README.md", "calibration.png", "training_report.json"):
         assert (tmp_path / "head" / f).exists(), f
+    report = json.loads((tmp_path / "head" / "training_report.json").read_text())
+    assert set(report["free_rules"]) == {"top-k", "ratio", "entropy"}  # beside the head, same test positions
+    assert "Training-free rules" in (tmp_path / "head" / "README.md").read_text()
+    curve = json.loads((tmp_path / "head" / "learning_curve.json").read_text())
+    assert curve[-1]["free_rules"] == report["free_rules"] and (tmp_path / "head" / "learning_curve.png").exists()
     assert (
         main(
             [

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 import torch
-from datasets import Dataset
+from datasets import Dataset, concatenate_datasets
 
 import hf_judge
 from hf_judge import JudgeHeadConfig
 from hf_judge.training.card import export_head, push_head
 from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
-from hf_judge.training.features import extract_features
+from hf_judge.training.features import extract, extract_features
 from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_head
 from tests.conftest import HIDDEN, set_draft_len, tiny_for, tiny_model
 
@@ -73,6 +73,36 @@ def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt):
     )
     X, _, _ = extract_features(target, ds, progress=False)
     assert torch.allclose(X, torch.cat(seen), atol=1e-5)
+
+
+def test_rule_scores_are_what_the_scorers_see_inside_generate(prompt):
+    """The free rules' scores at extraction equal the scorers' own scores inside generate() (the target's
+    logits at the position that predicts each draft token)."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)
+    k = 3
+    set_draft_len(draft, k)
+    seen = []
+
+    class Recorder(hf_judge.ProbabilityRatio):
+        def score(self, hidden, target_logits, draft_ids):
+            got = super().score(hidden, target_logits, draft_ids)
+            seen.append(got.detach().clone())  # (k,)
+            return got
+
+    out = target.generate(prompt, max_new_tokens=12, do_sample=False, assistant_model=draft, judge=Recorder(1.0))
+    n0 = prompt.shape[1]
+    positions = [n0 + step * (k + 1) + i for step in range(3) for i in range(k)]
+    ds = Dataset.from_list(
+        [{"input_ids": out[0].tolist(), "positions": positions, "labels": [1] * len(positions), "source": "t"}],
+        features=FEATURES,
+    )
+    f = extract(target, ds, progress=False)
+    assert torch.allclose(f.rules["ratio"], torch.cat(seen), atol=1e-5)
+    assert (f.rules["top-k"] == 1.0).all()  # same weights: every draft token is the target's own choice
+    full = target(out).logits[0, torch.tensor(positions) - 1].float()  # (P, V)
+    rank = (full > full.gather(-1, out[0, positions][:, None])).sum(-1) + 1
+    assert torch.equal(f.rules["top-k"], 1.0 / rank)
 
 
 def test_roc_auc_and_metrics_on_hand_values():
@@ -394,6 +424,17 @@ def test_a_split_by_question_reports_test_and_its_disagreements_apart():
     assert rep.test["n"] == int((split == 2).sum()) and rep.val["n"] == int((split == 1).sum())
     assert rep.test_disagreements["n"] == int(((split == 2) & disagreement).sum())
     assert rep.test["roc_auc"] > 0.95
+    assert rep.free_rules is None
+    rules = {"sign": X[:, 0], "flipped": -X[:, 0], "other": X[:, 1]}
+    _, rep = train_head(
+        X, y, rows, TrainConfig(epochs=2), split=split, disagreement=disagreement, rules=rules, progress=False
+    )
+    te, d = split == 2, (split == 2) & disagreement
+    assert rep.free_rules["sign"] == {"test": 1.0, "test_disagreements": 1.0}
+    assert rep.free_rules["flipped"] == {"test": 0.0, "test_disagreements": 0.0}
+    assert rep.free_rules["other"] == {"test": roc_auc(X[te, 1], y[te]), "test_disagreements": roc_auc(X[d, 1], y[d])}
+    with pytest.raises(ValueError, match="rule 'short': \\(3,\\) scores for \\(900,\\) positions"):
+        train_head(X, y, rows, TrainConfig(epochs=2), split=split, rules={"short": X[:3, 0]}, progress=False)
     with pytest.raises(ValueError, match="to validate on, got"):
         train_head(X, y, rows, TrainConfig(epochs=2), split=torch.zeros(900, dtype=torch.long), progress=False)
 
@@ -407,24 +448,57 @@ def test_learning_curve_trains_on_nested_shares_of_the_training_questions():
     rows = torch.arange(1200) // 4
     groups = rows // 2
     split = (groups % 5 == 3).long() + 2 * (groups % 5 == 4).long()  # (N,) val, test by question
-    pts = learning_curve(X, y, rows, split, groups, torch.ones(1200, dtype=torch.bool), TrainConfig(epochs=20))
+    everywhere = torch.ones(1200, dtype=torch.bool)
+    pts = learning_curve(X, y, rows, split, groups, everywhere, TrainConfig(epochs=20), rules={"x0": X[:, 0]})
+    assert all(
+        p["free_rules"]
+        == {
+            "x0": {"test": roc_auc(X[split == 2, 0], y[split == 2])}
+            | {"test_disagreements": roc_auc(X[split == 2, 0], y[split == 2])}
+        }
+        for p in pts
+    )
     n_train_q = len(groups[split == 0].unique())
     assert [p["train_questions"] for p in pts] == [math.ceil(f * n_train_q) for f in (0.125, 0.25, 0.5, 1.0)]
     assert pts[-1]["train_positions"] == int((split == 0).sum())
     assert all(0.5 < p["test_roc_auc"] <= 1 for p in pts)
 
 
-def test_features_are_cached_by_target_and_data(tmp_path, tiny_tok):
+def test_learning_curve_plot_of_data_without_disagreements_uses_positions(tmp_path):
+    """Hand-written pairs have no draft/target disagreements: the log axis would have nothing to show."""
+    import warnings
+
+    from hf_judge.bench.plots import plot_learning_curve
+
+    pts = [
+        {"train_disagreements": 0, "train_positions": n, "test_roc_auc": 0.7, "test_disagreements_roc_auc": math.nan}
+        for n in (10, 20)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_learning_curve(pts, tmp_path / "c.png").exists()
+
+
+def test_features_are_cached_per_row_so_a_new_shard_runs_the_target_on_its_rows_only(tmp_path, tiny_tok):
     target = tiny_for(tiny_tok, layers=1)
-    ds = pairs_dataset(tiny_tok, load_seed_pairs()[:2])
+    pairs = load_seed_pairs()
+    ds = pairs_dataset(tiny_tok, pairs[:2])
     X, y, rows = extract_features(target, ds, progress=False, cache=tmp_path)
-    assert len(list(tmp_path.glob("*.pt"))) == 1
     calls = []
     target.register_forward_pre_hook(lambda *_: calls.append(1))
     X2, y2, rows2 = extract_features(target, ds, progress=False, cache=tmp_path)
     assert not calls and torch.equal(X, X2) and torch.equal(y, y2) and torch.equal(rows, rows2)
-    extract_features(target, pairs_dataset(tiny_tok, load_seed_pairs()[2:4]), progress=False, cache=tmp_path)
-    assert calls and len(list(tmp_path.glob("*.pt"))) == 2  # other data: computed and kept apart
+    more = pairs_dataset(tiny_tok, pairs[2:3])
+    X3, _, _ = extract_features(target, concatenate_datasets([ds, more]), progress=False, cache=tmp_path)
+    assert len(calls) == len(more)  # the new shard's rows only
+    assert torch.equal(X3[: len(X)], X)
+    relabelled = ds.map(lambda ex: {"labels": [1 - v for v in ex["labels"]]})
+    _, y4, _ = extract_features(target, relabelled, progress=False, cache=tmp_path)
+    assert len(calls) == len(more) and torch.equal(y4, 1 - y)  # labels come from the data, not the cache
+    other = tiny_for(tiny_tok, layers=1, seed=1)
+    other.name_or_path = "another-target"
+    extract_features(other, ds, progress=False, cache=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2  # another target's features are kept apart
 
 
 def test_the_card_shows_every_split_the_report_has():
@@ -437,6 +511,9 @@ def test_the_card_shows_every_split_the_report_has():
     card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": {**m, "roc_auc": 0.7}}))
     assert "| test (held-out questions) | 120 |" in card
     assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 |" in card
+    assert "Training-free rules" not in card
+    card = str(make_card(head, {"train": m, "val": m, "test": m, "free_rules": {"ratio": {"test": 0.61}}}))
+    assert "| ratio | 0.610 | n/a |" in card
 
 
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):

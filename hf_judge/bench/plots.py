@@ -62,13 +62,20 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
 
 
 def plot_learning_curve(points: list[dict], path) -> Path:
-    """Held-out test ROC-AUC against the number of training disagreements (log scale)."""
+    """Held-out test ROC-AUC against the number of training disagreements (log scale), with the free
+    rules' level on the same test disagreements where the points carry it."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    xs = [p["train_disagreements"] for p in points]
+    # data without disagreements (hand-written pairs): by training positions, which a log axis can show
+    size = "train_disagreements" if all(p["train_disagreements"] > 0 for p in points) else "train_positions"
+    xs = [p[size] for p in points]
     ax.plot(xs, [p["test_disagreements_roc_auc"] for p in points], "o-", label="test: disagreements only")
     ax.plot(xs, [p["test_roc_auc"] for p in points], "s--", label="test: all positions")
+    for i, (rule, auc) in enumerate(sorted(((points[-1].get("free_rules") if points else None) or {}).items())):
+        if "test_disagreements" in auc:  # a free rule learns nothing: one level, same test disagreements
+            ax.axhline(auc["test_disagreements"], color=f"C{i + 2}", ls=":", label=f"free rule {rule}: disagreements")
     ax.set_xscale("log")
-    ax.set(xlabel="training disagreements (log scale)", ylabel="ROC-AUC", title="Judge learning curve")
+    what = "disagreements" if size == "train_disagreements" else "positions"
+    ax.set(xlabel=f"training {what} (log scale)", ylabel="ROC-AUC", title="Judge learning curve")
     ax.legend()
     return _save(fig, path)
 

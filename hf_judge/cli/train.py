@@ -67,8 +67,8 @@ def cmd_train(args) -> int:
     from ..registry.packaged import cache_dir, hub_name
     from ..training.card import export_head, push_head
     from ..training.data import load_dataset_dir
-    from ..training.features import extract_features
-    from ..training.split import position_split, question_groups, split_by_question
+    from ..training.features import extract
+    from ..training.split import disagreements, position_split, question_groups, split_by_question
     from ..training.trainer import TrainConfig, learning_curve, train_head
 
     cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
@@ -78,13 +78,13 @@ def cmd_train(args) -> int:
     else:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
         ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
-    X, y, rows = extract_features(target, ds, cache=cache_dir() / "features")
+    feats = extract(target, ds, cache=cache_dir() / "features")
+    X, y, rows = feats.X, feats.y, feats.rows
     split = groups = None
     if args.split == "question":
         split = position_split(split_by_question(ds), rows)  # (N,)
         groups = torch.tensor(question_groups(ds))[rows]  # (N,)
-    # the evenly spread disagreements (the mix decoding meets); auto:mismatch:hard ones are trained on only
-    disagreement = torch.tensor([s == "auto:mismatch" for s in ds["source"]])[rows]  # (N,)
+    disagreement = disagreements(ds, rows)  # (N,)
     head, report = train_head(
         X,
         y,
@@ -94,6 +94,7 @@ def cmd_train(args) -> int:
         draft_model=hub_name(args.draft),
         split=split,
         disagreement=disagreement,
+        rules=feats.rules,
     )
     rep = report.as_dict()
     out = export_head(
@@ -112,10 +113,10 @@ def cmd_train(args) -> int:
 
         if split is None:
             raise InputError("--learning-curve needs the split by question (--split question)")
-        curve = learning_curve(X, y, rows, split, groups, disagreement, cfg)
+        curve = learning_curve(X, y, rows, split, groups, disagreement, cfg, rules=feats.rules)
         (out / "learning_curve.json").write_text(json.dumps(curve, indent=2))
         plot_learning_curve(curve, out / "learning_curve.png")
-    shown = {s: rep[s] for s in ("val", "test", "test_disagreements") if rep.get(s)}
+    shown = {s: rep[s] for s in ("val", "test", "test_disagreements", "free_rules") if rep.get(s)}
     print(json.dumps({**shown, "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
     print(f"saved judge head to {out}")
     if args.push:

@@ -48,6 +48,16 @@ def _split_table(report: dict) -> str:
             lines.append(
                 f"| {name} | {m.get('n', 'n/a')} | {m.get('n_errors', 'n/a')} | " + " | ".join(map(_f, figures)) + " |"
             )
+    rules = report.get("free_rules")
+    if rules:  # the training-free rules on the same held-out positions: what the head has to beat
+        lines += [
+            "",
+            "Training-free rules on the same test positions (ROC-AUC; the head has to beat them):",
+            "",
+            "| rule | test | test, disagreements only |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {r} | {_f(m.get('test'))} | {_f(m.get('test_disagreements'))} |" for r, m in rules.items()]
     return "\n".join(lines)
 
 

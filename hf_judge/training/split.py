@@ -17,7 +17,7 @@ import torch
 
 from ..core.errors import InputError
 
-__all__ = ["TRAIN_SPLITS", "position_split", "question_groups", "split_by_question"]
+__all__ = ["TRAIN_SPLITS", "disagreements", "position_split", "question_groups", "split_by_question"]
 
 TRAIN_SPLITS = ("train", "val", "test")
 
@@ -59,3 +59,10 @@ def position_split(row_split: list[str], rows: torch.Tensor) -> torch.Tensor:
     """The split of every position, as an index into :data:`TRAIN_SPLITS`: (N,) long, from the rows of ``rows`` (N,)."""
     per_row = torch.tensor([TRAIN_SPLITS.index(s) for s in row_split], dtype=torch.long)
     return per_row[rows]
+
+
+def disagreements(dataset, rows: torch.Tensor) -> torch.Tensor:
+    """(N,) bool: the positions of ``rows`` (N,) that are evenly spread draft/target disagreements (source
+    ``auto:mismatch``), the mix decoding meets and reports are made on; the ``auto:mismatch:hard`` picks
+    (chosen where the target likes the draft's token least) are trained on only."""
+    return torch.tensor([s == "auto:mismatch" for s in dataset["source"]], dtype=torch.bool)[rows]

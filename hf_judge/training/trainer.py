@@ -28,6 +28,7 @@ __all__ = [
     "learning_curve",
     "metrics",
     "roc_auc",
+    "rules_auc",
     "seed_head",
     "train_head",
 ]
@@ -129,6 +130,7 @@ class TrainReport:
     history: list[dict] = field(default_factory=list)
     test: dict | None = None  # held-out questions, never tuned on (with a split by question)
     test_disagreements: dict | None = None  # the test positions where the draft disagrees with the target
+    free_rules: dict | None = None  # {rule: {"test": ROC-AUC, "test_disagreements": ROC-AUC}} on the same positions
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -154,6 +156,7 @@ def train_head(
     draft_model: str | None = None,
     split: torch.Tensor | None = None,
     disagreement: torch.Tensor | None = None,
+    rules: dict[str, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> tuple[JudgeHead, TrainReport]:
     """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable.
@@ -162,7 +165,9 @@ def train_head(
     :mod:`hf_judge.training.split`, by question); without it, rows are split at random into train and
     validation (``config.val_fraction``). Validation picks the epoch and the threshold; test is reported
     only, and ``disagreement`` (N,) bool marks the positions reported again on their own (draft/target
-    disagreements, where a judge earns its keep).
+    disagreements, where a judge earns its keep). ``rules`` {name: (N,)}: training-free scores at the same
+    positions (:func:`hf_judge.training.features.rule_scores`), whose test ROC-AUC is reported beside the
+    head's: a trained judge has to beat them.
     """
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
@@ -258,7 +263,22 @@ def train_head(
         if disagreement is not None and disagreement[te].any():
             d = disagreement[te]
             report.test_disagreements = metrics(p_te[d], y[te][d], thr)
+        if rules:
+            report.free_rules = rules_auc(rules, y, te, disagreement)
     return head, report
+
+
+def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tensor, disagreement=None) -> dict:
+    """Each free rule's ROC-AUC on the positions ``where`` (N,) bool, and on the disagreements among them."""
+    out = {}
+    for name, s in rules.items():
+        if s.shape != y.shape:
+            raise InputError(f"rule {name!r}: {tuple(s.shape)} scores for {tuple(y.shape)} positions")
+        out[name] = {"test": roc_auc(s[where], y[where])}
+        if disagreement is not None and (disagreement & where).any():
+            d = disagreement & where
+            out[name]["test_disagreements"] = roc_auc(s[d], y[d])
+    return out
 
 
 @torch.no_grad()
@@ -289,11 +309,13 @@ def learning_curve(
     disagreement: torch.Tensor,
     config: TrainConfig | None = None,
     fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
+    rules: dict[str, torch.Tensor] | None = None,
 ) -> list[dict]:
     """Held-out test figures against training size: does more data still help?
 
     The head is trained on nested shares of the training questions (``groups`` (N,): each position's
-    question), validated and tested on the same validation and test questions every time.
+    question), validated and tested on the same validation and test questions every time. With ``rules``
+    each point also carries the free rules' test ROC-AUC (the same at every point: they learn nothing).
     """
     cfg = config or TrainConfig()
     train_groups = groups[split == 0].unique()
@@ -319,4 +341,6 @@ def learning_curve(
                 ),
             }
         )
+        if rules:
+            points[-1]["free_rules"] = rules_auc(rules, y, split == 2, disagreement)
     return points
