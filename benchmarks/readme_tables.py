@@ -104,11 +104,46 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     return "\n".join(lines)
 
 
+def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
+    """A head trained on the committed judge data against the free rules, on the same held-out test
+    questions, and its learning curve."""
+    env, te, td = rep["environment"], rep["test"], rep["test_disagreements"]
+    lines = [
+        f"Measured by `{rep['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, torch "
+        f"{env['torch']}, transformers {env['transformers']}. Split by question: the test questions are never "
+        f"trained or tuned on. Test: {te['n']} labelled positions ({te['n_errors']} errors), of them "
+        f"{td['n']} evenly spread draft/target disagreements ({td['n_errors']} errors).",
+        "",
+        "| scorer | test ROC-AUC | test ROC-AUC, disagreements only |",
+        "|---|---|---|",
+        f"| trained head (target's last hidden state) | {te['roc_auc']:.3f} | {td['roc_auc']:.3f} |",
+    ]
+    for rule, m in rep.get("free_rules", {}).items():
+        lines.append(f"| free rule: {rule} | {m['test']:.3f} | {m.get('test_disagreements', float('nan')):.3f} |")
+    curve = rep.get("learning_curve")
+    if curve:
+        lines += [
+            "",
+            "Learning curve (the same validation and test questions at every point):",
+            "",
+            "| training questions | training disagreements | test ROC-AUC | test ROC-AUC, disagreements only |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_roc_auc']:.3f} "
+            f"| {p['test_disagreements_roc_auc']:.3f} |"
+            for p in curve
+        ]
+        lines += ["", f"![learning curve](benchmarks/results/{folder}/learning_curve.png)"]
+    return "\n".join(lines)
+
+
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
     "frontier-cpu": (RESULTS / "frontier_cpu" / "results.json", frontier_table),
+    "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
 }
 

@@ -81,8 +81,9 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     report = json.loads((tmp_path / "head" / "training_report.json").read_text())
     assert set(report["free_rules"]) == {"top-k", "ratio", "entropy"}  # beside the head, same test positions
     assert "Training-free rules" in (tmp_path / "head" / "README.md").read_text()
-    curve = json.loads((tmp_path / "head" / "learning_curve.json").read_text())
-    assert curve[-1]["free_rules"] == report["free_rules"] and (tmp_path / "head" / "learning_curve.png").exists()
+    assert report["learning_curve"][-1]["free_rules"] == report["free_rules"]
+    assert (tmp_path / "head" / "learning_curve.png").exists()
+    assert report["command"].startswith("hf-judge") and report["environment"]["dtype"].startswith("torch.")
     assert (
         main(
             [

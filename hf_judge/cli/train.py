@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..training.data import AUTO_ITEMS, build_dataset
@@ -63,6 +64,7 @@ def cmd_build_data(args) -> int:
 def cmd_train(args) -> int:
     import torch
 
+    from ..bench.suite import environment
     from ..core.errors import InputError
     from ..registry.packaged import cache_dir, hub_name
     from ..training.card import export_head, push_head
@@ -72,6 +74,8 @@ def cmd_train(args) -> int:
     from ..training.trainer import TrainConfig, learning_curve, train_head
 
     cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
+    if args.learning_curve and args.split != "question":
+        raise InputError(f"--learning-curve needs the split by question (--split question), got --split {args.split}")
     if args.data:
         tok, target, _ = _models(args, need_draft=False)
         ds = load_dataset_dir(args.data)
@@ -97,6 +101,10 @@ def cmd_train(args) -> int:
         rules=feats.rules,
     )
     rep = report.as_dict()
+    rep["command"] = "hf-judge " + " ".join(sys.argv[1:])
+    rep["environment"] = environment(target)
+    if args.learning_curve:
+        rep["learning_curve"] = learning_curve(X, y, rows, split, groups, disagreement, cfg, rules=feats.rules)
     out = export_head(
         head,
         args.out,
@@ -111,11 +119,7 @@ def cmd_train(args) -> int:
     if args.learning_curve:
         from ..bench.plots import plot_learning_curve
 
-        if split is None:
-            raise InputError("--learning-curve needs the split by question (--split question)")
-        curve = learning_curve(X, y, rows, split, groups, disagreement, cfg, rules=feats.rules)
-        (out / "learning_curve.json").write_text(json.dumps(curve, indent=2))
-        plot_learning_curve(curve, out / "learning_curve.png")
+        plot_learning_curve(rep["learning_curve"], out / "learning_curve.png")
     shown = {s: rep[s] for s in ("val", "test", "test_disagreements", "free_rules") if rep.get(s)}
     print(json.dumps({**shown, "threshold": head.config.threshold, "epochs": rep["epochs_run"]}, indent=2))
     print(f"saved judge head to {out}")
