@@ -24,6 +24,16 @@ def test_console_script_is_installed():
     assert r.returncode == 0 and "--allow-code-exec" in r.stdout
 
 
+def test_recorded_command_pastes_back_into_a_shell(monkeypatch):
+    import shlex
+
+    from hf_judge.cli.common import command_line
+
+    argv = ["hf-judge", "train", "--dataset-name", "math and programs (data/judge)", "--out", "a b"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert shlex.split(command_line()) == ["hf-judge", *argv[1:]]
+
+
 def test_unknown_alias_is_a_clean_error(capsys):
     assert main(["generate", "hi", "--target", "no-such-model"]) == 2
     assert "unknown model alias 'no-such-model'" in capsys.readouterr().err

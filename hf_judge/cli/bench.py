@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 import time
 
 from ..bench.suite import BenchConfig, run_bench
-from .common import add_model_args, load_models
+from .common import add_model_args, command_line, load_models
 
 __all__ = ["add_bench_command"]
 
@@ -38,8 +36,7 @@ def cmd_bench(args) -> int:
             load_tokenizer(args.grader),
         )
     t0 = time.perf_counter()
-    command = "hf-judge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader, command=command)
+    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader, command=command_line())
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
     if args.update_card:

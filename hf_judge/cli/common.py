@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
-__all__ = ["add_model_args", "load_models", "prompt_tensor", "setup_device"]
+__all__ = ["add_model_args", "command_line", "load_models", "prompt_tensor", "setup_device"]
 
 # the defaults of the speculative settings, chosen from benchmarks/results/speed_cpu.json (2 CPU cores):
 # k=8 was fastest for both SD and judge decoding (k=5 and 12 slower); stopping the draft below 0.4
@@ -13,6 +14,11 @@ __all__ = ["add_model_args", "load_models", "prompt_tensor", "setup_device"]
 DEFAULT_K = 8
 DEFAULT_CONFIDENCE = 0.0
 DEFAULT_DRAFT_QUANT = "auto"
+
+
+def command_line() -> str:
+    """The command being run, quoted so that it can be pasted back into a shell (for result files)."""
+    return "hf-judge " + shlex.join(sys.argv[1:])
 
 
 def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bool = False) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from ..training.data import AUTO_ITEMS, build_dataset
-from .common import add_model_args
+from .common import add_model_args, command_line
 
 __all__ = ["add_train_commands"]
 
@@ -101,7 +100,7 @@ def cmd_train(args) -> int:
         rules=feats.rules,
     )
     rep = report.as_dict()
-    rep["command"] = "hf-judge " + " ".join(sys.argv[1:])
+    rep["command"] = command_line()
     rep["environment"] = environment(target)
     if args.learning_curve:
         rep["learning_curve"] = learning_curve(X, y, rows, split, groups, disagreement, cfg, rules=feats.rules)

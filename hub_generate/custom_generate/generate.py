@@ -311,6 +311,14 @@ def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
     return out.hidden_states[-1]
 
 
+def states_and_logits(model, input_ids: torch.Tensor, logits_at: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One uncached forward over ``input_ids`` (1, T): the last (post-norm) hidden states (1, T, H) and
+    the logits at the positions ``logits_at`` (P,) only (1, P, V), through the model's own head (with any
+    soft-capping or scaling it has), via ``logits_to_keep`` as a tensor of indices."""
+    out = model(input_ids=input_ids, use_cache=False, logits_to_keep=logits_at, output_hidden_states=-1)
+    return out.hidden_states[-1], out.logits
+
+
 def crop(cache_obj, length: int) -> None:
     """Crop ``cache_obj`` back to ``length`` tokens."""
     excess = cache_obj.get_seq_length() - length
