@@ -16,7 +16,7 @@ from hf_judge.training.card import export_head, push_head
 from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
 from hf_judge.training.features import extract, extract_features
 from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_head
-from tests.conftest import HIDDEN, set_draft_len, tiny_for, tiny_model
+from tests.conftest import HIDDEN, VOCAB, set_draft_len, tiny_for, tiny_model
 
 
 def test_seed_pairs_label_tokens_up_to_the_first_error(tiny_tok):
@@ -499,6 +499,62 @@ def test_features_are_cached_per_row_so_a_new_shard_runs_the_target_on_its_rows_
     other.name_or_path = "another-target"
     extract_features(other, ds, progress=False, cache=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2  # another target's features are kept apart
+
+
+def _prefix_rows():
+    """An answer with labelled positions spread over it, and substitution rows sharing its prefix (each a
+    different token at p, then a continuation nobody labels), as auto-labelling writes them."""
+    g = torch.Generator().manual_seed(3)
+    answer = torch.randint(1, VOCAB, (40,), generator=g).tolist()
+    rows = [{"input_ids": answer, "positions": [5, 12, 20, 30], "labels": [1, 1, 1, 1], "source": "auto:target"}]
+    for p in (8, 14, 25):
+        tail = torch.randint(1, VOCAB, (15,), generator=g).tolist()
+        rows.append({"input_ids": answer[:p] + [(answer[p] + 1) % VOCAB] + tail, "positions": [p], "labels": [0],
+                     "source": "auto:mismatch"})  # fmt: skip
+    return Dataset.from_list(rows, features=FEATURES)
+
+
+def test_rows_sharing_a_prefix_run_the_target_on_the_rest_only():
+    """Features need no token after a row's last labelled position (a causal model), and a row that shares
+    a prefix with the row before runs the target on what follows the prefix only; the features equal
+    one whole uncached forward per row."""
+    target = tiny_model(seed=0)
+    ds = _prefix_rows()
+    fed = []
+    hook = target.register_forward_pre_hook(lambda m, a, kw: fed.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    f = extract(target, ds, progress=False)
+    hook.remove()
+    assert sum(fed) <= 31 + 3 * 3  # the answer up to its last position, then at most a few tokens a row
+    for i, ex in enumerate(ds):
+        ids = torch.tensor([ex["input_ids"]])
+        out = target(input_ids=ids, output_hidden_states=True)
+        pos = torch.tensor(ex["positions"])
+        assert torch.allclose(f.X[f.rows == i], out.hidden_states[-1][0, pos], atol=1e-5)
+        logits = out.logits[0, pos - 1]  # (P, V)
+        ratio = hf_judge.ProbabilityRatio().score(None, logits, ids[0, pos])  # (P,)
+        assert torch.allclose(f.rules["ratio"][f.rows == i], ratio, atol=1e-5)
+
+
+def test_interrupted_extraction_keeps_the_rows_it_finished(tmp_path, monkeypatch):
+    import hf_judge.training.features as features
+
+    target = tiny_model(seed=0)
+    ds = _prefix_rows()
+    monkeypatch.setattr(features, "SAVE_EVERY", 2)
+    calls = []
+
+    def stop_at_third(*_):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    hook = target.register_forward_pre_hook(stop_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        extract(target, ds, progress=False, cache=tmp_path)
+    calls.clear()
+    extract(target, ds, progress=False, cache=tmp_path)
+    hook.remove()
+    assert len(calls) == len(ds) - 2  # the two rows finished before the interruption are read back
 
 
 def test_the_card_shows_every_split_the_report_has():

@@ -1,5 +1,6 @@
 """Feature extraction: the target's last (post-norm) hidden state at each labelled position, and the
-training-free rules' scores at the same positions, from one target forward per row.
+training-free rules' scores at the same positions, from one target forward per row (on the cached
+prefix it shares with the rows before it).
 
 The hidden state is the tensor the generate path feeds the judge (``output_hidden_states=-1`` of the
 target forward, read at the draft token's own position); ``tests/test_train.py`` checks so. The rules'
@@ -82,51 +83,115 @@ def _save_part(folder: Path, new: dict[str, dict]) -> None:
     tmp.replace(folder / f"{name}.pt")
 
 
-@torch.no_grad()
-def _row_features(target, ex, i: int) -> dict:
-    pos = torch.as_tensor(ex["positions"], dtype=torch.long)
-    ids = torch.as_tensor([ex["input_ids"]], dtype=torch.long, device=target.device)  # (1, T)
-    n = ids.shape[1]
-    if int(pos.max()) >= n or int(pos.min()) < 1:
+class _Prefix:
+    """The target's KV cache of one reference sequence: a row that shares a prefix with it runs the target
+    on what follows the prefix only.
+
+    Auto-labelled rows come in families: an answer, and substitution rows that copy its first ``p``
+    tokens. A row whose new part is short (a substitution) runs on a copy of the cache, so the answer
+    stays the reference for its siblings; a row whose new part is longer than the shared one (the next
+    question) becomes the reference.
+    """
+
+    def __init__(self, target):
+        self.target = target
+        self.ids: list[int] = []
+        self.cache = None
+
+    def run(self, ids: list[int], first: int) -> tuple[int, torch.Tensor, torch.Tensor]:
+        """``ids`` (the row up to its last labelled token) whose labelled positions start at ``first``:
+        ``(start, hidden, logits)``, the hidden states (1, len(ids) - start, H) of ``ids[start:]`` and the
+        logits (1, len(ids) - start, V) of every position; ``start <= first - 1``, so the logits that
+        predict each labelled token are there."""
+        shared = 0
+        for a, b in zip(ids, self.ids, strict=False):
+            if a != b:
+                break
+            shared += 1
+        start = min(shared, first - 1) if self.cache is not None else 0
+        if start == 0:
+            self.cache, self.ids = _compat.new_cache(self.target), []
+        keep = 2 * (len(ids) - start) > len(ids)  # mostly new: it becomes the reference
+        cache = self.cache if keep else _compat.cropped_copy(self.cache, start)
+        if keep:
+            _compat.crop(cache, start)
+        chunk = torch.as_tensor([ids[start:]], dtype=torch.long, device=self.target.device)  # (1, L)
+        at = torch.arange(chunk.shape[1], device=chunk.device)
+        hidden, logits = _compat.states_and_logits(self.target, chunk, at, cache)  # (1, L, H), (1, L, V)
+        if keep:
+            self.ids = list(ids)
+        return start, hidden, logits
+
+
+def _check_row(ex, i: int) -> None:
+    n, pos = len(ex["input_ids"]), list(ex["positions"])
+    if len(ex["labels"]) != len(pos):
+        raise InputError(f"row {i}: {len(ex['labels'])} labels for {len(pos)} positions")
+    if max(pos) >= n or min(pos) < 1:
         raise InputError(
-            f"row {i}: positions {pos.tolist()} must lie in [1, {n}) (its {n} tokens; a labelled token "
+            f"row {i}: positions {pos} must lie in [1, {n}) (its {n} tokens; a labelled token "
             "needs one before it that predicts it)"
         )
-    hidden, logits = _compat.states_and_logits(target, ids, (pos - 1).to(ids.device))  # (1, T, H), (1, P, V)
-    scores = rule_scores(logits[0], ids[0, pos.to(ids.device)])
-    return {"X": hidden[0, pos.to(hidden.device)].float().cpu(), "rules": {k: v.cpu() for k, v in scores.items()}}
+
+
+@torch.no_grad()
+def _row_features(prefix: _Prefix, ex) -> dict:
+    """The hidden states and rule scores at a row's labelled positions. Nothing after its last labelled
+    token changes them (a causal model), so the row is cut there."""
+    pos = torch.as_tensor(ex["positions"], dtype=torch.long)  # (P,)
+    ids = list(ex["input_ids"])[: int(pos.max()) + 1]
+    start, hidden, logits = prefix.run(ids, int(pos.min()))
+    at = (pos - start).to(hidden.device)  # (P,) into the chunk
+    scores = rule_scores(logits[0, at - 1], torch.as_tensor(ids, device=hidden.device)[pos.to(hidden.device)])
+    return {"X": hidden[0, at].float().cpu(), "rules": {k: v.cpu() for k, v in scores.items()}}
+
+
+SAVE_EVERY = 64  # new rows between checkpoints of the feature cache
 
 
 def extract(target, dataset, progress: bool = True, cache: str | Path | None = None) -> Features:
-    """One target forward per row: the hidden states and the free rules' scores at its labelled positions.
+    """The hidden states and the free rules' scores at every row's labelled positions.
 
-    With ``cache`` (a folder) each row's features are kept there under the target, its dtype and the
-    row's tokens and positions, and read back the next time: adding a shard to a data set runs the
-    target on the new rows only; relabelling a row runs nothing.
+    Rows run in an order that puts rows sharing a prefix together, each on the target's cache of the
+    prefix it shares (:class:`_Prefix`); the features equal one uncached forward per row up to float
+    rounding. With ``cache`` (a folder) each row's features are kept there under the target, its dtype
+    and the row's tokens and positions, checkpointed every ``SAVE_EVERY`` new rows and on interruption,
+    and read back the next time: adding a shard to a data set runs the target on the new rows only;
+    relabelling a row runs nothing.
     """
     folder = Path(cache) / _target_key(target) if cache else None
     cached = _load_cache(folder)
-    new: dict[str, dict] = {}
-    xs, ys, rows, rules = [], [], [], {r: [] for r in RULES}
-    for i, ex in enumerate(tqdm(dataset, desc="features", disable=not progress)):
+    got: dict[int, dict] = {}
+    todo = []
+    for i, ex in enumerate(dataset):
         if len(ex["positions"]) == 0:
             continue
-        if len(ex["labels"]) != len(ex["positions"]):
-            raise InputError(f"row {i}: {len(ex['labels'])} labels for {len(ex['positions'])} positions")
+        _check_row(ex, i)
         key = _row_key(ex)
-        got = cached.get(key) or new.get(key)
-        if got is None:
-            got = new[key] = _row_features(target, ex, i)
-        xs.append(got["X"])  # (P, H)
-        ys.append(torch.as_tensor(ex["labels"], dtype=torch.float32))
-        rows.append(torch.full((len(ex["positions"]),), i, dtype=torch.long))
-        for r in RULES:
-            rules[r].append(got["rules"][r])
-    if folder is not None and new:
-        _save_part(folder, new)
-    if not xs:
+        if key in cached:
+            got[i] = cached[key]
+        else:
+            todo.append((tuple(ex["input_ids"][: min(ex["positions"])]), i, key))
+    todo.sort()  # a prefix sorts before what extends it: an answer's substitutions follow one another
+    prefix, new = _Prefix(target), {}
+    try:
+        for _, i, key in tqdm(todo, desc="features", disable=not progress):
+            got[i] = new[key] = _row_features(prefix, dataset[i])
+            if folder is not None and len(new) >= SAVE_EVERY:
+                _save_part(folder, new)
+                new = {}
+    finally:
+        if folder is not None and new:
+            _save_part(folder, new)
+    if not got:
         raise InputError("the data set has no labelled positions")
-    return Features(torch.cat(xs), torch.cat(ys), torch.cat(rows), {r: torch.cat(v) for r, v in rules.items()})
+    order = sorted(got)
+    return Features(
+        torch.cat([got[i]["X"] for i in order]),  # (N, H)
+        torch.cat([torch.as_tensor(dataset[i]["labels"], dtype=torch.float32) for i in order]),  # (N,)
+        torch.cat([torch.full((len(dataset[i]["positions"]),), i, dtype=torch.long) for i in order]),  # (N,)
+        {r: torch.cat([got[i]["rules"][r] for i in order]) for r in RULES},
+    )
 
 
 def extract_features(
