@@ -34,6 +34,41 @@ def test_recorded_command_pastes_back_into_a_shell(monkeypatch):
     assert shlex.split(command_line()) == ["hf-judge", *argv[1:]]
 
 
+def test_train_names_each_rows_domain_by_the_folder_holding_its_data(tmp_path):
+    import torch
+    from datasets import Dataset
+
+    from hf_judge.cli.train import _domains
+    from hf_judge.training.data import FEATURES
+
+    row = {"input_ids": [1, 2, 3], "positions": [1, 2], "labels": [1, 0], "source": "t"}
+    for folder, n in (("math-steps/seed-1", 2), ("math-steps/seed-2", 1), ("pairs/open-ended", 3)):
+        Dataset.from_list([row] * n, features=FEATURES).save_to_disk(str(tmp_path / folder))
+    paths = [tmp_path / f for f in ("math-steps/seed-1", "math-steps/seed-2", "pairs/open-ended")]
+    rows = torch.tensor([0, 0, 2, 3, 5])  # (N,): each position's row
+    got = _domains(paths, rows)
+    assert list(got) == ["math-steps", "pairs"]
+    assert got["math-steps"].tolist() == [True, True, True, False, False] and torch.equal(
+        got["pairs"], ~got["math-steps"]
+    )
+    assert _domains(paths[:2], rows[:3]) is None  # one domain: nothing to break down
+
+
+def test_building_pairs_loads_no_model(tmp_path, tiny_tok, monkeypatch):
+    import hf_judge.registry.packaged as packaged
+
+    def no_model(*a, **k):
+        raise AssertionError("build-data --source pairs loaded a model")
+
+    monkeypatch.setattr(packaged, "load_model", no_model)
+    tiny_tok.save_pretrained(tmp_path / "tok")
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text(json.dumps({"prompt": "Capital of France?", "correct": "Paris.", "wrong": "Lyon."}) + "\n")
+    args = ["build-data", "--source", "pairs", "--pairs", str(pairs), "--target", str(tmp_path / "tok")]
+    assert main([*args, "--out", str(tmp_path / "d")]) == 0
+    assert (tmp_path / "d" / "dataset_info.json").exists()
+
+
 def test_unknown_alias_is_a_clean_error(capsys):
     assert main(["generate", "hi", "--target", "no-such-model"]) == 2
     assert "unknown model alias 'no-such-model'" in capsys.readouterr().err

@@ -433,6 +433,17 @@ def test_a_split_by_question_reports_test_and_its_disagreements_apart():
     assert rep.free_rules["sign"] == {"test": 1.0, "test_disagreements": 1.0}
     assert rep.free_rules["flipped"] == {"test": 0.0, "test_disagreements": 0.0}
     assert rep.free_rules["other"] == {"test": roc_auc(X[te, 1], y[te]), "test_disagreements": roc_auc(X[d, 1], y[d])}
+    domains = {"easy": rows % 3 == 0, "hard": rows % 3 != 0}  # (N,) bool each
+    flip = domains["hard"] & (rows % 7 == 0)
+    _, rep = train_head(
+        X, y, rows, TrainConfig(epochs=2), split=split, rules={"sign": torch.where(flip, -X[:, 0], X[:, 0])},
+        domains=domains, progress=False,
+    )  # fmt: skip
+    for name, m in domains.items():
+        got, where = rep.test_by_domain[name], te & m
+        assert got["n"] == int(where.sum()) and got["n_errors"] == int((y[where] == 0).sum())
+        assert got["free_rules"]["sign"] == roc_auc(torch.where(flip, -X[:, 0], X[:, 0])[where], y[where])
+    assert rep.test_by_domain["easy"]["free_rules"]["sign"] == 1.0 > rep.test_by_domain["hard"]["free_rules"]["sign"]
     with pytest.raises(ValueError, match="rule 'short': \\(3,\\) scores for \\(900,\\) positions"):
         train_head(X, y, rows, TrainConfig(epochs=2), split=split, rules={"short": X[:3, 0]}, progress=False)
     with pytest.raises(ValueError, match="to validate on, got"):
@@ -569,7 +580,10 @@ def test_the_card_shows_every_split_the_report_has():
     assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 |" in card
     assert "Training-free rules" not in card
     card = str(make_card(head, {"train": m, "val": m, "test": m, "free_rules": {"ratio": {"test": 0.61}}}))
-    assert "| ratio | 0.610 | n/a |" in card
+    assert "| ratio | 0.610 | n/a |" in card and "By domain" not in card
+    by_domain = {"math-steps": {**m, "free_rules": {"ratio": 0.55}}, "pairs": {**m, "roc_auc": 0.66}}
+    card = str(make_card(head, {"train": m, "val": m, "test": m, "test_by_domain": by_domain}))
+    assert "| math-steps | 120 | 30 | 0.910 | 0.550 |" in card and "| pairs | 120 | 30 | 0.660 | n/a |" in card
 
 
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):
@@ -645,3 +659,21 @@ def test_open_ended_prompts_are_project_written_split_and_distinct():
     assert {x["question"] for x in train}.isdisjoint(x["question"] for x in test)
     with pytest.raises(ValueError, match="distinct train open-ended prompts"):
         open_prompts(5000)
+
+
+@pytest.mark.slow  # MT-Bench's questions come from a packaged wheel
+def test_open_ended_pairs_mark_a_real_first_error_and_stay_clear_of_mt_bench(tiny_tok):
+    """The project-written open-ended pairs (data/judge/pairs/open-ended.jsonl) build into rows whose last
+    label is the error, span several domains, and none of their prompts is close to an MT-Bench question."""
+    import difflib
+    from pathlib import Path
+
+    from hf_judge.bench.tasks import load_task
+
+    pairs = load_seed_pairs(Path(__file__).parents[1] / "data/judge/pairs/open-ended.jsonl")
+    assert len(pairs) >= 150 and len({p["domain"] for p in pairs}) >= 8
+    ds = pairs_dataset(tiny_tok, pairs)
+    assert all(r["labels"][-1] == 0 for r in ds if r["source"] == "pairs:wrong")
+    bench = [e["prompt"].lower() for e in load_task("mt-bench", 80)]  # the questions the bench asks
+    closest = max(difflib.SequenceMatcher(None, p["prompt"].lower(), q).ratio() for p in pairs for q in bench)
+    assert closest < 0.75

@@ -46,7 +46,13 @@ def cmd_build_data(args) -> int:
         print(f"{out} is already built; delete it to build again")
         return 0
     progress = out.with_name(out.name + ".progress.jsonl")  # an interrupted run resumes from here
-    tok, target, draft = _models(args, need_draft=args.source == "auto")
+    if args.source == "pairs":  # tokenizing only: no model to load
+        from ..registry.packaged import load_tokenizer, validate_name
+
+        validate_name(args.target)
+        tok, target, draft = load_tokenizer(args.target), None, None
+    else:
+        tok, target, draft = _models(args, need_draft=True)
     extra = {"checkpoint": progress} if args.source == "auto" else {}
     ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args), **extra)
     tmp = out.with_name(out.name + ".tmp")
@@ -58,6 +64,20 @@ def cmd_build_data(args) -> int:
     errors = sum(x.count(0) for x in ds["labels"])
     print(f"saved {len(ds)} rows, {n} labelled positions ({errors} errors) to {out}")
     return 0
+
+
+def _domains(paths, rows):
+    """{domain: (N,) bool} from the folder that holds each data folder (``data/judge/math-steps/seed-1000``:
+    ``math-steps``); None with one domain only."""
+    import torch
+
+    from ..training.data import load_dataset_dir
+
+    names = [Path(p).resolve().parent.name for p in paths]
+    if len(set(names)) < 2:
+        return None
+    of_row = [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
+    return {name: torch.tensor([r == name for r in of_row])[rows] for name in dict.fromkeys(names)}
 
 
 def cmd_train(args) -> int:
@@ -88,6 +108,7 @@ def cmd_train(args) -> int:
         split = position_split(split_by_question(ds), rows)  # (N,)
         groups = torch.tensor(question_groups(ds))[rows]  # (N,)
     disagreement = disagreements(ds, rows)  # (N,)
+    domains = _domains(args.data, rows) if args.data else None
     head, report = train_head(
         X,
         y,
@@ -98,6 +119,7 @@ def cmd_train(args) -> int:
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
+        domains=domains,
     )
     rep = report.as_dict()
     rep["command"] = command_line()

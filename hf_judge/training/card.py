@@ -58,7 +58,26 @@ def _split_table(report: dict) -> str:
             "|---|---|---|",
         ]
         lines += [f"| {r} | {_f(m.get('test'))} | {_f(m.get('test_disagreements'))} |" for r, m in rules.items()]
+    lines += _domain_table(report.get("test_by_domain"))
     return "\n".join(lines)
+
+
+def _domain_table(by_domain: dict | None) -> list[str]:
+    """The head's and the free rules' test ROC-AUC on each domain's held-out positions."""
+    if not by_domain:
+        return []
+    rules = sorted({r for m in by_domain.values() for r in m.get("free_rules", {})})
+
+    def row(cells) -> str:
+        return "| " + " | ".join(cells)
+
+    lines = ["", "By domain, on the test positions of each (ROC-AUC):", ""]
+    lines += [row(["domain", "positions", "errors", "head", *rules]) + " |", row(["---"] * (4 + len(rules))) + " |"]
+    for name, m in by_domain.items():
+        cells = [name, m.get("n", "n/a"), m.get("n_errors", "n/a"), m.get("roc_auc")]
+        cells += [m.get("free_rules", {}).get(r) for r in rules]
+        lines.append(row(map(_f, cells)) + " |")
+    return lines
 
 
 def make_card(

@@ -131,6 +131,7 @@ class TrainReport:
     test: dict | None = None  # held-out questions, never tuned on (with a split by question)
     test_disagreements: dict | None = None  # the test positions where the draft disagrees with the target
     free_rules: dict | None = None  # {rule: {"test": ROC-AUC, "test_disagreements": ROC-AUC}} on the same positions
+    test_by_domain: dict | None = None  # {domain: test metrics of its positions, with "free_rules": {rule: ROC-AUC}}
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,6 +158,7 @@ def train_head(
     split: torch.Tensor | None = None,
     disagreement: torch.Tensor | None = None,
     rules: dict[str, torch.Tensor] | None = None,
+    domains: dict[str, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> tuple[JudgeHead, TrainReport]:
     """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable.
@@ -167,7 +169,8 @@ def train_head(
     only, and ``disagreement`` (N,) bool marks the positions reported again on their own (draft/target
     disagreements, where a judge earns its keep). ``rules`` {name: (N,)}: training-free scores at the same
     positions (:func:`hf_judge.training.features.rule_scores`), whose test ROC-AUC is reported beside the
-    head's: a trained judge has to beat them.
+    head's: a trained judge has to beat them. ``domains`` {name: (N,) bool}: the test figures again on each
+    domain's positions (math, code, open-ended...): a head may win on one and lose on another.
     """
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
@@ -265,6 +268,16 @@ def train_head(
             report.test_disagreements = metrics(p_te[d], y[te][d], thr)
         if rules:
             report.free_rules = rules_auc(rules, y, te, disagreement)
+        p_all = torch.zeros_like(y)
+        p_all[te] = p_te
+        report.test_by_domain = {
+            name: {
+                **metrics(p_all[m & te], y[m & te], thr),
+                "free_rules": {r: roc_auc(s[m & te], y[m & te]) for r, s in (rules or {}).items()},
+            }
+            for name, m in (domains or {}).items()
+            if (m & te).any()
+        } or None
     return head, report
 
 
