@@ -59,6 +59,20 @@ def default_head_text(report: dict) -> str:
     )
 
 
+def _runs_text(res: dict) -> str:
+    """Whether every figure comes from one run: a resumed bench keeps the records of earlier runs."""
+    runs = res.get("runs")
+    if runs is None:  # results from before runs were recorded
+        return "possibly over several resumed runs (earlier records are kept), so tokens/s may compare sessions"
+    if len(runs) == 1:
+        return "in one run"
+    latest = ", ".join(f"`{m}`" for m in runs[max(r for r in runs if r != "earlier")])
+    return (
+        f"over {len(runs)} runs (resumed; the latest measured {latest}): tokens/s and x target compare "
+        "only methods of the same run, tokens/forward and quality compare all"
+    )
+
+
 def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
     peer a judge point matches (from ``hf-judge bench`` results in ``benchmarks/results/<folder>``)."""
@@ -67,7 +81,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     lines = [
         f"Measured by `{res['command']}` on {env['device']}, {env['threads']} threads, {env['dtype']}, torch "
         f"{env['torch']}, transformers {env['transformers']}{engine}; greedy, at most {cfg['max_new_tokens']} new "
-        f"tokens, {cfg['limit']} prompts per task, every method on the same prompts in one run "
+        f"tokens, {cfg['limit']} prompts per task, every method on the same prompts, {_runs_text(res)} "
         f"(`benchmarks/results/{folder}/`). Quality: exact match of the final number (math), "
         "pass@1 (code); on MT-Bench "
         + (

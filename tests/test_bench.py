@@ -336,8 +336,11 @@ def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_pat
     records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
     assert [r["method"] for r in records] == ["target", "sd", "judge@0", "judge@0"]  # only the head's point again
     assert records[2]["judge_id"] != records[3]["judge_id"]
-    run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=False)  # same head: nothing new
+    res = run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=False)  # same head: nothing new
     assert len((tmp_path / "records.jsonl").read_text().splitlines()) == 4
+    # the results say which run measured what: tokens/s compare only within a run
+    assert res["runs"] == {records[0]["run"]: ["sd", "target"], records[3]["run"]: ["judge@0"]}
+    assert records[0]["run"] == records[2]["run"] < records[3]["run"]
 
 
 def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, trio, tiny_tok, monkeypatch):

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -202,9 +203,10 @@ def _open_ended(target, tokenizer, examples, runs, texts, grader: PairwiseGrader
     return rows
 
 
-def _record(rec_file, task: str, example_id, res: RunResult, kw: dict, head: str) -> dict:
-    """Append one measured run to the records file (what a rerun resumes from); the record."""
-    rec = {"task": task, "id": example_id, **res.as_dict()}
+def _record(rec_file, task: str, example_id, res: RunResult, kw: dict, head: str, run: str) -> dict:
+    """Append one measured run to the records file (what a rerun resumes from); the record, stamped with
+    the ``run`` that measured it (tokens/s compare only within a run)."""
+    rec = {"task": task, "id": example_id, "run": run, **res.as_dict()}
     if "num_assistant_tokens" in kw:
         rec["k"] = kw["num_assistant_tokens"]
     if family(res.method).endswith("judge"):
@@ -334,6 +336,8 @@ def run_bench(
         results["limit"] = costs.as_dict()
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
     nll_memo: dict = {}
+    run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
+    measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
             examples = load_task(task, config.limit)
@@ -353,7 +357,7 @@ def run_bench(
                             **kw,
                         )
                         res.method = m  # the label, e.g. judge@0.5
-                        done[key] = _record(rec_file, task, ex["id"], res, kw, head)
+                        done[key] = _record(rec_file, task, ex["id"], res, kw, head, run)
                     bar.update()
             for m, kw in methods.items():
                 if m in local:
@@ -362,10 +366,12 @@ def run_bench(
                 if todo:
                     vllm_runs = _run_vllm(m, kw, todo, target, draft, judge, tokenizer, config)
                     for ex, res in zip(todo, vllm_runs, strict=True):
-                        done[(task, ex["id"], m)] = _record(rec_file, task, ex["id"], res, kw, head)
+                        done[(task, ex["id"], m)] = _record(rec_file, task, ex["id"], res, kw, head, run)
                 bar.update(len(examples))
             for m in methods:
                 runs[m] = [RunResult.from_dict(done[(task, ex["id"], m)]) for ex in examples]
+                for ex in examples:  # records from before runs were stamped count as one earlier run
+                    measured_in.setdefault(done[(task, ex["id"], m)].get("run", "earlier"), set()).add(m)
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
             texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
@@ -380,6 +386,7 @@ def run_bench(
             if costs is not None:
                 add_limits(rows, costs)
             results["tasks"][task] = rows
+    results["runs"] = {r: sorted(ms) for r, ms in sorted(measured_in.items())}
     results["overall"] = _rows(all_runs, methods)
     add_speedups(results["overall"])
     if costs is not None:
