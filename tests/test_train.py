@@ -546,6 +546,19 @@ def test_rows_sharing_a_prefix_run_the_target_on_the_rest_only():
         assert torch.allclose(f.rules["ratio"][f.rows == i], ratio, atol=1e-5)
 
 
+def test_a_repeated_row_runs_the_target_once():
+    target = tiny_model(seed=0)
+    ds = concatenate_datasets([_prefix_rows(), _prefix_rows()])
+    calls = []
+    hook = target.register_forward_pre_hook(lambda *_: calls.append(1))
+    f = extract(target, ds, progress=False)
+    hook.remove()
+    assert len(calls) == len(ds) // 2
+    assert torch.equal(f.X[f.rows < 4], f.X[f.rows >= 4]) and torch.equal(
+        f.rows, torch.arange(8).repeat_interleave(torch.tensor([len(r["positions"]) for r in ds]))
+    )
+
+
 def test_interrupted_extraction_keeps_the_rows_it_finished(tmp_path, monkeypatch):
     import hf_judge.training.features as features
 

@@ -162,7 +162,7 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
     folder = Path(cache) / _target_key(target) if cache else None
     cached = _load_cache(folder)
     got: dict[int, dict] = {}
-    todo = []
+    todo, same = [], {}  # same: key -> the rows with that key (a repeated row runs once)
     for i, ex in enumerate(dataset):
         if len(ex["positions"]) == 0:
             continue
@@ -170,13 +170,17 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
         key = _row_key(ex)
         if key in cached:
             got[i] = cached[key]
+        elif key in same:
+            same[key].append(i)
         else:
+            same[key] = [i]
             todo.append((tuple(ex["input_ids"][: min(ex["positions"])]), i, key))
     todo.sort()  # a prefix sorts before what extends it: an answer's substitutions follow one another
     prefix, new = _Prefix(target), {}
     try:
         for _, i, key in tqdm(todo, desc="features", disable=not progress):
-            got[i] = new[key] = _row_features(prefix, dataset[i])
+            new[key] = _row_features(prefix, dataset[i])
+            got.update(dict.fromkeys(same[key], new[key]))
             if folder is not None and len(new) >= SAVE_EVERY:
                 _save_part(folder, new)
                 new = {}
