@@ -16,6 +16,7 @@ import os
 import sys
 import warnings
 from collections import Counter
+from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -311,12 +312,23 @@ def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
     return out.hidden_states[-1]
 
 
-def states_and_logits(model, input_ids: torch.Tensor, logits_at: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One uncached forward over ``input_ids`` (1, T): the last (post-norm) hidden states (1, T, H) and
-    the logits at the positions ``logits_at`` (P,) only (1, P, V), through the model's own head (with any
-    soft-capping or scaling it has), via ``logits_to_keep`` as a tensor of indices."""
-    out = model(input_ids=input_ids, use_cache=False, logits_to_keep=logits_at, output_hidden_states=-1)
+def states_and_logits(
+    model, input_ids: torch.Tensor, logits_at: torch.Tensor, cache_obj=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward over ``input_ids`` (1, T), after what ``cache_obj`` holds (uncached without one): the
+    last (post-norm) hidden states (1, T, H) and the logits at the positions ``logits_at`` (P,) of
+    ``input_ids`` only (1, P, V), through the model's own head (with any soft-capping or scaling it has),
+    via ``logits_to_keep`` as a tensor of indices."""
+    kwargs = {"use_cache": False} if cache_obj is None else {_cache_kwarg(type(model)): cache_obj, "use_cache": True}
+    out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=-1, **kwargs)
     return out.hidden_states[-1], out.logits
+
+
+def cropped_copy(cache_obj, length: int):
+    """A copy of ``cache_obj`` holding its first ``length`` tokens; ``cache_obj`` itself is left as it is."""
+    copy = deepcopy(cache_obj)
+    crop(copy, length)
+    return copy
 
 
 def crop(cache_obj, length: int) -> None:
