@@ -11,6 +11,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from hf_judge.training.card import domain_table
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -134,19 +136,7 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     ]
     for rule, m in rep.get("free_rules", {}).items():
         lines.append(f"| free rule: {rule} | {m['test']:.3f} | {m.get('test_disagreements', float('nan')):.3f} |")
-    by_domain = rep.get("test_by_domain")
-    if by_domain:
-        rules = list(rep.get("free_rules", {}))
-        lines += [
-            "",
-            "By domain (the folder each data set sits in), on its test positions, ROC-AUC:",
-            "",
-            "| domain | positions | errors | trained head | " + " | ".join(rules) + " |",
-            "|---|---|---|---|" + "---|" * len(rules),
-        ]
-        for name, m in by_domain.items():
-            cells = [f"{m['free_rules'].get(r, float('nan')):.3f}" for r in rules]
-            lines.append(f"| {name} | {m['n']} | {m['n_errors']} | {m['roc_auc']:.3f} | " + " | ".join(cells) + " |")
+    lines += domain_table(rep.get("test_by_domain"))  # the card's table: one renderer for both
     curve = rep.get("learning_curve")
     if curve:
         lines += [

@@ -10,7 +10,7 @@ from huggingface_hub import HfApi, ModelCard, ModelCardData
 
 from ..core.modeling_judge import JudgeHead
 
-__all__ = ["add_eval_results", "eval_rows", "export_head", "make_card", "push_head", "template_path"]
+__all__ = ["add_eval_results", "domain_table", "eval_rows", "export_head", "make_card", "push_head", "template_path"]
 
 TEMPLATE = "judge_head.md"
 
@@ -58,11 +58,11 @@ def _split_table(report: dict) -> str:
             "|---|---|---|",
         ]
         lines += [f"| {r} | {_f(m.get('test'))} | {_f(m.get('test_disagreements'))} |" for r, m in rules.items()]
-    lines += _domain_table(report.get("test_by_domain"))
+    lines += domain_table(report.get("test_by_domain"))
     return "\n".join(lines)
 
 
-def _domain_table(by_domain: dict | None) -> list[str]:
+def domain_table(by_domain: dict | None) -> list[str]:
     """The head's and the free rules' test ROC-AUC on each domain's held-out positions."""
     if not by_domain:
         return []
