@@ -124,15 +124,25 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     """A head trained on the committed judge data against the free rules, on the same held-out test
     questions, and its learning curve."""
     env, te, td = rep["environment"], rep["test"], rep["test_disagreements"]
+    cfg = rep.get("config", {})
+    reads = "target's last hidden state" + (" and logit features" if cfg.get("logit_features") else "")
     lines = [
         f"Measured by `{rep['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, torch "
         f"{env['torch']}, transformers {env['transformers']}. Split by question: the test questions are never "
         f"trained or tuned on. Test: {te['n']} labelled positions ({te['n_errors']} errors), of them "
         f"{td['n']} evenly spread draft/target disagreements ({td['n_errors']} errors).",
+    ]
+    if rep.get("grid"):
+        tried = ", ".join(f"{g['lr']:g} / {g['weight_decay']:g}: {g['val_roc_auc']:.3f}" for g in rep["grid"])
+        lines[-1] += (
+            f" Learning rate {cfg['lr']:g} and weight decay {cfg['weight_decay']:g}, the best validation ROC-AUC "
+            f"of the {len(rep['grid'])} pairs tried (learning rate / weight decay: validation ROC-AUC: {tried})."
+        )
+    lines += [
         "",
         "| scorer | test ROC-AUC | test ROC-AUC, disagreements only |",
         "|---|---|---|",
-        f"| trained head (target's last hidden state) | {te['roc_auc']:.3f} | {td['roc_auc']:.3f} |",
+        f"| trained head ({reads}) | {te['roc_auc']:.3f} | {td['roc_auc']:.3f} |",
     ]
     for rule, m in rep.get("free_rules", {}).items():
         lines.append(f"| free rule: {rule} | {m['test']:.3f} | {m.get('test_disagreements', float('nan')):.3f} |")

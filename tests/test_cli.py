@@ -111,13 +111,14 @@ def test_parser_defaults_are_the_default_pair():
 
 @pytest.mark.slow
 def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
-    """`hf-judge train` on the shipped seed pairs with the real SmolLM2, then `hf-judge calibrate`."""
+    """`hf-judge train` on the shipped seed pairs with the real SmolLM2 (a head reading logit features, the better
+    of two learning rates on validation), then `hf-judge calibrate`."""
     smol_args = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
     assert main(["build-data", "--source", "pairs", "--out", str(tmp_path / "data"), *smol_args]) == 0
     assert (
         main(
             ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "head"), "--epochs", "30"]
-            + ["--learning-curve", *smol_args]
+            + ["--learning-curve", "--logit-features", "--lr", "0.01", "0.001", *smol_args]
         )
         == 0
     )
@@ -129,6 +130,8 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert report["learning_curve"][-1]["free_rules"] == report["free_rules"]
     assert (tmp_path / "head" / "learning_curve.png").exists()
     assert report["command"].startswith("hf-judge") and report["environment"]["dtype"].startswith("torch.")
+    assert report["config"]["logit_features"] and [g["lr"] for g in report["grid"]] == [0.01, 0.001]
+    assert report["config"]["lr"] == max(report["grid"], key=lambda g: g["val_roc_auc"])["lr"]
     assert (
         main(
             [

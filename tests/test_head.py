@@ -11,12 +11,18 @@ from transformers import AutoConfig, AutoModel
 from hf_judge import JudgeHead, JudgeHeadConfig
 
 
-@pytest.mark.parametrize("head_type", ["linear", "mlp"])
-def test_save_and_reload_round_trip(tmp_path, head_type):
+@pytest.mark.parametrize("head_type,logit_features", [("linear", False), ("mlp", False), ("linear", True)])
+def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
     torch.manual_seed(0)
     head = JudgeHead(
         JudgeHeadConfig(
-            hidden_size=16, head_type=head_type, mlp_hidden_size=8, threshold=0.7, target_model="t", draft_model="d"
+            hidden_size=16,
+            head_type=head_type,
+            logit_features=logit_features,
+            mlp_hidden_size=8,
+            threshold=0.7,
+            target_model="t",
+            draft_model="d",
         )
     )
     head.save_pretrained(tmp_path)
@@ -28,14 +34,15 @@ def test_save_and_reload_round_trip(tmp_path, head_type):
         "AutoModel": "modeling_judge.JudgeHead",
     }
     assert cfg["threshold"] == 0.7 and cfg["target_model"] == "t" and cfg["draft_model"] == "d"
+    assert cfg["logit_features"] is logit_features
 
     again = AutoModel.from_pretrained(tmp_path)
     assert isinstance(again, JudgeHead)
     sd0, sd1 = head.state_dict(), again.state_dict()
     assert sd0.keys() == sd1.keys()
     assert all(torch.equal(sd0[k], sd1[k]) for k in sd0)
-    x = torch.randn(3, 16)
-    assert torch.equal(head(x), again(x))
+    x, f = torch.randn(3, 16), (torch.randn(3, 3) if logit_features else None)
+    assert again.reads_logits is logit_features and torch.equal(head(x, f), again(x, f))
 
 
 def test_remote_code_load_without_hf_judge(tmp_path):

@@ -12,10 +12,11 @@ from datasets import Dataset, concatenate_datasets
 
 import hf_judge
 from hf_judge import JudgeHeadConfig
+from hf_judge.core.modeling_judge import logit_features
 from hf_judge.training.card import export_head, push_head
 from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
 from hf_judge.training.features import extract, extract_features
-from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_head
+from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_best, train_head
 from tests.conftest import HIDDEN, VOCAB, set_draft_len, tiny_for, tiny_model
 
 
@@ -103,6 +104,7 @@ def test_rule_scores_are_what_the_scorers_see_inside_generate(prompt):
     full = target(out).logits[0, torch.tensor(positions) - 1].float()  # (P, V)
     rank = (full > full.gather(-1, out[0, positions][:, None])).sum(-1) + 1
     assert torch.equal(f.rules["top-k"], 1.0 / rank)
+    assert torch.allclose(f.F, logit_features(full, out[0, positions]), atol=1e-4)  # what a head reads
 
 
 def test_roc_auc_and_metrics_on_hand_values():
@@ -150,6 +152,42 @@ def test_trainer_learns_a_separable_rule():
     assert rep.calibration.error_recall >= 0.95
     assert head.config.threshold == rep.calibration.threshold
     # standardisation is folded into the layer: the head reads raw features (the val AUC above is on raw X)
+
+
+def test_a_head_with_logit_features_learns_what_the_hidden_states_lack():
+    """Labels set by a logit feature alone, hidden states pure noise: the head that reads the features
+    learns them (its own predict_proba, from raw inputs, agrees with the report); the plain head cannot."""
+    torch.manual_seed(0)
+    X, F = torch.randn(1200, 8), torch.randn(1200, 3) * 3 - 2  # (N, H), (N, 3)
+    y = (F[:, 0] > -2).float()
+    rows = torch.arange(1200) // 4
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]
+    cfg = TrainConfig(epochs=80, logit_features=True)
+    head, rep = train_head(X, y, rows, cfg, split=split, features=F, progress=False)
+    plain, plain_rep = train_head(X, y, rows, TrainConfig(epochs=80), split=split, progress=False)
+    assert rep.test["roc_auc"] > 0.98 and plain_rep.test["roc_auc"] < 0.7
+    assert head.config.logit_features and head.net[0].weight.shape == (1, 8 + 3)
+    te = split == 2
+    again = torch.sigmoid(head(X[te], F[te]))  # raw inputs: the standardisation is folded in
+    assert roc_auc(again, y[te]) == pytest.approx(rep.test["roc_auc"], abs=1e-6)
+    with pytest.raises(ValueError, match=r"needs features of shape \(1200, 3\), got None"):
+        train_head(X, y, rows, cfg, split=split, progress=False)
+
+
+def test_a_grid_of_learning_rates_and_weight_decays_keeps_the_best_on_validation():
+    torch.manual_seed(0)
+    X = torch.randn(900, 6)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).float()
+    rows = torch.arange(900) // 3
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]
+    configs = [TrainConfig(epochs=1, lr=1e-6), TrainConfig(epochs=60, lr=1e-2, weight_decay=0.5)]
+    head, rep, grid = train_best(X, y, rows, configs, split=split, progress=False)
+    assert [(g["lr"], g["weight_decay"]) for g in grid] == [(1e-6, 1e-2), (1e-2, 0.5)]
+    assert grid[1]["val_roc_auc"] > grid[0]["val_roc_auc"]  # the barely trained head is worse: the second is kept
+    assert rep.config["lr"] == 1e-2 and rep.config["weight_decay"] == 0.5
+    assert rep.val["roc_auc"] == grid[1]["val_roc_auc"] > 0.95
+    with pytest.raises(ValueError, match="at least one TrainConfig"):
+        train_best(X, y, rows, [], split=split)
 
 
 @pytest.mark.parametrize("head_type", ["linear", "mlp"])
@@ -597,6 +635,22 @@ def test_the_card_shows_every_split_the_report_has():
     by_domain = {"math-steps": {**m, "free_rules": {"ratio": 0.55}}, "pairs": {**m, "roc_auc": 0.66}}
     card = str(make_card(head, {"train": m, "val": m, "test": m, "test_by_domain": by_domain}))
     assert "| math-steps | 120 | 30 | 0.910 | 0.550 |" in card and "| pairs | 120 | 30 | 0.660 | n/a |" in card
+    assert "on the last (post-norm) hidden state of" in card and "tried" not in card
+
+
+def test_the_card_names_the_logit_features_and_the_grid_the_head_was_picked_from():
+    from hf_judge.training.card import make_card
+
+    head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=8, logit_features=True))
+    m = {"precision": 0.9, "recall": 0.8, "error_recall": 0.95, "roc_auc": 0.91, "n": 120, "n_errors": 30}
+    grid = [
+        {"lr": 0.01, "weight_decay": 0.01, "val_roc_auc": 0.8, "best_epoch": 2},
+        {"lr": 0.001, "weight_decay": 10.0, "val_roc_auc": 0.87, "best_epoch": 110},
+    ]
+    card = str(make_card(head, {"train": m, "val": m, "config": {"lr": 0.001, "weight_decay": 10.0}, "grid": grid}))
+    assert "hidden state and three features of the logits (log probability ratio" in card
+    assert "learning rate 0.001, weight decay 10.000 (the best validation ROC-AUC of 2 tried" in card
+    assert "0.01/0.01: 0.800, 0.001/10: 0.870" in card
 
 
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):

@@ -73,6 +73,12 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
         load_head(tmp_path / "nothing")
 
 
+def test_plugin_refuses_a_head_that_reads_logit_features_by_name(tmp_path):
+    hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, logit_features=True)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="logit_features=true.*use hf_judge's generate"):
+        load_head(tmp_path)
+
+
 def _strip(ids: list[int], eos: set[int]) -> list[int]:
     return ids[:-1] if ids and ids[-1] in eos else ids
 

@@ -81,6 +81,8 @@ def _domains(paths, rows):
 
 
 def cmd_train(args) -> int:
+    import itertools
+
     import torch
 
     from ..bench.suite import environment
@@ -90,9 +92,20 @@ def cmd_train(args) -> int:
     from ..training.data import load_dataset_dir
     from ..training.features import extract
     from ..training.split import disagreements, position_split, question_groups, split_by_question
-    from ..training.trainer import TrainConfig, learning_curve, train_head
+    from ..training.trainer import TrainConfig, learning_curve, train_best
 
-    cfg = TrainConfig(head_type=args.head_type, epochs=args.epochs, error_recall=args.error_recall, seed=args.seed)
+    configs = [
+        TrainConfig(
+            head_type=args.head_type,
+            logit_features=args.logit_features,
+            epochs=args.epochs,
+            lr=lr,
+            weight_decay=wd,
+            error_recall=args.error_recall,
+            seed=args.seed,
+        )
+        for lr, wd in itertools.product(args.lr, args.weight_decay)
+    ]
     if args.learning_curve and args.split != "question":
         raise InputError(f"--learning-curve needs the split by question (--split question), got --split {args.split}")
     if args.data:
@@ -109,23 +122,29 @@ def cmd_train(args) -> int:
         groups = torch.tensor(question_groups(ds))[rows]  # (N,)
     disagreement = disagreements(ds, rows)  # (N,)
     domains = _domains(args.data, rows) if args.data else None
-    head, report = train_head(
+    head, report, grid = train_best(
         X,
         y,
         rows,
-        cfg,
+        configs,
         target_model=hub_name(args.target),
         draft_model=hub_name(args.draft),
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
         domains=domains,
+        features=feats.F,
     )
     rep = report.as_dict()
+    if len(grid) > 1:
+        rep["grid"] = grid  # the learning rates and weight decays tried, by validation ROC-AUC
+    cfg = TrainConfig(**report.config)
     rep["command"] = command_line()
     rep["environment"] = environment(target)
     if args.learning_curve:
-        rep["learning_curve"] = learning_curve(X, y, rows, split, groups, disagreement, cfg, rules=feats.rules)
+        rep["learning_curve"] = learning_curve(
+            X, y, rows, split, groups, disagreement, cfg, rules=feats.rules, features=feats.F
+        )
     out = export_head(
         head,
         args.out,
@@ -155,14 +174,15 @@ def cmd_calibrate(args) -> int:
     from ..bench.plots import plot_calibration
     from ..registry.judges import load_judge
     from ..training.data import load_dataset_dir
-    from ..training.features import extract_features
+    from ..training.features import extract
     from ..training.trainer import calibrate, metrics
 
     head = load_judge(args.head)
     tok, target, _ = _models(args, need_draft=False)
-    X, y, _ = extract_features(target, load_dataset_dir(args.data))
+    f = extract(target, load_dataset_dir(args.data))
+    y = f.y
     with torch.no_grad():
-        probs = head.predict_proba(X)
+        probs = torch.sigmoid(head(f.X, f.F if head.reads_logits else None).float())  # (N,)
     cal = calibrate(probs, y, args.error_recall)
     head.config.threshold = cal.threshold
     out = Path(args.out or args.head)
@@ -231,7 +251,23 @@ def add_train_commands(sub) -> None:
     p.add_argument("--data", nargs="+", help="saved data set folder(s) (default: build from --source)")
     p.add_argument("--out", required=True, help="folder to write the head to (Hub format, with model card)")
     p.add_argument("--head-type", default="linear", choices=["linear", "mlp"])
+    p.add_argument(
+        "--logit-features",
+        action="store_true",
+        help="the head also reads the target's log probability ratio, log rank and entropy at the draft token",
+    )
     p.add_argument("--epochs", type=int, default=300)
+    p.add_argument(
+        "--lr", type=float, nargs="+", default=[1e-2], help="AdamW learning rate(s); several: the best on validation"
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        nargs="+",
+        default=[1e-2],
+        help="AdamW weight decay(s); with several values of this or --lr, one head per pair is trained and the "
+        "one with the best validation ROC-AUC kept (the test split plays no part) (default: %(default)s)",
+    )
     p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
     p.add_argument(
         "--split",

@@ -285,7 +285,7 @@ def judge_decode(
         j_scores = None
         if kk > 0:  # the judge scores d_i from the hidden state at d_i itself and the logits that predict it
             h = hidden[0, 1:] if reads_hidden else None  # (kk, H)
-            j_scores = judge_scores(judge, h, logits[0, :kk], draft_ids).to(logits.device)  # (kk,)
+            j_scores = judge_scores(judge, h, logits[0, :kk], draft_ids, raw_logits[0, :kk]).to(logits.device)  # (kk,)
 
         # 3. the accept rule
         v = verify(

@@ -113,8 +113,18 @@ def scorer_from_spec(spec: str) -> Scorer:
     return SCORERS[name](value)
 
 
-def judge_scores(judge, hidden: torch.Tensor, target_logits: torch.Tensor, draft_ids: torch.Tensor) -> torch.Tensor:
-    """Scores (K,) of any judge: a scorer's ``score``, or a head's ``predict_proba`` of the hidden states."""
+def judge_scores(
+    judge,
+    hidden: torch.Tensor,
+    target_logits: torch.Tensor,
+    draft_ids: torch.Tensor,
+    raw_logits: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Scores (K,) of any judge: a scorer's ``score``, or a head's ``predict_proba`` of the hidden states (and,
+    for a head that reads them, of the target's logits: ``raw_logits`` (K, V), those before any sampling
+    processor, which it was trained on, when given; else ``target_logits``)."""
     if isinstance(judge, Scorer):
         return judge.score(hidden, target_logits, draft_ids)
+    if getattr(judge, "reads_logits", False):
+        return judge.predict_proba(hidden, target_logits if raw_logits is None else raw_logits, draft_ids)
     return judge.predict_proba(hidden)

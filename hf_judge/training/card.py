@@ -62,6 +62,17 @@ def _split_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _optimiser(report: dict) -> str:
+    """Learning rate and weight decay, and the grid they were picked from on validation when there was one."""
+    cfg = report.get("config") or {}
+    text = f"learning rate {_f(cfg.get('lr'))}, weight decay {_f(cfg.get('weight_decay'))}"
+    grid = report.get("grid")
+    if grid:
+        tried = ", ".join(f"{g['lr']:g}/{g['weight_decay']:g}: {_f(g['val_roc_auc'])}" for g in grid)
+        text += f" (the best validation ROC-AUC of {len(grid)} tried, learning rate/weight decay: AUC: {tried})"
+    return text
+
+
 def domain_table(by_domain: dict | None) -> list[str]:
     """The head's and the free rules' test ROC-AUC on each domain's held-out positions."""
     if not by_domain:
@@ -112,6 +123,12 @@ def make_card(
         model_name=repo_id.split("/")[-1],
         repo_id=repo_id,
         head_type=cfg.head_type,
+        inputs=(
+            "the last (post-norm) hidden state and three features of the logits (log probability ratio of the "
+            "draft token to the target's own choice, log rank, normalised entropy)"
+            if getattr(cfg, "logit_features", False)
+            else "the last (post-norm) hidden state"
+        ),
         target_model=cfg.target_model or "the target model",
         draft_model=cfg.draft_model or "the draft model",
         threshold=_f(cfg.threshold),
@@ -119,6 +136,7 @@ def make_card(
         n_train=train.get("n", "n/a"),
         n_val=val.get("n", "n/a"),
         best_epoch=report.get("best_epoch", "n/a"),
+        optimiser=_optimiser(report),
         error_recall=_f(cal.get("error_recall")),
         good_acceptance=_f(cal.get("good_acceptance")),
         split_table=_split_table(report),

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..core import _compat
 from ..core.errors import InputError
+from ..core.modeling_judge import logit_features
 from ..core.scorers import EntropyGated, ProbabilityRatio
 
 __all__ = ["RULES", "Features", "extract", "extract_features", "rule_scores"]
@@ -49,12 +50,14 @@ def rule_scores(logits: torch.Tensor, tokens: torch.Tensor) -> dict[str, torch.T
 @dataclass
 class Features:
     """``X`` (N, H) float32 hidden states, ``y`` (N,) float32 labels, ``rows`` (N,) long (each position's
-    row), ``rules`` {name: (N,)} the free rules' scores at the same positions."""
+    row), ``rules`` {name: (N,)} the free rules' scores at the same positions, ``F`` (N, 3) their
+    :func:`~hf_judge.core.modeling_judge.logit_features` (what a head with ``logit_features`` reads)."""
 
     X: torch.Tensor
     y: torch.Tensor
     rows: torch.Tensor
     rules: dict[str, torch.Tensor]
+    F: torch.Tensor
 
 
 def _target_key(target) -> str:
@@ -142,8 +145,13 @@ def _row_features(prefix: _Prefix, ex) -> dict:
     ids = list(ex["input_ids"])[: int(pos.max()) + 1]
     start, hidden, logits = prefix.run(ids, int(pos.min()))
     at = (pos - start).to(hidden.device)  # (P,) into the chunk
-    scores = rule_scores(logits[0, at - 1], torch.as_tensor(ids, device=hidden.device)[pos.to(hidden.device)])
-    return {"X": hidden[0, at].float().cpu(), "rules": {k: v.cpu() for k, v in scores.items()}}
+    tokens = torch.as_tensor(ids, device=hidden.device)[pos.to(hidden.device)]  # (P,)
+    scores = rule_scores(logits[0, at - 1], tokens)
+    return {
+        "X": hidden[0, at].float().cpu(),  # (P, H)
+        "rules": {k: v.cpu() for k, v in scores.items()},
+        "F": logit_features(logits[0, at - 1], tokens).cpu(),  # (P, 3)
+    }
 
 
 SAVE_EVERY = 64  # new rows between checkpoints of the feature cache
@@ -168,7 +176,7 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
             continue
         _check_row(ex, i)
         key = _row_key(ex)
-        if key in cached:
+        if key in cached and "F" in cached[key]:  # (rows cached before logit features existed run again)
             got[i] = cached[key]
         elif key in same:
             same[key].append(i)
@@ -195,6 +203,7 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
         torch.cat([torch.as_tensor(dataset[i]["labels"], dtype=torch.float32) for i in order]),  # (N,)
         torch.cat([torch.full((len(dataset[i]["positions"]),), i, dtype=torch.long) for i in order]),  # (N,)
         {r: torch.cat([got[i]["rules"][r] for i in order]) for r in RULES},
+        torch.cat([got[i]["F"] for i in order]),  # (N, 3)
     )
 
 

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..core.configuration_judge import HEAD_TYPES, JudgeHeadConfig
 from ..core.errors import InputError
-from ..core.modeling_judge import JudgeHead
+from ..core.modeling_judge import LOGIT_FEATURES, JudgeHead
 
 __all__ = [
     "Calibration",
@@ -30,6 +30,7 @@ __all__ = [
     "roc_auc",
     "rules_auc",
     "seed_head",
+    "train_best",
     "train_head",
 ]
 
@@ -39,6 +40,9 @@ class TrainConfig:
     """How a judge head is trained and calibrated."""
 
     head_type: str = field(default="linear", metadata={"help": f"one of {HEAD_TYPES}"})
+    logit_features: bool = field(
+        default=False, metadata={"help": "also read the target's logit features (log ratio, log rank, entropy)"}
+    )
     mlp_hidden_size: int = field(default=256, metadata={"help": "hidden width for head_type='mlp'"})
     epochs: int = field(default=300, metadata={"help": "maximum passes over the training split"})
     lr: float = field(default=1e-2, metadata={"help": "AdamW learning rate"})
@@ -159,6 +163,7 @@ def train_head(
     disagreement: torch.Tensor | None = None,
     rules: dict[str, torch.Tensor] | None = None,
     domains: dict[str, torch.Tensor] | None = None,
+    features: torch.Tensor | None = None,
     progress: bool = True,
 ) -> tuple[JudgeHead, TrainReport]:
     """Fit a judge head on features ``X`` (N, H) with labels ``y`` (N,), 1 = acceptable.
@@ -170,7 +175,9 @@ def train_head(
     disagreements, where a judge earns its keep). ``rules`` {name: (N,)}: training-free scores at the same
     positions (:func:`hf_judge.training.features.rule_scores`), whose test ROC-AUC is reported beside the
     head's: a trained judge has to beat them. ``domains`` {name: (N,) bool}: the test figures again on each
-    domain's positions (math, code, open-ended...): a head may win on one and lose on another.
+    domain's positions (math, code, open-ended...): a head may win on one and lose on another. ``features``
+    (N, 3): the positions' :func:`~hf_judge.core.modeling_judge.logit_features`, needed iff
+    ``config.logit_features``.
     """
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
@@ -191,15 +198,22 @@ def train_head(
             f"need positions to train on and to validate on, got {int(tr.sum())} and {int(va.sum())}: more rows, "
             "or other split shares"
         )
-    X, y = X.float(), y.float()
+    if cfg.logit_features:
+        if features is None or tuple(features.shape) != (len(y), len(LOGIT_FEATURES)):
+            got = None if features is None else tuple(features.shape)
+            want = (len(y), len(LOGIT_FEATURES))
+            raise InputError(f"logit_features=True needs features of shape {want}, got {got}")
+    H = X.shape[1]
+    X, y = (torch.cat([X, features], 1) if cfg.logit_features else X).float(), y.float()  # (N, H [+ 3])
     mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
     Z = (X - mu) / sd
 
     torch.manual_seed(cfg.seed)
     head = JudgeHead(
         JudgeHeadConfig(
-            hidden_size=X.shape[1],
+            hidden_size=H,
             head_type=cfg.head_type,
+            logit_features=cfg.logit_features,
             mlp_hidden_size=cfg.mlp_hidden_size,
             target_model=target_model,
             draft_model=draft_model,
@@ -223,14 +237,14 @@ def train_head(
         perm = torch.randperm(len(ytr), generator=gen)
         for i in range(0, len(perm), cfg.batch_size):
             b = perm[i : i + cfg.batch_size]
-            loss = loss_fn(head(Ztr[b]), ytr[b])
+            loss = loss_fn(_logits(head, Ztr[b]), ytr[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
         head.eval()
         with torch.no_grad():
-            tl = float(loss_fn(head(Ztr), ytr))
-            vl = float(loss_fn(head(Zva), yva)) if len(yva) else tl
+            tl = float(loss_fn(_logits(head, Ztr), ytr))
+            vl = float(loss_fn(_logits(head, Zva), yva)) if len(yva) else tl
         history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl})
         bar.set_postfix(train=f"{tl:.3f}", val=f"{vl:.3f}")
         if vl < best - 1e-5:
@@ -244,7 +258,7 @@ def train_head(
     head.eval()
 
     with torch.no_grad():
-        p_tr, p_va = head.predict_proba(X[tr]), head.predict_proba(X[va])
+        p_tr, p_va = _logits(head, X[tr]).sigmoid(), _logits(head, X[va]).sigmoid()
     cal_p, cal_y = (p_va, y[va]) if (y[va] == 0).any() else (p_tr, y[tr])
     cal = calibrate(cal_p, cal_y, cfg.error_recall) if (cal_y == 0).any() else None
     if cal is not None:
@@ -261,7 +275,7 @@ def train_head(
     )
     if te.any():
         with torch.no_grad():
-            p_te = head.predict_proba(X[te])
+            p_te = _logits(head, X[te]).sigmoid()
         report.test = metrics(p_te, y[te], thr)
         if disagreement is not None and disagreement[te].any():
             d = disagreement[te]
@@ -281,6 +295,24 @@ def train_head(
     return head, report
 
 
+def train_best(X: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, configs: list[TrainConfig], **kwargs):
+    """Train one head per config (a small grid of learning rates and weight decays) and keep the one with the
+    best validation ROC-AUC; the test split plays no part in the choice. ``kwargs`` go to :func:`train_head`.
+    Returns the head, its report and the grid as ``[{"lr", "weight_decay", "val_roc_auc", "best_epoch"}]``."""
+    if not configs:
+        raise InputError("train_best needs at least one TrainConfig")
+    best, grid = None, []
+    for cfg in tqdm(configs, desc="train judge (grid)", disable=len(configs) == 1 or not kwargs.get("progress", True)):
+        head, rep = train_head(
+            X, y, rows, cfg, **{**kwargs, "progress": kwargs.get("progress", True) and len(configs) == 1}
+        )
+        auc = rep.val["roc_auc"]
+        grid.append({"lr": cfg.lr, "weight_decay": cfg.weight_decay, "val_roc_auc": auc, "best_epoch": rep.best_epoch})
+        if best is None or not (math.isnan(auc) or auc <= best[2]):  # nan (one class in val) never wins
+            best = (head, rep, auc)
+    return best[0], best[1], grid
+
+
 def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tensor, disagreement=None) -> dict:
     """Each free rule's ROC-AUC on the positions ``where`` (N,) bool, and on the disagreements among them."""
     out = {}
@@ -292,6 +324,12 @@ def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tens
             d = disagreement & where
             out[name]["test_disagreements"] = roc_auc(s[d], y[d])
     return out
+
+
+def _logits(head: JudgeHead, X: torch.Tensor) -> torch.Tensor:
+    """The head's logits (N,) on ``X`` (N, H), or (N, H + 3) for a head that reads logit features."""
+    H = head.config.hidden_size
+    return head(X[:, :H], X[:, H:] if head.reads_logits else None)
 
 
 @torch.no_grad()
@@ -323,6 +361,7 @@ def learning_curve(
     config: TrainConfig | None = None,
     fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
     rules: dict[str, torch.Tensor] | None = None,
+    features: torch.Tensor | None = None,
 ) -> list[dict]:
     """Held-out test figures against training size: does more data still help?
 
@@ -340,7 +379,7 @@ def learning_curve(
         chosen = order[: max(1, math.ceil(f * len(order)))]
         part = split.clone()
         part[(split == 0) & ~torch.isin(groups, chosen)] = -1  # left out of this point
-        _, rep = train_head(X, y, rows, cfg, split=part, disagreement=disagreement, progress=False)
+        _, rep = train_head(X, y, rows, cfg, split=part, disagreement=disagreement, features=features, progress=False)
         used = part == 0
         points.append(
             {

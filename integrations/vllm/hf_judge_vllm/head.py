@@ -40,6 +40,11 @@ def load_head(folder: str | Path) -> JudgeHead:
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("model_type") != "judge_head":
         raise ValueError(f"{cfg_path} has model_type={cfg.get('model_type')!r}, not 'judge_head'")
+    if cfg.get("logit_features", False):
+        raise ValueError(
+            f"{cfg_path} is a head that also reads the target's logit features (logit_features=true): the vLLM "
+            "integration runs heads on hidden states only; use hf_judge's generate for this head"
+        )
     h = int(cfg["hidden_size"])
     if cfg.get("head_type", "linear") == "mlp":
         m = int(cfg["mlp_hidden_size"])

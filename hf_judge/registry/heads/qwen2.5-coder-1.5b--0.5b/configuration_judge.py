@@ -14,6 +14,10 @@ class JudgeHeadConfig(PretrainedConfig):
         hidden_layer: which hidden state it reads; -1 is the target's last (post-norm)
             hidden state, the one the verification forward returns at no extra cost.
         head_type: ``"linear"`` (the paper's judge) or ``"mlp"`` (one hidden layer).
+        logit_features: also read three features of the target's own logits at the position that predicts
+            the draft token (``LOGIT_FEATURES`` of ``modeling_judge``: log probability ratio, log rank,
+            normalised entropy), which the verification forward has at no extra cost: the head then sees what
+            the free rules see, besides the hidden state.
         mlp_hidden_size: width of the hidden layer when ``head_type="mlp"``.
         threshold: default decision threshold on the judge's probability that a draft
             token is correct; a score strictly above it accepts. 1.0 never accepts.
@@ -28,6 +32,7 @@ class JudgeHeadConfig(PretrainedConfig):
         hidden_size: int = 4096,
         hidden_layer: int = -1,
         head_type: str = "linear",
+        logit_features: bool = False,
         mlp_hidden_size: int = 256,
         threshold: float = 0.5,
         target_model: str | None = None,
@@ -44,11 +49,14 @@ class JudgeHeadConfig(PretrainedConfig):
             raise ValueError(f"{threshold=} must be a number in [0, 1]") from None
         if not 0.0 <= threshold <= 1.0:  # also false for NaN
             raise ValueError(f"{threshold=} must lie in [0, 1]")
+        if not isinstance(logit_features, bool):
+            raise ValueError(f"{logit_features=} must be True or False")
         if hidden_layer != -1:
             raise ValueError(f"{hidden_layer=} is not supported: judge heads read the last hidden state (-1)")
         self.hidden_size = hidden_size
         self.hidden_layer = hidden_layer
         self.head_type = head_type
+        self.logit_features = logit_features
         self.mlp_hidden_size = mlp_hidden_size
         self.threshold = float(threshold)
         self.target_model = target_model
