@@ -366,6 +366,20 @@ def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, m
         auto_label(target, draft, tiny_tok, items[:3], checkpoint=ckpt, **kw)
 
 
+def test_a_checkpoint_is_not_resumed_with_the_models_in_another_dtype(tmp_path, tiny_tok):
+    """Labels depend on the models' dtype (greedy answers differ between bfloat16 and float32): a checkpoint
+    made in one is not silently continued in the other, as `auto` dtype on another machine would do."""
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    set_draft_len(draft, 3)
+    items = [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(2)]
+    kw = {"checker": lambda text, ans: True, "max_new_tokens": 6, "progress": False}
+    ckpt = tmp_path / "out.progress.jsonl"
+    auto_label(target, draft, tiny_tok, items, checkpoint=ckpt, **kw)
+    assert len(auto_label(target, draft, tiny_tok, items, checkpoint=ckpt, **kw)) > 0  # same models: resumes
+    with pytest.raises(ValueError, match="written for other items or settings"):
+        auto_label(target.to(torch.bfloat16), draft.to(torch.bfloat16), tiny_tok, items, checkpoint=ckpt, **kw)
+
+
 def test_read_records_drops_only_a_cut_final_line(tmp_path):
     from hf_judge.training.records import read_records
 
@@ -679,7 +693,7 @@ def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_toke
 
 def test_open_ended_items_are_labelled_by_preservation_and_never_skipped(tmp_path, tiny_tok):
     from hf_judge.training.checkable import is_correct_number
-    from hf_judge.training.data import _fingerprint
+    from hf_judge.training.data import _fingerprint, _models_key
 
     target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
     items = [{"question": "Tell me about apples."}, {"question": "Write about books."}]
@@ -691,7 +705,7 @@ def test_open_ended_items_are_labelled_by_preservation_and_never_skipped(tmp_pat
     assert sum(x for r in drop for x in r["labels"]) < sum(x for r in keep for x in r["labels"])
     with pytest.raises(ValueError, match="tolerance=-1"):
         auto_label(target, draft, tiny_tok, items, tolerance=-1, **kw)
-    # checked items' checkpoints keep the fingerprint they had before open-ended labelling existed
+    # a checked item's fingerprint: its settings (none of the open-ended ones) and the models with their dtype
     settings = dict(
         checker=is_correct_number,
         max_new_tokens=8,
@@ -701,6 +715,7 @@ def test_open_ended_items_are_labelled_by_preservation_and_never_skipped(tmp_pat
         use_draft=True,
         batch_size=8,
         decided=None,
+        models=_models_key(target, draft),
     )
     auto_label(
         target,

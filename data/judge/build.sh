@@ -10,6 +10,9 @@
 # draft's token the least probability (--hard-share 0.5: errors are rare, 6% of evenly spread
 # disagreements); the first shards (math-steps seeds up to 1001, programs seeds up to 2) were built with
 # 8 evenly spread ones in batches of 8, and keep that, so that they resume and rebuild as they were.
+# The models run in float32 on every machine (the dtype features are extracted in; --dtype auto would pick
+# bfloat16 where a CPU computes it natively, and a shard's labels would depend on the machine); a
+# checkpoint records the models' dtype and is not resumed in another.
 set -euo pipefail
 cd "$(dirname "$0")"
 items="$1"
@@ -25,7 +28,7 @@ for seed in $(seq "$2" "$3"); do
   n=16 hard=0.5
   [ "$seed" -lt "$first_wide" ] && n=8 hard=0
   start=$(date +%s)
-  hf-judge build-data --source auto --items "$items" --n-items 20 --seed "$seed" \
+  hf-judge build-data --dtype float32 --source auto --items "$items" --n-items 20 --seed "$seed" \
     --max-mismatches "$n" --max-positives 16 --label-batch-size "$n" --hard-share "$hard" "${extra[@]}" \
     --out "$out" >> "logs/$items-seed-$seed.log" 2>&1
   echo "$items seed $seed: $(( $(date +%s) - start )) s (up to $n disagreements per item, hard share $hard)" >> logs/wall_time.txt

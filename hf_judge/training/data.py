@@ -251,10 +251,11 @@ def auto_label(
         settings.update(hard_share=hard_share)
     if batch_size < 1:
         raise InputError(f"batch_size={batch_size} must be at least 1")
-    done = _resume(checkpoint, items, settings)
+    made_with = {**settings, "models": _models_key(target, draft)}  # what labels depend on beyond the settings
+    done = _resume(checkpoint, items, made_with)
     with open(checkpoint, "a") if checkpoint else contextlib.nullcontext() as log:
         if log is not None and not done:
-            append_record(log, {"fingerprint": _fingerprint(items, settings)})
+            append_record(log, {"fingerprint": _fingerprint(items, made_with)})
         todo = [i for i in range(len(items)) if i not in done]
         for i in tqdm(todo, desc="auto-label", disable=not progress, initial=len(done), total=len(items)):
             done[i] = {"item": i, "rows": _label_item(target, draft, tokenizer, items[i], **settings)}
@@ -264,6 +265,11 @@ def auto_label(
     if progress and skipped:
         print(f"auto-label: skipped {skipped}/{len(items)} items the target answered wrongly")
     return _to_dataset([row for i in range(len(items)) for row in done[i]["rows"] or []])
+
+
+def _models_key(target, draft) -> list[str]:
+    """Each model's folder name and dtype (not its path, which differs between machines)."""
+    return [f"{Path(str(m.name_or_path)).name}|{next(m.parameters()).dtype}" for m in (target, draft) if m is not None]
 
 
 def _fingerprint(items: list[dict], settings: dict) -> str:
