@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,22 +74,36 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
         load_head(tmp_path / "nothing")
 
 
-def test_plugin_refuses_a_head_that_reads_logit_features_by_name(tmp_path):
-    hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, logit_features=True)).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match="logit_features=true.*use hf_judge's generate"):
-        load_head(tmp_path)
+def test_plugin_scores_a_head_that_reads_logit_features_as_hf_judge_does(tmp_path):
+    torch.manual_seed(0)
+    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, logit_features=True, threshold=0.4))
+    with torch.no_grad():
+        for p in head.parameters():
+            p.normal_()
+    head.save_pretrained(tmp_path)
+    got = load_head(tmp_path)
+    h, logits, ids = torch.randn(6, 16), torch.randn(6, 50) * 3, torch.randint(0, 50, (6,))
+    assert got.reads_logits and got.threshold == pytest.approx(0.4)
+    assert torch.allclose(got.scores(h, logits, ids), head.predict_proba(h, logits, ids), atol=1e-6)
+    with pytest.raises(ValueError, match="pass target_logits and draft_ids"):
+        got.scores(h)
 
 
 def _strip(ids: list[int], eos: set[int]) -> list[int]:
     return ids[:-1] if ids and ids[-1] in eos else ids
 
 
+TRAINED_HEAD = Path(__file__).parents[1] / "benchmarks" / "results" / "judge_training_cpu"  # reads logit features
+
+
 @pytest.mark.slow
-def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path):
+@pytest.mark.parametrize("head", ["default", TRAINED_HEAD], ids=["shipped", "logit-features"])
+def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path, head):
     """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
-    text, which is the target's own greedy text; with the shipped head at its threshold it gives, token for
-    token, what hf_judge's generate gives with the same pair and head, and in the same batch a request with
-    its own threshold 1.0 gets the greedy text."""
+    text, which is the target's own greedy text; with the head at its threshold it gives, token for token,
+    what hf_judge's generate gives with the same pair and head (the shipped one, and the committed head that
+    also reads the target's logits), and in the same batch a request with its own threshold 1.0 gets the
+    greedy text."""
     from hf_judge.registry.judges import load_judge, shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
     from hf_judge.training.data import prompt_ids
@@ -96,7 +111,8 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     tok = load_tokenizer(DEFAULT_TARGET)
     target = load_model(DEFAULT_TARGET, dtype=torch.float32)
     draft = load_model(DEFAULT_DRAFT, dtype=torch.float32)
-    judge = load_judge("default", target=DEFAULT_TARGET)
+    judge = load_judge(str(head), target=DEFAULT_TARGET)
+    head_dir = shipped_head_dir(DEFAULT_TARGET) if head == "default" else head
     prompts = ["Write a Python function that reverses a string.", "Explain recursion in two sentences."]
     ids = [prompt_ids(tok, p) for p in prompts]
     eos = {tok.eos_token_id, tok.pad_token_id}
@@ -106,14 +122,17 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     for x in ids:
         t = torch.tensor([x])
         greedy.append(_strip(target.generate(t, max_new_tokens=40, do_sample=False)[0, len(x) :].tolist(), eos))
-        out = hf_judge.generate(target, t, assistant_model=draft, judge=judge, **kw)
+        # vLLM's first token comes from the target's prefill, and drafting starts after it; hf_judge drafts
+        # from the prompt on, so its run starts from the same first token
+        first = torch.tensor([[*x, greedy[-1][0]]])
+        out = hf_judge.generate(target, first, assistant_model=draft, judge=judge, **{**kw, "max_new_tokens": 39})
         judged.append(_strip(out[0, len(x) :].tolist(), eos))
     assert judged != greedy  # the head changes the text here, so the agreement below says something
     del target, draft  # the engines below load their own copies
 
     base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": 40, "k": 4}
     plain = run_engine({**base, "draft": None, "judge": None}, tmp_path, "plain")
-    spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(shipped_head_dir(DEFAULT_TARGET))}
+    spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(head_dir)}
     exact = run_engine({**spec, "judge_threshold": 1.0}, tmp_path, "exact")
     # a third request repeats the first with its own threshold 1.0 (extra_args): standard verification for it alone
     own = {**spec, "prompt_token_ids": [*ids, ids[0]], "request_thresholds": [None, None, 1.0]}

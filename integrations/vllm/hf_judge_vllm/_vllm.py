@@ -164,7 +164,8 @@ def install() -> None:
         rows = metadata.target_logits_indices  # (N,) row j predicts d_{j+1}
         argmax = logits[rows].argmax(-1)  # (N,)
         bonus = logits[metadata.bonus_logits_indices].argmax(-1)  # (B,)
-        scores = head.scores(hidden[rows + 1])  # (N,) the hidden state at each draft token itself
+        # (N,) from the hidden state at each draft token itself (and the logits that predict it, if the head reads them)
+        scores = head.scores(hidden[rows + 1], logits[rows], metadata.draft_token_ids)
         num_draft = metadata.num_draft_tokens
         request_args = _step["request_args"]
         if len(request_args) != len(num_draft):  # not noted for this step: the engine's threshold for all

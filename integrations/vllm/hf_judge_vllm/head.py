@@ -4,6 +4,7 @@ with plain torch: the vLLM environment does not have hf_judge's transformers."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,17 +14,37 @@ from safetensors.torch import load_file
 __all__ = ["JudgeHead", "load_head"]
 
 
+def logit_features(target_logits: torch.Tensor, draft_ids: torch.Tensor) -> torch.Tensor:
+    """hf_judge's ``modeling_judge.logit_features``: (N, V) logits that predict (N,) draft tokens -> (N, 3):
+    log(p(d) / max p) clamped at -30, log of d's rank, entropy / log V. tests/test_vllm.py checks the two agree."""
+    logp = target_logits.float().log_softmax(-1)  # (N, V)
+    own = logp.gather(-1, draft_ids[..., None].to(logp.device))  # (N, 1)
+    log_ratio = (own[..., 0] - logp.max(-1).values).clamp_min(-30.0)  # (N,)
+    log_rank = ((logp > own).sum(-1) + 1).float().log()  # (N,)
+    entropy = -(logp.exp() * logp.clamp_min(-1e4)).sum(-1) / math.log(logp.shape[-1])  # (N,)
+    return torch.stack([log_ratio, log_rank, entropy], -1)  # (N, 3)
+
+
 @dataclass
 class JudgeHead:
     net: torch.nn.Module
     hidden_size: int
     threshold: float
+    reads_logits: bool = False  # also reads logit_features of the target's logits at each draft token
 
     @torch.no_grad()
-    def scores(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Probability that each draft token is acceptable, from the target's last hidden state at it."""
+    def scores(
+        self, hidden: torch.Tensor, target_logits: torch.Tensor | None = None, draft_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Probability that each draft token is acceptable, from the target's last hidden state at it (N, H) and,
+        for a head that reads them, the target's logits that predict it (N, V) and the draft tokens (N,)."""
         w = self.net[0].weight
-        return torch.sigmoid(self.net(hidden.to(w.dtype)).squeeze(-1).float())  # (N,)
+        x = hidden.to(w.dtype)  # (N, H)
+        if self.reads_logits:
+            if target_logits is None or draft_ids is None:
+                raise ValueError("this judge reads the target's logits: pass target_logits and draft_ids")
+            x = torch.cat([x, logit_features(target_logits, draft_ids).to(device=x.device, dtype=w.dtype)], -1)
+        return torch.sigmoid(self.net(x).squeeze(-1).float())  # (N,)
 
 
 def load_head(folder: str | Path) -> JudgeHead:
@@ -40,17 +61,14 @@ def load_head(folder: str | Path) -> JudgeHead:
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("model_type") != "judge_head":
         raise ValueError(f"{cfg_path} has model_type={cfg.get('model_type')!r}, not 'judge_head'")
-    if cfg.get("logit_features", False):
-        raise ValueError(
-            f"{cfg_path} is a head that also reads the target's logit features (logit_features=true): the vLLM "
-            "integration runs heads on hidden states only; use hf_judge's generate for this head"
-        )
     h = int(cfg["hidden_size"])
+    reads_logits = bool(cfg.get("logit_features", False))
+    n_in = h + 3 if reads_logits else h  # the hidden state, then the three logit features
     if cfg.get("head_type", "linear") == "mlp":
         m = int(cfg["mlp_hidden_size"])
-        net = torch.nn.Sequential(torch.nn.Linear(h, m), torch.nn.GELU(), torch.nn.Linear(m, 1))
+        net = torch.nn.Sequential(torch.nn.Linear(n_in, m), torch.nn.GELU(), torch.nn.Linear(m, 1))
     else:
-        net = torch.nn.Sequential(torch.nn.Linear(h, 1))
+        net = torch.nn.Sequential(torch.nn.Linear(n_in, 1))
     state = {k.removeprefix("net."): v for k, v in load_file(str(weights)).items()}  # hf_judge names it net.N
     net.load_state_dict(state)
-    return JudgeHead(net.eval(), h, float(cfg.get("threshold", 0.5)))
+    return JudgeHead(net.eval(), h, float(cfg.get("threshold", 0.5)), reads_logits)
