@@ -58,15 +58,20 @@ def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verificati
     assert request_thresholds(args, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("head_type", ["linear", "mlp"])
-def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type):
+def _exported(folder, **config) -> tuple[hf_judge.JudgeHead, object]:
+    """A head with random weights, saved as hf_judge exports it, and the plugin's reading of it."""
     torch.manual_seed(0)
-    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, head_type=head_type, threshold=0.3))
+    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, **config))
     with torch.no_grad():
         for p in head.parameters():
             p.normal_()
-    head.save_pretrained(tmp_path)
-    got = load_head(tmp_path)
+    head.save_pretrained(folder)
+    return head, load_head(folder)
+
+
+@pytest.mark.parametrize("head_type", ["linear", "mlp"])
+def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type):
+    head, got = _exported(tmp_path, head_type=head_type, threshold=0.3)
     h = torch.randn(5, 16)
     assert got.threshold == pytest.approx(0.3) and got.hidden_size == 16
     assert torch.allclose(got.scores(h), head.predict_proba(h), atol=1e-6)
@@ -75,13 +80,7 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
 
 
 def test_plugin_scores_a_head_that_reads_logit_features_as_hf_judge_does(tmp_path):
-    torch.manual_seed(0)
-    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, logit_features=True, threshold=0.4))
-    with torch.no_grad():
-        for p in head.parameters():
-            p.normal_()
-    head.save_pretrained(tmp_path)
-    got = load_head(tmp_path)
+    head, got = _exported(tmp_path, logit_features=True, threshold=0.4)
     h, logits, ids = torch.randn(6, 16), torch.randn(6, 50) * 3, torch.randint(0, 50, (6,))
     assert got.reads_logits and got.threshold == pytest.approx(0.4)
     assert torch.allclose(got.scores(h, logits, ids), head.predict_proba(h, logits, ids), atol=1e-6)
