@@ -11,7 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.training.card import domain_table
+from hf_judge.training.card import domain_table, optimiser_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -132,12 +132,8 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
         f"trained or tuned on. Test: {te['n']} labelled positions ({te['n_errors']} errors), of them "
         f"{td['n']} evenly spread draft/target disagreements ({td['n_errors']} errors).",
     ]
-    if rep.get("grid"):
-        tried = ", ".join(f"{g['lr']:g} / {g['weight_decay']:g}: {g['val_roc_auc']:.3f}" for g in rep["grid"])
-        lines[-1] += (
-            f" Learning rate {cfg['lr']:g} and weight decay {cfg['weight_decay']:g}, the best validation ROC-AUC "
-            f"of the {len(rep['grid'])} pairs tried (learning rate / weight decay: validation ROC-AUC: {tried})."
-        )
+    if rep.get("grid"):  # the card's sentence: one renderer for both
+        lines[-1] += f" Optimiser: AdamW, {optimiser_text(rep)}."
     lines += [
         "",
         "| scorer | test ROC-AUC | test ROC-AUC, disagreements only |",

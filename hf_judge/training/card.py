@@ -10,7 +10,16 @@ from huggingface_hub import HfApi, ModelCard, ModelCardData
 
 from ..core.modeling_judge import JudgeHead
 
-__all__ = ["add_eval_results", "domain_table", "eval_rows", "export_head", "make_card", "push_head", "template_path"]
+__all__ = [
+    "add_eval_results",
+    "domain_table",
+    "eval_rows",
+    "export_head",
+    "make_card",
+    "optimiser_text",
+    "push_head",
+    "template_path",
+]
 
 TEMPLATE = "judge_head.md"
 
@@ -62,7 +71,7 @@ def _split_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _optimiser(report: dict) -> str:
+def optimiser_text(report: dict) -> str:
     """Learning rate and weight decay, and the grid they were picked from on validation when there was one."""
     cfg = report.get("config") or {}
     text = f"learning rate {_f(cfg.get('lr'))}, weight decay {_f(cfg.get('weight_decay'))}"
@@ -136,7 +145,7 @@ def make_card(
         n_train=train.get("n", "n/a"),
         n_val=val.get("n", "n/a"),
         best_epoch=report.get("best_epoch", "n/a"),
-        optimiser=_optimiser(report),
+        optimiser=optimiser_text(report),
         error_recall=_f(cal.get("error_recall")),
         good_acceptance=_f(cal.get("good_acceptance")),
         split_table=_split_table(report),

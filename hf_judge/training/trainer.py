@@ -301,11 +301,10 @@ def train_best(X: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, configs: li
     Returns the head, its report and the grid as ``[{"lr", "weight_decay", "val_roc_auc", "best_epoch"}]``."""
     if not configs:
         raise InputError("train_best needs at least one TrainConfig")
+    progress, single = kwargs.pop("progress", True), len(configs) == 1  # one bar: the grid's, or the epochs'
     best, grid = None, []
-    for cfg in tqdm(configs, desc="train judge (grid)", disable=len(configs) == 1 or not kwargs.get("progress", True)):
-        head, rep = train_head(
-            X, y, rows, cfg, **{**kwargs, "progress": kwargs.get("progress", True) and len(configs) == 1}
-        )
+    for cfg in tqdm(configs, desc="train judge (grid)", disable=single or not progress):
+        head, rep = train_head(X, y, rows, cfg, progress=progress and single, **kwargs)
         auc = rep.val["roc_auc"]
         grid.append({"lr": cfg.lr, "weight_decay": cfg.weight_decay, "val_roc_auc": auc, "best_epoch": rep.best_epoch})
         if best is None or not (math.isnan(auc) or auc <= best[2]):  # nan (one class in val) never wins

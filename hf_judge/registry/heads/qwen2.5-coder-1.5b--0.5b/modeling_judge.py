@@ -46,7 +46,7 @@ class JudgeHead(PreTrainedModel):
 
     def __init__(self, config: JudgeHeadConfig):
         super().__init__(config)
-        h = config.hidden_size + (len(LOGIT_FEATURES) if getattr(config, "logit_features", False) else 0)
+        h = config.hidden_size + (len(LOGIT_FEATURES) if self.reads_logits else 0)
         if config.head_type == "mlp":
             self.net = nn.Sequential(
                 nn.Linear(h, config.mlp_hidden_size), nn.GELU(), nn.Linear(config.mlp_hidden_size, 1)
