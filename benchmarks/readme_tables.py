@@ -26,7 +26,13 @@ def speed_cpu_table(res: dict) -> str:
         "prompts, all rows of a configuration in one process. *same as target*: answers identical to the "
         "target's own greedy answer (standard SD must give 3/3 in float32; judge decoding is lossy by design, "
         "and its quality is measured by `hf-judge bench`, not by these three prompts). *cap*: the speedup if "
-        "every draft token were kept, from the measured costs (`hf-judge doctor`).",
+        "every draft token were kept, from the measured costs (`hf-judge doctor`)."
+        + (
+            f" Judge: the `{res['judge']['head']}` head (weights digest `{res['judge']['id']}`) at its threshold "
+            f"{res['judge']['threshold']:.3f}."
+            if "judge" in res
+            else ""
+        ),
         "",
         "| configuration | method | k | stop below | tokens/s | x target | tokens/step | cap | achieved / cap "
         "| same as target |",
@@ -51,14 +57,23 @@ def speed_cpu_table(res: dict) -> str:
 
 
 def default_head_text(report: dict) -> str:
-    """What the shipped head's own training report says (validation split of its training data)."""
+    """What the shipped head's own training report says: calibration on validation, figures on held-out test."""
     v, c = report["val"], report["config"]
-    return (
-        f"From its `training_report.json`: validation split ({v['n']} labelled positions, {v['n_errors']} of them "
-        f"errors), ROC-AUC {v['roc_auc']:.2f}; at its calibrated threshold {v['threshold']:.3f} (chosen to reject "
-        f"{c['error_recall']:.0%} of errors) it rejects {v['error_recall']:.0%} of the errors and accepts "
+    text = (
+        f"From its `training_report.json`: calibrated on the validation split ({v['n']} labelled positions, "
+        f"{v['n_errors']} of them errors), its threshold {v['threshold']:.3f} (the lowest that rejects "
+        f"{c['error_recall']:.0%} of errors) rejects {v['error_recall']:.0%} of them there and accepts "
         f"{v['recall']:.0%} of the acceptable tokens."
     )
+    t, td = report.get("test"), report.get("test_disagreements")
+    if t and td:  # held-out questions, never trained or tuned on
+        text += (
+            f" On the held-out test questions ({t['n']} positions, {t['n_errors']} errors) its ROC-AUC is "
+            f"{t['roc_auc']:.3f}, and {td['roc_auc']:.3f} on their {td['n']} draft/target disagreements "
+            f"({td['n_errors']} errors); at the threshold it rejects {t['error_recall']:.0%} of the test errors "
+            f"and accepts {t['recall']:.0%} of the acceptable tokens."
+        )
+    return text
 
 
 def _runs_text(res: dict) -> str:

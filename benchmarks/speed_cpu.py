@@ -23,6 +23,7 @@ import transformers
 from hf_judge.bench.limit import measure_costs
 from hf_judge.bench.report import aggregate
 from hf_judge.bench.runner import run_method
+from hf_judge.bench.suite import head_id
 from hf_judge.cli.common import prompt_tensor
 from hf_judge.cli.run import DEMO_PROMPTS
 from hf_judge.registry.judges import load_judge
@@ -94,9 +95,10 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--judge", default="default", help="judge head: a folder, or 'default' (the shipped head)")
     args = p.parse_args()
     tok = load_tokenizer(DEFAULT_TARGET)
-    judge = load_judge("default", target=DEFAULT_TARGET)
+    judge = load_judge(args.judge, target=DEFAULT_TARGET)
     t0 = time.time()
     result = {
         "command": " ".join(["python", *sys.argv]),
@@ -107,6 +109,7 @@ def main() -> None:
             "python": platform.python_version(),
         },
         "max_new_tokens": args.max_new_tokens,
+        "judge": {"head": args.judge, "id": head_id(judge), "threshold": judge.config.threshold},
         "configs": {},
     }
     for name in args.configs:

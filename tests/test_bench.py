@@ -77,6 +77,19 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
         run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
 
 
+def test_card_rows_leave_out_tokens_per_s_of_results_gathered_over_several_runs():
+    """Tokens/s compares only methods timed in one run: a resumed bench's card rows keep steps and quality."""
+    from hf_judge.training.card import eval_rows
+
+    row = {"tokens_per_s": 5.0, "tokens_per_step": 3.0, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
+    res = {"overall": {"sd": row}, "tasks": {"math": {"sd": {"quality:exact_match": 0.5}}}, "runs": {"r1": ["sd"]}}
+    assert eval_rows(res)["sd"] == {
+        "tokens/s": 5.0, "tokens/step": 3.0, "x target": 2.0, "x SD": 1.5, "math exact_match": 0.5
+    }  # fmt: skip
+    res["runs"]["r2"] = ["sd"]
+    assert eval_rows(res)["sd"] == {"tokens/step": 3.0, "math exact_match": 0.5}
+
+
 @pytest.mark.bad_input
 def test_interrupted_bench_resumes_without_duplicate_rows(tmp_path, trio, tiny_tok):
     """An interrupted `bench` run, even mid-record | resumes: finished rows kept, the cut one redone, none twice"""

@@ -29,7 +29,7 @@ from .report import add_limits, add_speedups, aggregate, dominance, family, form
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
-__all__ = ["ENGINES", "BenchConfig", "environment", "run_bench"]
+__all__ = ["ENGINES", "BenchConfig", "environment", "head_id", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
 ENGINES = ("transformers", "vllm")
@@ -138,7 +138,7 @@ class BenchConfig:
         return out
 
 
-def _head_id(judge) -> str:
+def head_id(judge) -> str:
     """A digest of the trained head's weights: records of judge points name the head that made them."""
     digest = hashlib.sha256()
     for name, t in sorted(judge.state_dict().items()):
@@ -303,7 +303,7 @@ def run_bench(
     fp_path.write_text(json.dumps(fingerprint))
     # resume: keep what an earlier run measured (a record cut short is dropped)
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
-    head = _head_id(judge)  # the trained head's points are redone for another head; the rest are kept
+    head = head_id(judge)  # the trained head's points are redone for another head; the rest are kept
     stale = [key for key, r in done.items() if family(r["method"]).endswith("judge") and r.get("judge_id") != head]
     if stale and progress:
         print(f"bench: {len(stale)} records of another judge head in {rec_path}: measuring them again")

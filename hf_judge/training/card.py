@@ -107,8 +107,10 @@ def make_card(
     repo_id: str = "your-name/judge-head",
     dataset: str = "hf_judge auto-labelled math",
     eval_results: dict | None = None,
+    eval_note: str = "",
 ) -> ModelCard:
-    """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results."""
+    """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results
+    (``eval_note``: how they were measured, printed under their table)."""
     cfg, report = head.config, report or {}
     train, val, cal = report.get("train", {}), report.get("val", {}), report.get("calibration") or {}
     data = ModelCardData(
@@ -126,6 +128,8 @@ def make_card(
         eval_table += "\n".join(
             f"| {m} | " + " | ".join(_f(r.get(c)) for c in cols) + " |" for m, r in eval_results.items()
         )
+        if eval_note:
+            eval_table += f"\n\n{eval_note}"
     return ModelCard.from_template(
         data,
         template_path=str(template_path()),
@@ -177,15 +181,22 @@ def export_head(
 
 
 def eval_rows(results: dict) -> dict[str, dict]:
-    """Flatten ``run_bench`` results into card rows: method -> speed figures and per-task quality."""
+    """Flatten ``run_bench`` results into card rows: method -> speed figures and per-task quality.
+
+    Tokens/s (and the speedups made of it) only compare methods timed in one run: for results gathered
+    over several resumed runs (``results["runs"]``) the rows keep tokens per step and quality only.
+    """
+    timed = len(results.get("runs", {})) <= 1
     rows: dict[str, dict] = {}
     for method, r in results["overall"].items():
-        row = {
-            "tokens/s": r["tokens_per_s"],
-            "tokens/step": r["tokens_per_step"],
-            "x target": r["speedup_vs_target"],
-            "x SD": r["speedup_vs_sd"],
-        }
+        row = {"tokens/step": r["tokens_per_step"]}
+        if timed:
+            row = {
+                "tokens/s": r["tokens_per_s"],
+                **row,
+                "x target": r["speedup_vs_target"],
+                "x SD": r["speedup_vs_sd"],
+            }
         for task, per in results["tasks"].items():
             for key, val in per[method].items():
                 if key.startswith("quality:"):
@@ -205,11 +216,16 @@ def add_eval_results(head_dir: str | Path, results: dict) -> Path:
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     env = results.get("environment", {})
     rows = eval_rows(results)
-    card = make_card(JudgeHead.from_pretrained(head_dir), report, eval_results=rows, **info)
-    card.text += (
-        f"\nMeasured with `hf-judge bench` on {env.get('device', '?')} ({env.get('dtype', '?')}, "
-        f"torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')}).\n"
+    runs = len(results.get("runs", {}))
+    note = (
+        f"Measured with `{results.get('command') or 'hf-judge bench'}` on {env.get('device', '?')} "
+        f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
+        + (f", over {runs} resumed runs: tokens/s compares only within a run, so it is left out" if runs > 1 else "")
+        + "."
     )
+    if "grader" in results:  # a grader that always names one position carries no signal: say what it said
+        note += f" Grader verdicts (A = the answer shown first): {results['grader']['verdicts']}."
+    card = make_card(JudgeHead.from_pretrained(head_dir), report, eval_results=rows, eval_note=note, **info)
     card.save(head_dir / "README.md")
     (head_dir / "eval_results.json").write_text(json.dumps({"environment": env, "results": rows}, indent=2))
     return head_dir / "README.md"
