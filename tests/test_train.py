@@ -745,15 +745,18 @@ def test_open_ended_prompts_are_project_written_split_and_distinct():
 
 @pytest.mark.slow  # MT-Bench's questions come from a packaged wheel
 def test_open_ended_pairs_mark_a_real_first_error_and_stay_clear_of_mt_bench(tiny_tok):
-    """The project-written open-ended pairs (data/judge/pairs/open-ended.jsonl) build into rows whose last
-    label is the error, span several domains, and none of their prompts is close to an MT-Bench question."""
+    """The project-written open-ended pairs (data/judge/pairs/*.jsonl) build into rows whose last label is the
+    error, span several domains, ask no question twice, and none of their prompts is close to an MT-Bench
+    question."""
     import difflib
     from pathlib import Path
 
     from hf_judge.bench.tasks import load_task
 
-    pairs = load_seed_pairs(Path(__file__).parents[1] / "data/judge/pairs/open-ended.jsonl")
-    assert len(pairs) >= 150 and len({p["domain"] for p in pairs}) >= 8
+    files = sorted((Path(__file__).parents[1] / "data/judge/pairs").glob("*.jsonl"))
+    pairs = [p for f in files for p in load_seed_pairs(f)]
+    assert len(files) >= 2 and len(pairs) >= 300 and len({p["domain"] for p in pairs}) >= 8
+    assert len({p["prompt"].lower() for p in pairs}) == len(pairs)
     ds = pairs_dataset(tiny_tok, pairs)
     assert all(r["labels"][-1] == 0 for r in ds if r["source"] == "pairs:wrong")
     bench = [e["prompt"].lower() for e in load_task("mt-bench", 80)]  # the questions the bench asks
