@@ -181,6 +181,10 @@ SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
     "frontier-cpu": (RESULTS / "frontier_cpu" / "results.json", frontier_table),
+    "frontier-math512-cpu": (
+        RESULTS / "frontier_math512_cpu" / "results.json",
+        partial(frontier_table, folder="frontier_math512_cpu"),
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
 }

@@ -82,12 +82,14 @@ def test_card_rows_leave_out_tokens_per_s_of_results_gathered_over_several_runs(
     from hf_judge.training.card import eval_rows
 
     row = {"tokens_per_s": 5.0, "tokens_per_step": 3.0, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
-    res = {"overall": {"sd": row}, "tasks": {"math": {"sd": {"quality:exact_match": 0.5}}}, "runs": {"r1": ["sd"]}}
+    math = {"sd": {"tokens_per_step": 4.0, "quality:exact_match": 0.5}}
+    res = {"overall": {"sd": row}, "tasks": {"math": math}, "runs": {"r1": ["sd"]}}
     assert eval_rows(res)["sd"] == {
-        "tokens/s": 5.0, "tokens/step": 3.0, "x target": 2.0, "x SD": 1.5, "math exact_match": 0.5
+        "tokens/s": 5.0, "tokens/step": 3.0, "x target": 2.0, "x SD": 1.5, "math tokens/step": 4.0,
+        "math exact_match": 0.5,
     }  # fmt: skip
     res["runs"]["r2"] = ["sd"]
-    assert eval_rows(res)["sd"] == {"tokens/step": 3.0, "math exact_match": 0.5}
+    assert eval_rows(res)["sd"] == {"tokens/step": 3.0, "math tokens/step": 4.0, "math exact_match": 0.5}
 
 
 @pytest.mark.bad_input

@@ -181,7 +181,8 @@ def export_head(
 
 
 def eval_rows(results: dict) -> dict[str, dict]:
-    """Flatten ``run_bench`` results into card rows: method -> speed figures and per-task quality.
+    """Flatten ``run_bench`` results into card rows: method -> speed figures, and per task tokens per step
+    and quality.
 
     Tokens/s (and the speedups made of it) only compare methods timed in one run: for results gathered
     over several resumed runs (``results["runs"]``) the rows keep tokens per step and quality only.
@@ -198,6 +199,7 @@ def eval_rows(results: dict) -> dict[str, dict]:
                 "x SD": r["speedup_vs_sd"],
             }
         for task, per in results["tasks"].items():
+            row[f"{task} tokens/step"] = per[method]["tokens_per_step"]
             for key, val in per[method].items():
                 if key.startswith("quality:"):
                     row[f"{task} {key[8:]}"] = val
