@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -57,10 +58,10 @@ def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verificati
     assert request_thresholds(args, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0]
 
 
-def _exported(folder, hidden_size=16, **config) -> tuple[hf_judge.JudgeHead, object]:
+def _exported(folder, **config) -> tuple[hf_judge.JudgeHead, object]:
     """A head with random weights, saved as hf_judge exports it, and the plugin's reading of it."""
     torch.manual_seed(0)
-    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=hidden_size, **config))
+    head = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, **config))
     with torch.no_grad():
         for p in head.parameters():
             p.normal_()
@@ -91,14 +92,18 @@ def _strip(ids: list[int], eos: set[int]) -> list[int]:
     return ids[:-1] if ids and ids[-1] in eos else ids
 
 
+# the default head before the logit-feature one (hidden state only, threshold 0.351), kept as a test asset
+HIDDEN_ONLY_HEAD = Path(__file__).parent / "assets" / "hidden_only_head"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("head", ["default", "hidden-only"])
 def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path, head):
     """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
     text, which is the target's own greedy text; with the head at its threshold it gives, token for token,
     what hf_judge's generate gives with the same pair and head (the shipped one, which also reads the
-    target's logits, and a random head on the hidden state alone), and in the same batch a request with its
-    own threshold 1.0 gets the greedy text."""
+    target's logits, and the earlier default head, on the hidden state alone), and in the same batch a
+    request with its own threshold 1.0 gets the greedy text."""
     from hf_judge.registry.judges import load_judge, shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
     from hf_judge.training.data import prompt_ids
@@ -106,11 +111,7 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     tok = load_tokenizer(DEFAULT_TARGET)
     target = load_model(DEFAULT_TARGET, dtype=torch.float32)
     draft = load_model(DEFAULT_DRAFT, dtype=torch.float32)
-    if head == "default":
-        head_dir = shipped_head_dir(DEFAULT_TARGET)
-    else:  # random weights: on real hidden states its scores sit far from the threshold, so both engines agree
-        head_dir = tmp_path / "hidden-only"
-        _exported(head_dir, hidden_size=target.config.hidden_size, threshold=0.5)
+    head_dir = shipped_head_dir(DEFAULT_TARGET) if head == "default" else HIDDEN_ONLY_HEAD
     judge = load_judge(str(head_dir), target=DEFAULT_TARGET)
     prompts = ["Write a Python function that reverses a string.", "Explain recursion in two sentences."]
     ids = [prompt_ids(tok, p) for p in prompts]
