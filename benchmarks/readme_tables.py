@@ -124,6 +124,8 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
                 continue
             head = f"Each lossy peer against the judge points, by {q[8:]} (at least its quality and tokens/forward):"
             lines += ["", head, ""] + [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
+        for q, text in res.get("matched", {}).get(task, {}).items():
+            lines += ["", f"The fastest judge point at matched quality, by {q[8:]}: {text}."]
     if "grader" in res:
         v = res["grader"]["verdicts"]
         lines += [
@@ -184,6 +186,10 @@ SECTIONS = {
     "frontier-math512-cpu": (
         RESULTS / "frontier_math512_cpu" / "results.json",
         partial(frontier_table, folder="frontier_math512_cpu"),
+    ),
+    "frontier-humaneval-cpu": (
+        RESULTS / "frontier_humaneval_cpu" / "results.json",
+        partial(frontier_table, folder="frontier_humaneval_cpu"),
     ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),

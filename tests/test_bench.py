@@ -56,6 +56,9 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "frontier_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "x target" in (tmp_path / "table.txt").read_text() and "of cap" in (tmp_path / "table.txt").read_text()
+    matched = res["matched"]["gsm-style"]["quality:exact_match"]  # issue 12's bar, over this run's 2 prompts
+    assert matched.startswith("judge@") and "at most one of 2 fewer right" in matched
+    assert matched in (tmp_path / "table.txt").read_text()
     n_records = len((tmp_path / "records.jsonl").read_text().splitlines())
     assert n_records == 2 * len(methods)
 
@@ -69,7 +72,7 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     card = add_eval_results(head_dir, res).read_text()
     assert "| judge@0.5 |" in card and "gsm-style exact_match" in card and "me/tiny-judge" in card
     assert "Measured with `hf-judge bench` on cpu" in card
-    card_rows = json.loads((head_dir / "eval_results.json").read_text())["results"]
+    card_rows = json.loads((head_dir / "eval_results.json").read_text())["evals"][0]["results"]
     assert card_rows["judge@0"]["x SD"] == pytest.approx(res["overall"]["judge@0"]["speedup_vs_sd"])
     assert card_rows["judge@0"]["gsm-style exact_match"] == gsm["judge@0"]["quality:exact_match"]
     cfg.max_new_tokens = 7
@@ -90,6 +93,35 @@ def test_card_rows_leave_out_tokens_per_s_of_results_gathered_over_several_runs(
     }  # fmt: skip
     res["runs"]["r2"] = ["sd"]
     assert eval_rows(res)["sd"] == {"tokens/step": 3.0, "math tokens/step": 4.0, "math exact_match": 0.5}
+
+
+def test_card_takes_a_table_per_bench_run(tmp_path):
+    """Several bench folders (say MT-Bench at 256 tokens, math at 512) give the card one table each, with
+    the command that measured it; methods missing from a run stay out of its table."""
+    from hf_judge.core.modeling_judge import JudgeHead, JudgeHeadConfig
+    from hf_judge.training.card import add_eval_results, export_head
+
+    head_dir = export_head(JudgeHead(JudgeHeadConfig(hidden_size=4)), tmp_path / "head", repo_id="me/j")
+    row = {"tokens_per_s": 5.0, "tokens_per_step": 3.0, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
+    chat = {
+        "command": "hf-judge bench --tasks mt-bench",
+        "overall": {"sd": row, "judge@0.5": row},
+        "tasks": {"mt-bench": {"sd": {"tokens_per_step": 3.0}, "judge@0.5": {"tokens_per_step": 7.0}}},
+    }
+    math = {
+        "command": "hf-judge bench --tasks math-steps --max-new-tokens 512",
+        "overall": {"sd": row, "judge@0.95": row},
+        "tasks": {"math-steps": {"sd": {"tokens_per_step": 9.0}, "judge@0.95": {"tokens_per_step": 9.5}}},
+    }
+    card = add_eval_results(head_dir, chat, math).read_text()
+    assert card.index("`hf-judge bench --tasks mt-bench`") < card.index("`hf-judge bench --tasks math-steps")
+    assert "| judge@0.5 |" in card and "| judge@0.95 |" in card
+    saved = json.loads((head_dir / "eval_results.json").read_text())["evals"]
+    assert [e["command"] for e in saved] == [chat["command"], math["command"]]
+    assert saved[1]["results"]["judge@0.95"]["math-steps tokens/step"] == 9.5
+    assert "judge@0.5" not in saved[1]["results"] and "mt-bench tokens/step" not in saved[1]["results"]["sd"]
+    with pytest.raises(ValueError, match="at least one"):
+        add_eval_results(head_dir)
 
 
 @pytest.mark.bad_input
@@ -339,6 +371,27 @@ def test_dominance_names_the_judge_point_that_matches_each_peer():
         for m, r in rows.items()
     }
     assert dominance(nll, "quality:nll")["top-k:2"].startswith("matched by judge@0.5")  # lower NLL is better
+
+
+def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_target():
+    from hf_judge.bench.report import at_matched_quality
+
+    def row(q, tps):
+        return {"quality:exact_match": q, "tokens_per_step": tps}
+
+    rows = {"target": row(1.0, 1.0), "sd": row(1.0, 8.0), "judge@0.9": row(0.9, 9.0), "judge@0.5": row(0.8, 12.0)}
+    rows["top-k:2"] = row(1.0, 20.0)  # a peer, not a judge point
+    out = at_matched_quality(rows, "quality:exact_match", n=10)
+    assert out.startswith("judge@0.9 (at most one of 10 fewer right") and "1.12x standard SD's 8.00" in out
+    assert at_matched_quality(rows, "quality:exact_match", n=5).startswith("judge@0.5")  # one of 5 is 0.2
+    rows["judge@0.9"] = row(0.85, 9.0)
+    assert at_matched_quality(rows, "quality:exact_match", n=10).startswith("no judge point")
+    chat = {
+        "sd": {"quality:win_rate": 0.5, "tokens_per_step": 4.0},
+        "judge@0.5": {"quality:win_rate": 0.45, "tokens_per_step": 6.0},
+    }
+    assert "1.50x standard SD's 4.00" in at_matched_quality(chat, "quality:win_rate", n=30)
+    assert at_matched_quality(chat, "quality:nll", n=30) is None  # NLL has no such bar
 
 
 def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_path, trio, tiny_tok):

@@ -9,6 +9,7 @@ __all__ = [
     "add_limits",
     "add_speedups",
     "aggregate",
+    "at_matched_quality",
     "dominance",
     "engine_prefix",
     "family",
@@ -116,6 +117,31 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
             b = judges[best]
             out[peer] = f"matched by {best}: {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward ({figures})"
     return out
+
+
+def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:
+    """The fastest judge point at issue 12's matched quality, as a multiple of standard SD's tokens per
+    target forward (its goals: 1.2x on math and code, 1.5x on open-ended prompts, at k=16).
+
+    Matched: at most one of the ``n`` items fewer right than the target alone (exact match, pass@1), or a
+    win rate + half ties of at least 0.45 against the target's answers; None for a figure without such a
+    bar (NLL). Transformers-path rows only; each judge point against SD at its own draft length."""
+    if q == "quality:win_rate":
+        bar, bar_text = 0.45, "a win rate of at least 0.450"
+    elif q in ("quality:exact_match", "quality:pass@1") and "target" in rows:
+        bar, bar_text = rows["target"][q] - 1 / n - 1e-9, f"at most one of {n} fewer right than the target alone"
+    else:
+        return None
+    fits = {m: r for m, r in rows.items() if family(m) == "judge" and r[q] >= bar}
+    best = max(fits, key=lambda m: fits[m]["tokens_per_step"], default=None)
+    if best is None:
+        return f"no judge point with {bar_text}"
+    sd = rows.get("sd" + best[best.index("/k") :] if "/k" in best else "sd")
+    b = rows[best]
+    vs_sd = ""
+    if sd:
+        vs_sd = f", {b['tokens_per_step'] / sd['tokens_per_step']:.2f}x standard SD's {sd['tokens_per_step']:.2f}"
+    return f"{best} ({bar_text}): {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward{vs_sd}"
 
 
 def format_table(rows: dict[str, dict]) -> str:

@@ -25,7 +25,17 @@ from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
 from .limit import measure_costs
 from .open_ended import PairwiseGrader, answer_nll
-from .report import add_limits, add_speedups, aggregate, dominance, family, format_table, quality_key, quality_keys
+from .report import (
+    add_limits,
+    add_speedups,
+    aggregate,
+    at_matched_quality,
+    dominance,
+    family,
+    format_table,
+    quality_key,
+    quality_keys,
+)
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
@@ -335,6 +345,7 @@ def run_bench(
         costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
         results["limit"] = costs.as_dict()
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
+    n_items: dict[str, int] = {}
     nll_memo: dict = {}
     run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
     measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
@@ -386,6 +397,7 @@ def run_bench(
             if costs is not None:
                 add_limits(rows, costs)
             results["tasks"][task] = rows
+            n_items[task] = len(examples)
     results["runs"] = {r: sorted(ms) for r, ms in sorted(measured_in.items())}
     results["overall"] = _rows(all_runs, methods)
     add_speedups(results["overall"])
@@ -395,6 +407,11 @@ def run_bench(
     results["frontier"] = {
         task: {q: dominance(rows, q) for q in quality_keys(rows)} for task, rows in results["tasks"].items()
     }
+    # issue 12's bar: the fastest judge point within one item of the target alone (or a 0.45 win rate)
+    results["matched"] = {
+        task: {q: t for q in quality_keys(rows) if (t := at_matched_quality(rows, q, n_items[task])) is not None}
+        for task, rows in results["tasks"].items()
+    }
     if grader is not None:
         results["grader"] = {"verdicts": grader.verdict_counts()}  # a grader that always says A is no grader
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
@@ -403,6 +420,9 @@ def run_bench(
         for q, verdicts in by_q.items():
             table += f"\n\n== {task}, {q[8:]}: is every lossy peer matched by a judge point (and its tokens/forward)?\n"
             table += "\n".join(f"{peer:<22}{v}" for peer, v in verdicts.items())
+    for task, by_q in results["matched"].items():
+        for q, text in by_q.items():
+            table += f"\n\n== {task}, {q[8:]}: the fastest judge point at matched quality\n{text}"
     if "grader" in results:
         table += f"\n\ngrader verdicts (A = first answer shown): {results['grader']['verdicts']}"
     (out / "table.txt").write_text(table + "\n")

@@ -100,17 +100,25 @@ def domain_table(by_domain: dict | None) -> list[str]:
     return lines
 
 
+def _eval_table(rows: dict[str, dict], note: str) -> str:
+    """One markdown table, a row per method, its columns the union of the rows' figures, and its note."""
+    cols = list(dict.fromkeys(c for r in rows.values() for c in r))
+    table = "| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
+    table += "\n".join(f"| {m} | " + " | ".join(_f(r.get(c)) for c in cols) + " |" for m, r in rows.items())
+    return f"{table}\n\n{note}" if note else table
+
+
 def make_card(
     head: JudgeHead,
     report: dict | None = None,
     *,
     repo_id: str = "your-name/judge-head",
     dataset: str = "hf_judge auto-labelled math",
-    eval_results: dict | None = None,
-    eval_note: str = "",
+    evals: list[tuple[dict, str]] = (),
 ) -> ModelCard:
-    """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results
-    (``eval_note``: how they were measured, printed under their table)."""
+    """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results:
+    ``evals``, one ``(rows, note)`` per table (``rows``: method -> figures; ``note``: how they were
+    measured, printed under the table)."""
     cfg, report = head.config, report or {}
     train, val, cal = report.get("train", {}), report.get("val", {}), report.get("calibration") or {}
     data = ModelCardData(
@@ -121,15 +129,8 @@ def make_card(
         datasets=[dataset] if "/" in dataset else None,
         model_name=repo_id.split("/")[-1],
     )
-    eval_table = "No evaluation results recorded."
-    if eval_results:
-        cols = list(next(iter(eval_results.values())))
-        eval_table = "| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
-        eval_table += "\n".join(
-            f"| {m} | " + " | ".join(_f(r.get(c)) for c in cols) + " |" for m, r in eval_results.items()
-        )
-        if eval_note:
-            eval_table += f"\n\n{eval_note}"
+    tables = [_eval_table(rows, note) for rows, note in evals if rows]
+    eval_table = "\n\n".join(tables) or "No evaluation results recorded."
     return ModelCard.from_template(
         data,
         template_path=str(template_path()),
@@ -171,7 +172,8 @@ def export_head(
     out.mkdir(parents=True, exist_ok=True)
     head.save_pretrained(out)
     (out / "card_info.json").write_text(json.dumps({"repo_id": repo_id, "dataset": dataset}))
-    make_card(head, report, repo_id=repo_id, dataset=dataset, eval_results=eval_results).save(out / "README.md")
+    evals = [(eval_results, "")] if eval_results else []
+    make_card(head, report, repo_id=repo_id, dataset=dataset, evals=evals).save(out / "README.md")
     if report is not None:
         slim = {k: v for k, v in report.items() if k != "history"}
         (out / "training_report.json").write_text(json.dumps(slim, indent=2, default=float))
@@ -207,29 +209,35 @@ def eval_rows(results: dict) -> dict[str, dict]:
     return rows
 
 
-def add_eval_results(head_dir: str | Path, results: dict) -> Path:
-    """Fill the eval section of an exported head's model card from ``run_bench`` results."""
+def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
+    """Fill the eval section of an exported head's model card from ``run_bench`` results: a table for each
+    bench run given (for instance one per output folder), with the command that measured it."""
     head_dir = Path(head_dir)
     info_path = head_dir / "card_info.json"
     if not info_path.exists():
         raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
+    if not results:
+        raise ValueError("add_eval_results needs at least one run_bench results dict")
     info = json.loads(info_path.read_text())
     report_path = head_dir / "training_report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    env = results.get("environment", {})
-    rows = eval_rows(results)
-    runs = len(results.get("runs", {}))
-    note = (
-        f"Measured with `{results.get('command') or 'hf-judge bench'}` on {env.get('device', '?')} "
-        f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
-        + (f", over {runs} resumed runs: tokens/s compares only within a run, so it is left out" if runs > 1 else "")
-        + "."
-    )
-    if "grader" in results:  # a grader that always names one position carries no signal: say what it said
-        note += f" Grader verdicts (A = the answer shown first): {results['grader']['verdicts']}."
-    card = make_card(JudgeHead.from_pretrained(head_dir), report, eval_results=rows, eval_note=note, **info)
+    evals, saved = [], []
+    for res in results:
+        env, rows, runs = res.get("environment", {}), eval_rows(res), len(res.get("runs", {}))
+        command = res.get("command") or "hf-judge bench"
+        resumed = f", over {runs} resumed runs: tokens/s compares only within a run, so it is left out"
+        note = (
+            f"Measured with `{command}` on {env.get('device', '?')} "
+            f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
+            f"{resumed if runs > 1 else ''}."
+        )
+        if "grader" in res:  # a grader that always names one position carries no signal: say what it said
+            note += f" Grader verdicts (A = the answer shown first): {res['grader']['verdicts']}."
+        evals.append((rows, note))
+        saved.append({"command": command, "environment": env, "results": rows})
+    card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
     card.save(head_dir / "README.md")
-    (head_dir / "eval_results.json").write_text(json.dumps({"environment": env, "results": rows}, indent=2))
+    (head_dir / "eval_results.json").write_text(json.dumps({"evals": saved}, indent=2))
     return head_dir / "README.md"
 
 
