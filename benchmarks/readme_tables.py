@@ -134,6 +134,8 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
             "mostly names the first answer carries no signal; asking both orders turns it into ties (0.5) "
             "instead of a false win, and the NLL column is then the open-ended figure to read.",
         ]
+        if "no_signal" in res["grader"]:
+            lines[-1] += f" In this run {res['grader']['no_signal']}."
     return "\n".join(lines)
 
 

@@ -318,8 +318,15 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, trio,
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     rows = res["tasks"]["mt-bench"]
     assert rows["target"]["quality:win_rate"] == 0.5 and rows["judge@0"]["quality:win_rate"] == 0.5  # bias cancels
-    assert set(res["frontier"]["mt-bench"]) == {"quality:win_rate", "quality:nll"}
     assert res["grader"]["verdicts"]["B"] == res["grader"]["verdicts"]["C"] == 0 < res["grader"]["verdicts"]["A"]
+    # a grader that always names the first answer says nothing: its win rate decides no frontier verdict
+    assert set(res["frontier"]["mt-bench"]) == {"quality:nll"} and "quality:win_rate" not in res["matched"]["mt-bench"]
+    assert "100% of its verdicts" in res["grader"]["no_signal"]
+    assert res["grader"]["no_signal"] in (tmp_path / "a" / "table.txt").read_text()
+    fair = _SlotGrader(tiny_tok, biased=False)
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=False, grader=(fair, tiny_tok))
+    assert set(res["frontier"]["mt-bench"]) == {"quality:win_rate", "quality:nll"} and "no_signal" not in res["grader"]
+    assert res["matched"]["mt-bench"]["quality:win_rate"].startswith("judge@0")
     assert rows["target"]["quality:nll"] > 0 and rows["sd"]["quality:nll"] == rows["target"]["quality:nll"]
     assert (tmp_path / "a" / "grades.jsonl").exists() and (tmp_path / "a" / "frontier_mt-bench.png").exists()
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False)  # no grader: NLL alone
@@ -409,6 +416,22 @@ def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_pat
     # the results say which run measured what: tokens/s compare only within a run
     assert res["runs"] == {records[0]["run"]: ["sd", "target"], records[3]["run"]: ["judge@0"]}
     assert records[0]["run"] == records[2]["run"] < records[3]["run"]
+
+
+def test_resuming_counts_only_the_other_heads_points_it_measures_again(tmp_path, trio, tiny_tok, capsys):
+    """Points of another head at a threshold no longer asked for are not measured again, nor said to be."""
+    target, draft, judge = trio
+    cfg = BenchConfig(
+        tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=6, judge_thresholds=[0.0, 1.0]
+    )
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    other = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=target.config.hidden_size, threshold=0.5))
+    torch.nn.init.constant_(next(other.parameters()), 0.3)
+    cfg.judge_thresholds = [0.0]
+    capsys.readouterr()
+    run_bench(target, draft, other, tiny_tok, cfg, tmp_path, progress=True)
+    assert "bench: 1 records of another judge head" in capsys.readouterr().out  # judge@0, not judge@1 too
+    assert len((tmp_path / "records.jsonl").read_text().splitlines()) == 5
 
 
 def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, trio, tiny_tok, monkeypatch):

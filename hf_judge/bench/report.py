@@ -10,6 +10,7 @@ __all__ = [
     "add_speedups",
     "aggregate",
     "at_matched_quality",
+    "position_bias",
     "dominance",
     "engine_prefix",
     "family",
@@ -117,6 +118,16 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
             b = judges[best]
             out[peer] = f"matched by {best}: {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward ({figures})"
     return out
+
+
+GRADER_MAX_BIAS = 0.8  # a grader naming one position more often than this reads the order, not the answers
+
+
+def position_bias(verdicts: dict[str, int]) -> float:
+    """The share of a pairwise grader's verdicts that name one position (A or B, whichever it names more):
+    near 1, its verdicts follow the order the answers are shown in, and its win rate carries no signal."""
+    n = sum(verdicts.values())
+    return max(verdicts.get("A", 0), verdicts.get("B", 0)) / n if n else 0.0
 
 
 def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:

@@ -26,6 +26,7 @@ from ..training.records import append_record, read_records
 from .limit import measure_costs
 from .open_ended import PairwiseGrader, answer_nll
 from .report import (
+    GRADER_MAX_BIAS,
     add_limits,
     add_speedups,
     aggregate,
@@ -33,7 +34,7 @@ from .report import (
     dominance,
     family,
     format_table,
-    quality_key,
+    position_bias,
     quality_keys,
 )
 from .runner import RunResult, run_method
@@ -314,7 +315,11 @@ def run_bench(
     # resume: keep what an earlier run measured (a record cut short is dropped)
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}
     head = head_id(judge)  # the trained head's points are redone for another head; the rest are kept
-    stale = [key for key, r in done.items() if family(r["method"]).endswith("judge") and r.get("judge_id") != head]
+    stale = [
+        key
+        for key, r in done.items()
+        if key[2] in methods and family(r["method"]).endswith("judge") and r.get("judge_id") != head
+    ]  # the points asked for again; another head's points at other labels stay in the file, unread
     if stale and progress:
         print(f"bench: {len(stale)} records of another judge head in {rec_path}: measuring them again")
     for key in stale:
@@ -403,17 +408,26 @@ def run_bench(
     add_speedups(results["overall"])
     if costs is not None:
         add_limits(results["overall"], costs)
-    # for every quality figure: which judge point matches each lossy peer
-    results["frontier"] = {
-        task: {q: dominance(rows, q) for q in quality_keys(rows)} for task, rows in results["tasks"].items()
-    }
+    blind = None  # a grader that always says A is no grader: its win rate decides no verdict below
+    if grader is not None:
+        verdicts = grader.verdict_counts()
+        results["grader"] = {"verdicts": verdicts, "position_bias": position_bias(verdicts)}
+        if position_bias(verdicts) > GRADER_MAX_BIAS:
+            blind = results["grader"]["no_signal"] = (
+                f"the grader named one position in {position_bias(verdicts):.0%} of its verdicts (more than "
+                f"{GRADER_MAX_BIAS:.0%}): its win rate carries no signal and decides no verdict"
+            )
+
+    def judged(rows: dict[str, dict]) -> list[str]:
+        return [q for q in quality_keys(rows) if not (blind and q == "quality:win_rate")]
+
+    tasks = results["tasks"]  # for every quality figure: which judge point matches each lossy peer
+    results["frontier"] = {task: {q: dominance(rows, q) for q in judged(rows)} for task, rows in tasks.items()}
     # issue 12's bar: the fastest judge point within one item of the target alone (or a 0.45 win rate)
     results["matched"] = {
-        task: {q: t for q in quality_keys(rows) if (t := at_matched_quality(rows, q, n_items[task])) is not None}
-        for task, rows in results["tasks"].items()
+        task: {q: t for q in judged(rows) if (t := at_matched_quality(rows, q, n_items[task])) is not None}
+        for task, rows in tasks.items()
     }
-    if grader is not None:
-        results["grader"] = {"verdicts": grader.verdict_counts()}  # a grader that always says A is no grader
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
     for task, by_q in results["frontier"].items():
@@ -425,6 +439,8 @@ def run_bench(
             table += f"\n\n== {task}, {q[8:]}: the fastest judge point at matched quality\n{text}"
     if "grader" in results:
         table += f"\n\ngrader verdicts (A = first answer shown): {results['grader']['verdicts']}"
+        if blind:
+            table += f"; {blind}"
     (out / "table.txt").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
@@ -434,7 +450,7 @@ def run_bench(
         k=max(config.num_assistant_tokens),
     )
     for task, rows in results["tasks"].items():
-        q = quality_key(rows)
+        q = next(iter(judged(rows)), None)  # a blind grader's win rate is not what the plot shows
         if q:
             plot_frontier(rows, q, out / f"frontier_{task}.png", title=f"{task}: quality vs tokens per target forward")
     results["table"] = table
