@@ -107,6 +107,7 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
         "command": "hf-judge bench --tasks mt-bench",
         "overall": {"sd": row, "judge@0.5": row},
         "tasks": {"mt-bench": {"sd": {"tokens_per_step": 3.0}, "judge@0.5": {"tokens_per_step": 7.0}}},
+        "grader": {"verdicts": {"A": 9, "B": 0, "C": 1}, "no_signal": "the grader named one position in 90%"},
     }
     math = {
         "command": "hf-judge bench --tasks math-steps --max-new-tokens 512",
@@ -116,6 +117,7 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
     card = add_eval_results(head_dir, chat, math).read_text()
     assert card.index("`hf-judge bench --tasks mt-bench`") < card.index("`hf-judge bench --tasks math-steps")
     assert "| judge@0.5 |" in card and "| judge@0.95 |" in card
+    assert "In this run the grader named one position in 90%." in card  # a blind grader is said to be one
     saved = json.loads((head_dir / "eval_results.json").read_text())["evals"]
     assert [e["command"] for e in saved] == [chat["command"], math["command"]]
     assert saved[1]["results"]["judge@0.95"]["math-steps tokens/step"] == 9.5

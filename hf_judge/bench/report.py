@@ -10,11 +10,11 @@ __all__ = [
     "add_speedups",
     "aggregate",
     "at_matched_quality",
-    "position_bias",
     "dominance",
     "engine_prefix",
     "family",
     "format_table",
+    "position_bias",
     "quality_key",
     "quality_keys",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from huggingface_hub import HfApi, ModelCard, ModelCardData
@@ -114,7 +115,7 @@ def make_card(
     *,
     repo_id: str = "your-name/judge-head",
     dataset: str = "hf_judge auto-labelled math",
-    evals: list[tuple[dict, str]] = (),
+    evals: Sequence[tuple[dict, str]] = (),
 ) -> ModelCard:
     """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results:
     ``evals``, one ``(rows, note)`` per table (``rows``: method -> figures; ``note``: how they were
@@ -233,6 +234,8 @@ def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
         )
         if "grader" in res:  # a grader that always names one position carries no signal: say what it said
             note += f" Grader verdicts (A = the answer shown first): {res['grader']['verdicts']}."
+            if "no_signal" in res["grader"]:
+                note += f" In this run {res['grader']['no_signal']}."
         evals.append((rows, note))
         saved.append({"command": command, "environment": env, "results": rows})
     card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
