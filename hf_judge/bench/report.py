@@ -15,7 +15,7 @@ __all__ = [
     "family",
     "format_table",
     "position_bias",
-    "quality_key",
+    "sd_row",
     "quality_keys",
 ]
 
@@ -43,10 +43,16 @@ def add_speedups(rows: dict[str, dict]) -> dict[str, dict]:
     for name, r in rows.items():
         e = engine_prefix(name)  # each engine's rows against that engine's own baselines
         base_t = rows.get(f"{e}target", {}).get("tokens_per_s") or float("nan")
-        sd = rows.get(f"{e}sd") or rows.get(f"{e}sd/k{r.get('k')}") or {}
+        sd = sd_row(rows, name) or {}
         r["speedup_vs_target"] = r["tokens_per_s"] / base_t
         r["speedup_vs_sd"] = r["tokens_per_s"] / (sd.get("tokens_per_s") or float("nan"))
     return rows
+
+
+def sd_row(rows: dict[str, dict], name: str) -> dict | None:
+    """Standard SD's row for row ``name``: at the row's own draft length (``sd`` or ``sd/kN``), in its engine."""
+    e = engine_prefix(name)
+    return rows.get(f"{e}sd") or rows.get(f"{e}sd/k{rows[name].get('k')}")
 
 
 def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, dict]:
@@ -76,11 +82,6 @@ def quality_keys(rows: dict[str, dict]) -> list[str]:
     """The quality figures a task's rows carry, the preferred first: checked quality, the grader's win rate, NLL."""
     first = next(iter(rows.values()), {})
     return [q for q, _ in QUALITY if q in first]
-
-
-def quality_key(rows: dict[str, dict]) -> str | None:
-    """The quality figure a task's rows are plotted by (the first of :func:`quality_keys`)."""
-    return next(iter(quality_keys(rows)), None)
 
 
 def engine_prefix(label: str) -> str:
@@ -147,8 +148,7 @@ def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:
     best = max(fits, key=lambda m: fits[m]["tokens_per_step"], default=None)
     if best is None:
         return f"no judge point with {bar_text}"
-    sd = rows.get("sd" + best[best.index("/k") :] if "/k" in best else "sd")
-    b = rows[best]
+    sd, b = sd_row(rows, best), rows[best]
     vs_sd = ""
     if sd:
         vs_sd = f", {b['tokens_per_step'] / sd['tokens_per_step']:.2f}x standard SD's {sd['tokens_per_step']:.2f}"

@@ -411,10 +411,11 @@ def run_bench(
     blind = None  # a grader that always says A is no grader: its win rate decides no verdict below
     if grader is not None:
         verdicts = grader.verdict_counts()
-        results["grader"] = {"verdicts": verdicts, "position_bias": position_bias(verdicts)}
-        if position_bias(verdicts) > GRADER_MAX_BIAS:
+        bias = position_bias(verdicts)
+        results["grader"] = {"verdicts": verdicts, "position_bias": bias}
+        if bias > GRADER_MAX_BIAS:
             blind = results["grader"]["no_signal"] = (
-                f"the grader named one position in {position_bias(verdicts):.0%} of its verdicts (more than "
+                f"the grader named one position in {bias:.0%} of its verdicts (more than "
                 f"{GRADER_MAX_BIAS:.0%}): its win rate carries no signal and decides no verdict"
             )
 
