@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import hf_judge
+from hf_judge.bench import plots
 from hf_judge.bench.suite import METRICS, BenchConfig, run_bench
 from hf_judge.bench.tasks import code_program, extract_code, load_task
 from tests.conftest import tiny_for
@@ -310,13 +311,15 @@ def test_answer_nll_is_the_mean_of_per_token_negative_log_probabilities(trio):
 
 
 @pytest.mark.slow  # packaged data from PyPI
-def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, trio, tiny_tok):
+def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, monkeypatch, trio, tiny_tok):
     """Open-ended rows: the target's NLL of each method's answers always, the win rate with a grader; the
     target against itself is 0.5, and MT-Bench's categories are spread over any limit."""
     target, draft, judge = trio
     assert len({e["category"] for e in load_task("mt-bench", 8)}) == 8
     cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, judge_thresholds=[0.0])
     grader = _SlotGrader(tiny_tok, biased=True)
+    plotted = []  # (task, quality figure) of each frontier plot drawn
+    monkeypatch.setattr(plots, "plot_frontier", lambda rows, q, path, title: plotted.append((path.name, q)))
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     rows = res["tasks"]["mt-bench"]
     assert rows["target"]["quality:win_rate"] == 0.5 and rows["judge@0"]["quality:win_rate"] == 0.5  # bias cancels
@@ -325,12 +328,14 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, trio,
     assert set(res["frontier"]["mt-bench"]) == {"quality:nll"} and "quality:win_rate" not in res["matched"]["mt-bench"]
     assert "100% of its verdicts" in res["grader"]["no_signal"]
     assert res["grader"]["no_signal"] in (tmp_path / "a" / "table.txt").read_text()
+    assert plotted == [("frontier_mt-bench.png", "quality:nll")]  # nor is its win rate the plot's axis
     fair = _SlotGrader(tiny_tok, biased=False)
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=False, grader=(fair, tiny_tok))
     assert set(res["frontier"]["mt-bench"]) == {"quality:win_rate", "quality:nll"} and "no_signal" not in res["grader"]
+    assert plotted[1:] == [("frontier_mt-bench.png", "quality:win_rate")]
     assert res["matched"]["mt-bench"]["quality:win_rate"].startswith("judge@0")
     assert rows["target"]["quality:nll"] > 0 and rows["sd"]["quality:nll"] == rows["target"]["quality:nll"]
-    assert (tmp_path / "a" / "grades.jsonl").exists() and (tmp_path / "a" / "frontier_mt-bench.png").exists()
+    assert (tmp_path / "a" / "grades.jsonl").exists()
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False)  # no grader: NLL alone
     assert "quality:win_rate" not in res["tasks"]["mt-bench"]["sd"] and "quality:nll" in res["tasks"]["mt-bench"]["sd"]
 
