@@ -139,6 +139,35 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     return "\n".join(lines)
 
 
+def auc_table(rep: dict, head: str) -> list[str]:
+    """The head's test ROC-AUC beside each free rule's, on every position and on the disagreements alone."""
+    te, td = rep["test"], rep.get("test_disagreements", {})
+    lines = [
+        "| scorer | test ROC-AUC | test ROC-AUC, disagreements only |",
+        "|---|---|---|",
+        f"| {head} | {te['roc_auc']:.3f} | {td.get('roc_auc', float('nan')):.3f} |",
+    ]
+    for rule, m in rep.get("free_rules", {}).items():
+        lines.append(f"| free rule: {rule} | {m['test']:.3f} | {m.get('test_disagreements', float('nan')):.3f} |")
+    return lines
+
+
+def judge_heldout_text(rep: dict) -> str:
+    """The head on judge data built after it was trained: held out from training, validation and calibration."""
+    env, te, td = rep["environment"], rep["test"], rep["test_disagreements"]
+    return "\n".join(
+        [
+            f"Measured by `{rep['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, torch "
+            f"{env['torch']}, transformers {env['transformers']}: {te['n']} labelled positions ({te['n_errors']} "
+            f"errors), of them {td['n']} evenly spread draft/target disagreements ({td['n_errors']} errors). At its "
+            f"threshold {te['threshold']:.3f} the head rejects {td['error_recall']:.0%} of the errors among the "
+            f"disagreements and keeps {td['recall']:.0%} of the acceptable ones.",
+            "",
+            *auc_table(rep, "the default head"),
+        ]
+    )
+
+
 def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     """A head trained on the committed judge data against the free rules, on the same held-out test
     questions, and its learning curve."""
@@ -153,14 +182,7 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     ]
     if rep.get("grid"):  # the card's sentence: one renderer for both
         lines[-1] += f" Optimiser: AdamW, {optimiser_text(rep)}."
-    lines += [
-        "",
-        "| scorer | test ROC-AUC | test ROC-AUC, disagreements only |",
-        "|---|---|---|",
-        f"| trained head ({reads}) | {te['roc_auc']:.3f} | {td['roc_auc']:.3f} |",
-    ]
-    for rule, m in rep.get("free_rules", {}).items():
-        lines.append(f"| free rule: {rule} | {m['test']:.3f} | {m.get('test_disagreements', float('nan')):.3f} |")
+    lines += ["", *auc_table(rep, f"trained head ({reads})")]
     lines += domain_table(rep.get("test_by_domain"))  # the card's table: one renderer for both
     curve = rep.get("learning_curve")
     if curve:
@@ -194,6 +216,7 @@ SECTIONS = {
         partial(frontier_table, folder="frontier_humaneval_cpu"),
     ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
+    "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
 }
 

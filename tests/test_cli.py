@@ -15,7 +15,7 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("generate", "demo", "build-data", "train", "calibrate", "bench"):
+    for cmd in ("generate", "demo", "build-data", "train", "calibrate", "test-head", "bench"):
         assert cmd in out
 
 
@@ -112,7 +112,7 @@ def test_parser_defaults_are_the_default_pair():
 @pytest.mark.slow
 def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     """`hf-judge train` on the shipped seed pairs with the real SmolLM2 (a head reading logit features, the better
-    of two learning rates on validation), then `hf-judge calibrate`."""
+    of two learning rates on validation), then `hf-judge calibrate` and `hf-judge test-head`."""
     smol_args = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
     assert main(["build-data", "--source", "pairs", "--out", str(tmp_path / "data"), *smol_args]) == 0
     assert (
@@ -152,6 +152,14 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert cal["error_recall"] == 1.0  # every error in the data is rejected at the new threshold
     out = capsys.readouterr().out
     assert "rejects 1.000 of errors" in out
+    # the calibrated head on the same data: test-head reports what calibrate measured there
+    smol_target = ["--target", "smollm2-135m-instruct"]
+    args = ["test-head", "--head", str(tmp_path / "head"), "--data", str(tmp_path / "data"), *smol_target]
+    assert main([*args, "--out", str(tmp_path / "held_out")]) == 0
+    rep = json.loads((tmp_path / "held_out" / "test_report.json").read_text())
+    assert rep["test"] == {k: v for k, v in cal.items() if k != "curve"} and rep["test"]["error_recall"] == 1.0
+    assert "test_disagreements" not in rep  # hand-written pairs hold no draft/target disagreement
+    assert set(rep["free_rules"]) == {"top-k", "ratio", "entropy"} and rep["command"].startswith("hf-judge")
 
 
 @pytest.fixture(scope="module")

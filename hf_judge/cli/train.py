@@ -1,4 +1,4 @@
-"""``hf-judge build-data``, ``hf-judge train`` and ``hf-judge calibrate``."""
+"""``hf-judge build-data``, ``hf-judge train``, ``hf-judge calibrate`` and ``hf-judge test-head``."""
 
 from __future__ import annotations
 
@@ -168,21 +168,31 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_calibrate(args) -> int:
+def _head_on_data(args):
+    """The head of ``--head``, the target, the data set of ``--data``, its features (from the feature cache
+    where extracted before) and the head's probabilities (N,) there."""
     import torch
 
-    from ..bench.plots import plot_calibration
     from ..registry.judges import load_judge
+    from ..registry.packaged import cache_dir
     from ..training.data import load_dataset_dir
     from ..training.features import extract
-    from ..training.trainer import calibrate, metrics
 
     head = load_judge(args.head)
     tok, target, _ = _models(args, need_draft=False)
-    f = extract(target, load_dataset_dir(args.data))
-    y = f.y
+    ds = load_dataset_dir(args.data)
+    f = extract(target, ds, cache=cache_dir() / "features")
     with torch.no_grad():
         probs = torch.sigmoid(head(f.X, f.F if head.reads_logits else None).float())  # (N,)
+    return head, target, ds, f, probs
+
+
+def cmd_calibrate(args) -> int:
+    from ..bench.plots import plot_calibration
+    from ..training.trainer import calibrate, metrics
+
+    head, _, _, f, probs = _head_on_data(args)
+    y = f.y
     cal = calibrate(probs, y, args.error_recall)
     head.config.threshold = cal.threshold
     out = Path(args.out or args.head)
@@ -193,6 +203,25 @@ def cmd_calibrate(args) -> int:
         f"threshold {cal.threshold:.4f}: rejects {cal.error_recall:.3f} of errors, "
         f"accepts {cal.good_acceptance:.3f} of acceptable tokens; saved to {out}"
     )
+    return 0
+
+
+def cmd_test_head(args) -> int:
+    """A head on data it never saw: its ROC-AUC and what it keeps at its threshold, on every labelled
+    position and on the draft/target disagreements, beside the free rules' ROC-AUC on the same positions."""
+    from ..bench.suite import environment
+    from ..training.split import disagreements
+    from ..training.trainer import held_out
+
+    head, target, ds, f, probs = _head_on_data(args)
+    rep = held_out(probs, f.y, head.config.threshold, disagreements(ds, f.rows), f.rules)
+    rep = {**rep, "head": str(args.head), "data": [str(d) for d in args.data]}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        rep = {**rep, "command": command_line(), "environment": environment(target)}
+        (out / "test_report.json").write_text(json.dumps(rep, indent=2))
+    print(json.dumps({k: rep[k] for k in ("test", "test_disagreements", "free_rules") if k in rep}, indent=2))
     return 0
 
 
@@ -291,3 +320,12 @@ def add_train_commands(sub) -> None:
     p.add_argument("--error-recall", type=float, default=0.9)
     p.add_argument("--out", help="where to save the calibrated head (default: overwrite --head)")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser(
+        "test-head", help="a head on held-out data: ROC-AUC on every position and on disagreements, and the free rules'"
+    )
+    models(p, draft=False)
+    p.add_argument("--head", required=True, help="judge head folder or Hub repo")
+    p.add_argument("--data", nargs="+", required=True, help="saved data set folder(s) the head was not trained on")
+    p.add_argument("--out", help="folder for test_report.json (with the command and environment)")
+    p.set_defaults(func=cmd_test_head)

@@ -25,6 +25,7 @@ __all__ = [
     "TrainConfig",
     "TrainReport",
     "calibrate",
+    "held_out",
     "learning_curve",
     "metrics",
     "roc_auc",
@@ -276,12 +277,11 @@ def train_head(
     if te.any():
         with torch.no_grad():
             p_te = _logits(head, X[te]).sigmoid()
-        report.test = metrics(p_te, y[te], thr)
-        if disagreement is not None and disagreement[te].any():
-            d = disagreement[te]
-            report.test_disagreements = metrics(p_te[d], y[te][d], thr)
-        if rules:
-            report.free_rules = rules_auc(rules, y, te, disagreement)
+        d_te = disagreement[te] if disagreement is not None else None
+        _check_rules(rules or {}, y)
+        rules_te = {name: s[te] for name, s in rules.items()} if rules else None
+        for key, value in held_out(p_te, y[te], thr, d_te, rules_te).items():
+            setattr(report, key, value)
         p_all = torch.zeros_like(y)
         p_all[te] = p_te
         report.test_by_domain = {
@@ -312,12 +312,36 @@ def train_best(X: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, configs: li
     return best[0], best[1], grid
 
 
-def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tensor, disagreement=None) -> dict:
-    """Each free rule's ROC-AUC on the positions ``where`` (N,) bool, and on the disagreements among them."""
-    out = {}
+def held_out(
+    probs: torch.Tensor,
+    y: torch.Tensor,
+    threshold: float,
+    disagreement: torch.Tensor | None = None,
+    rules: dict[str, torch.Tensor] | None = None,
+) -> dict:
+    """A head's report on held-out positions: ``probs``, ``y`` (N,) its probabilities and the labels,
+    ``disagreement`` (N,) bool the draft/target disagreements among them, ``rules`` {name: (N,)} the free
+    rules' scores there. ``test``: its metrics at ``threshold``; ``test_disagreements``: the same on the
+    disagreements (where there are any); ``free_rules``: each rule's ROC-AUC on both."""
+    out = {"test": metrics(probs, y, threshold)}
+    if disagreement is not None and disagreement.any():
+        out["test_disagreements"] = metrics(probs[disagreement], y[disagreement], threshold)
+    if rules:
+        out["free_rules"] = rules_auc(rules, y, torch.ones_like(y, dtype=torch.bool), disagreement)
+    return out
+
+
+def _check_rules(rules: dict[str, torch.Tensor], y: torch.Tensor) -> None:
     for name, s in rules.items():
         if s.shape != y.shape:
             raise InputError(f"rule {name!r}: {tuple(s.shape)} scores for {tuple(y.shape)} positions")
+
+
+def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tensor, disagreement=None) -> dict:
+    """Each free rule's ROC-AUC on the positions ``where`` (N,) bool, and on the disagreements among them."""
+    _check_rules(rules, y)
+    out = {}
+    for name, s in rules.items():
         out[name] = {"test": roc_auc(s[where], y[where])}
         if disagreement is not None and (disagreement & where).any():
             d = disagreement & where
