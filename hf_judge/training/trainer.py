@@ -280,8 +280,12 @@ def train_head(
         d_te = disagreement[te] if disagreement is not None else None
         _check_rules(rules or {}, y)
         rules_te = {name: s[te] for name, s in rules.items()} if rules else None
-        for key, value in held_out(p_te, y[te], thr, d_te, rules_te).items():
-            setattr(report, key, value)
+        rep = held_out(p_te, y[te], thr, d_te, rules_te)
+        report.test, report.test_disagreements, report.free_rules = (
+            rep["test"],
+            rep.get("test_disagreements"),
+            rep.get("free_rules"),
+        )
         p_all = torch.zeros_like(y)
         p_all[te] = p_te
         report.test_by_domain = {
