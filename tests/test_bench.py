@@ -318,7 +318,7 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, monke
     assert len({e["category"] for e in load_task("mt-bench", 8)}) == 8
     cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, judge_thresholds=[0.0])
     grader = _SlotGrader(tiny_tok, biased=True)
-    plotted = []  # (task, quality figure) of each frontier plot drawn
+    plotted = []  # (file, quality figure) of each frontier plot drawn
     monkeypatch.setattr(plots, "plot_frontier", lambda rows, q, path, title: plotted.append((path.name, q)))
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False, grader=(grader, tiny_tok))
     rows = res["tasks"]["mt-bench"]
