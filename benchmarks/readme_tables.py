@@ -168,12 +168,52 @@ def judge_heldout_text(rep: dict) -> str:
     )
 
 
+def reads_text(rep: dict) -> str:
+    """What a trained head reads, from its training report."""
+    layer = rep.get("hidden_layer", -1)  # (reports from before heads could read another layer: the last)
+    state = "target's last hidden state" if layer == -1 else f"target's hidden state after layer {layer}"
+    return state + (" and logit features" if rep.get("config", {}).get("logit_features") else "")
+
+
+def judge_layer_text(rep: dict) -> str:
+    """Two heads from one command on the same data, one reading the last hidden state and one a middle
+    layer's: validation and test on the split, then both on the same shards built after them."""
+    default = json.loads((RESULTS / "judge_training_cpu" / "training_report.json").read_text())
+    held = {
+        "judge_training_cpu": json.loads((RESULTS / "judge_heldout_cpu" / "test_report.json").read_text()),
+        "judge_training_layer18_cpu": json.loads(
+            (RESULTS / "judge_heldout_layer18_cpu" / "test_report.json").read_text()
+        ),
+    }
+    if held["judge_training_cpu"]["data"] != held["judge_training_layer18_cpu"]["data"]:
+        raise ValueError("the two heads' held-out tests must be on the same data")
+    t = held["judge_training_cpu"]["test_disagreements"]
+    lines = [
+        f"Both trained by the command above on the same data and split, the second with `--hidden-layer "
+        f"{rep['hidden_layer']}`: `{rep['command']}`. Held out: {', '.join(held['judge_training_cpu']['data'])} "
+        f"(built after both heads, {t['n']} evenly spread disagreements with {t['n_errors']} errors), measured "
+        "by `hf-judge test-head` as above.",
+        "",
+        "| head reads | validation ROC-AUC | test ROC-AUC | test, disagreements | held-out ROC-AUC "
+        "| held-out, disagreements | held-out disagreements: errors rejected / acceptable kept |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for folder, r in (("judge_training_cpu", default), ("judge_training_layer18_cpu", rep)):
+        h = held[folder]
+        hd = h["test_disagreements"]
+        lines.append(
+            f"| {reads_text(r)} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} "
+            f"| {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} | {hd['roc_auc']:.3f} "
+            f"| {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
 def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     """A head trained on the committed judge data against the free rules, on the same held-out test
     questions, and its learning curve."""
     env, te, td = rep["environment"], rep["test"], rep["test_disagreements"]
-    cfg = rep.get("config", {})
-    reads = "target's last hidden state" + (" and logit features" if cfg.get("logit_features") else "")
+    reads = reads_text(rep)
     lines = [
         f"Measured by `{rep['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, torch "
         f"{env['torch']}, transformers {env['transformers']}. Split by question: the test questions are never "
@@ -217,6 +257,7 @@ SECTIONS = {
     ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
+    "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
     "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
 }
 

@@ -42,6 +42,15 @@ def test_judge_for_another_hidden_size(pair):
         _generate(*pair, judge=head)
 
 
+@pytest.mark.parametrize("layer", [3, -4])
+def test_judge_reading_a_layer_the_target_lacks(pair, layer):
+    """A judge head reading a hidden state the target lacks | `InputError`: the layer, the range, the head's target"""
+    head = JudgeHead(JudgeHeadConfig(hidden_size=HIDDEN, hidden_layer=layer, target_model="org/deep-model"))
+    want = rf"hidden_layer={layer} is not a hidden state.*2 layers, hidden states -3\.\.2.*org/deep-model"
+    with pytest.raises(InputError, match=want):
+        _generate(*pair, judge=head)
+
+
 def test_judge_for_another_target(tmp_path):
     """A judge head trained for another target | `InputError`: both model names"""
     JudgeHead(JudgeHeadConfig(hidden_size=8, target_model="org/other-model")).save_pretrained(tmp_path)
@@ -123,7 +132,7 @@ def test_head_config_with_bad_values():
     for kwargs, match in [
         ({"head_type": "cnn"}, "head_type='cnn'"),
         ({"hidden_size": 0}, "hidden_size=0"),
-        ({"hidden_layer": 3}, "hidden_layer=3"),
+        ({"hidden_layer": True}, "hidden_layer=True"),
     ]:
         with pytest.raises(ValueError, match=match):
             JudgeHeadConfig(**kwargs)

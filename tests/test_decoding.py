@@ -332,7 +332,7 @@ def test_cache_holding_the_whole_prompt(prompt):
     ref = target.generate(prompt, max_new_tokens=10, do_sample=False)
     for held in (prompt.shape[1] - 2, prompt.shape[1]):
         cache = _compat.new_cache(target)
-        _compat.forward(target, prompt[:, :held], cache, 1, False)
+        _compat.forward(target, prompt[:, :held], cache, 1, None)
         out = target.generate(
             prompt,
             **{_compat.OUTPUT_CACHE_FIELD: cache},
@@ -350,7 +350,7 @@ def test_cache_longer_than_the_prompt_is_named(prompt):
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(layers=1, seed=1)
     cache = _compat.new_cache(target)
-    _compat.forward(target, torch.cat([prompt, prompt], 1), cache, 1, False)
+    _compat.forward(target, torch.cat([prompt, prompt], 1), cache, 1, None)
     with pytest.raises(ValueError, match=f"cache holds {2 * prompt.shape[1]} tokens but the prompt has only 7"):
         target.generate(
             prompt, **{_compat.OUTPUT_CACHE_FIELD: cache}, max_new_tokens=3, assistant_model=draft, judge=never()

@@ -23,6 +23,7 @@ def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
             threshold=0.7,
             target_model="t",
             draft_model="d",
+            hidden_layer=5,
         )
     )
     head.save_pretrained(tmp_path)
@@ -37,7 +38,7 @@ def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
     assert cfg["logit_features"] is logit_features
 
     again = AutoModel.from_pretrained(tmp_path)
-    assert isinstance(again, JudgeHead)
+    assert isinstance(again, JudgeHead) and again.config.hidden_layer == 5
     sd0, sd1 = head.state_dict(), again.state_dict()
     assert sd0.keys() == sd1.keys()
     assert all(torch.equal(sd0[k], sd1[k]) for k in sd0)
@@ -90,7 +91,7 @@ def test_predict_proba_of_a_known_linear_head():
         ({"threshold": 2.0}, "threshold=2.0"),
         ({"head_type": "transformer"}, "head_type='transformer'"),
         ({"hidden_size": 0}, "hidden_size=0"),
-        ({"hidden_layer": 3}, "hidden_layer=3"),
+        ({"hidden_layer": 1.5}, "hidden_layer=1.5"),
     ],
 )
 def test_bad_config_is_named(kwargs, match):

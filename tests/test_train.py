@@ -12,6 +12,7 @@ from datasets import Dataset, concatenate_datasets
 
 import hf_judge
 from hf_judge import JudgeHeadConfig
+from hf_judge.core.errors import InputError
 from hf_judge.core.modeling_judge import logit_features
 from hf_judge.training.card import export_head, push_head
 from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
@@ -50,8 +51,10 @@ def test_dataset_save_load_round_trip(tmp_path, tiny_tok):
         load_dataset_dir(tmp_path / "missing")
 
 
-def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt):
-    """What the judge sees inside generate() equals extract_features at the same positions."""
+@pytest.mark.parametrize("layer", [-1, 1, 0])
+def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt, layer):
+    """What the judge sees inside generate() equals extract at the same positions, for the hidden state
+    the head reads (the last, post-norm; the first decoder layer's output; the embeddings)."""
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(seed=0)  # same weights: every draft token is accepted, so `out` holds all scored tokens
     k = 3
@@ -63,7 +66,7 @@ def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt):
             seen.append(hidden_states.detach().clone())  # (k, H): the states at d_1..d_k
             return super().predict_proba(hidden_states)
 
-    judge = Recorder(hf_judge.JudgeHeadConfig(hidden_size=HIDDEN, threshold=1.0))
+    judge = Recorder(hf_judge.JudgeHeadConfig(hidden_size=HIDDEN, hidden_layer=layer, threshold=1.0))
     out = target.generate(prompt, max_new_tokens=12, do_sample=False, assistant_model=draft, judge=judge)
     assert len(seen) == 3  # 3 steps of k drafted + 1 bonus token
     n0 = prompt.shape[1]
@@ -72,8 +75,13 @@ def test_features_are_the_tensor_the_generate_path_feeds_the_judge(prompt):
         [{"input_ids": out[0].tolist(), "positions": positions, "labels": [1] * len(positions), "source": "t"}],
         features=FEATURES,
     )
-    X, _, _ = extract_features(target, ds, progress=False)
+    X = extract(target, ds, progress=False, layer=layer).X
     assert torch.allclose(X, torch.cat(seen), atol=1e-5)
+    with torch.no_grad():
+        full = target(out, output_hidden_states=True).hidden_states[layer][0, positions]  # (P, H): uncached
+    assert torch.allclose(X, full, atol=1e-4)
+    if layer != -1:  # another layer is another tensor: the test would catch a loop that read the last one
+        assert not torch.allclose(X, extract(target, ds, progress=False).X, atol=1e-3)
 
 
 def test_rule_scores_are_what_the_scorers_see_inside_generate(prompt):
@@ -562,6 +570,13 @@ def test_features_are_cached_per_row_so_a_new_shard_runs_the_target_on_its_rows_
     other.name_or_path = "another-target"
     extract_features(other, ds, progress=False, cache=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2  # another target's features are kept apart
+    n = len(calls)
+    first = extract(target, ds, progress=False, cache=tmp_path, layer=0).X  # another hidden state: runs again
+    assert len(calls) == n + len(ds) and not torch.allclose(first, X)
+    assert torch.equal(extract(target, ds, progress=False, cache=tmp_path, layer=0).X, first)
+    assert len(calls) == n + len(ds) and len(list(tmp_path.iterdir())) == 3  # and is kept apart
+    with pytest.raises(InputError, match=r"hidden_layer=2 is not a hidden state of the target: it has 1 layers"):
+        extract(target, ds, progress=False, layer=2)
 
 
 def _prefix_rows():

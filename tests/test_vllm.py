@@ -79,6 +79,13 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
         load_head(tmp_path / "nothing")
 
 
+def test_plugin_refuses_a_head_that_reads_another_layer(tmp_path):
+    """vLLM hands the plugin the last hidden states only: a head reading another layer is refused, by name."""
+    hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, hidden_layer=18)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="hidden_layer=18: the vLLM plugin reads the last hidden state only"):
+        load_head(tmp_path)
+
+
 def test_plugin_scores_a_head_that_reads_logit_features_as_hf_judge_does(tmp_path):
     head, got = _exported(tmp_path, logit_features=True, threshold=0.4)
     h, logits, ids = torch.randn(6, 16), torch.randn(6, 50) * 3, torch.randint(0, 50, (6,))

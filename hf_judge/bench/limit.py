@@ -119,10 +119,10 @@ def measure_costs(
 
     def cached_forward(model, n: int):
         cache = _compat.new_cache(model)
-        _compat.forward(model, ctx[:, :prompt_len], cache, 1, False)
+        _compat.forward(model, ctx[:, :prompt_len], cache, 1, None)
 
         def step():
-            _compat.forward(model, ctx[:, prompt_len : prompt_len + n], cache, 1, False)
+            _compat.forward(model, ctx[:, prompt_len : prompt_len + n], cache, 1, None)
             _compat.crop(cache, prompt_len)
 
         return step

@@ -114,7 +114,7 @@ def cmd_train(args) -> int:
     else:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
         ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
-    feats = extract(target, ds, cache=cache_dir() / "features")
+    feats = extract(target, ds, cache=cache_dir() / "features", layer=args.hidden_layer)
     X, y, rows = feats.X, feats.y, feats.rows
     split = groups = None
     if args.split == "question":
@@ -129,6 +129,7 @@ def cmd_train(args) -> int:
         configs,
         target_model=hub_name(args.target),
         draft_model=hub_name(args.draft),
+        hidden_layer=args.hidden_layer,
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
@@ -139,6 +140,7 @@ def cmd_train(args) -> int:
     if len(grid) > 1:
         rep["grid"] = grid  # the learning rates and weight decays tried, by validation ROC-AUC
     cfg = TrainConfig(**report.config)
+    rep["hidden_layer"] = args.hidden_layer  # the target's hidden state the head reads (-1: the last)
     rep["command"] = command_line()
     rep["environment"] = environment(target)
     if args.learning_curve:
@@ -181,7 +183,7 @@ def _head_on_data(args):
     head = load_judge(args.head)
     tok, target, _ = _models(args, need_draft=False)
     ds = load_dataset_dir(args.data)
-    f = extract(target, ds, cache=cache_dir() / "features")
+    f = extract(target, ds, cache=cache_dir() / "features", layer=head.config.hidden_layer)
     with torch.no_grad():
         probs = torch.sigmoid(head(f.X, f.F if head.reads_logits else None).float())  # (N,)
     return head, target, ds, f, probs
@@ -284,6 +286,13 @@ def add_train_commands(sub) -> None:
         "--logit-features",
         action="store_true",
         help="the head also reads the target's log probability ratio, log rank and entropy at the draft token",
+    )
+    p.add_argument(
+        "--hidden-layer",
+        type=int,
+        default=-1,
+        help="the target's hidden state the head reads, as transformers indexes hidden_states: -1 the last, "
+        "post-norm (the paper's); i the output of decoder layer i (default: %(default)s)",
     )
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument(

@@ -64,20 +64,27 @@ def model_cache(model_kwargs: dict, model) -> DynamicCache:
     return _rollbackable(cache_obj)
 
 
-def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
+def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, layer: int | None):
     """One cached forward over ``input_ids`` (1, T).
 
-    Returns the logits of the last ``keep`` positions (1, keep, V) and, when ``hidden``, the
-    last (post-norm) hidden states at those positions (1, keep, H), read from the same pass
-    via ``output_hidden_states=-1``.
+    Returns the logits of the last ``keep`` positions (1, keep, V) and, unless ``layer`` is None, the
+    hidden states ``hidden_states[layer]`` at those positions (1, keep, H) (-1: the last, post-norm),
+    read from the same pass via ``output_hidden_states=[layer]``, which captures that one only.
     """
     kwargs = {_cache_kwarg(type(model)): cache_obj, "use_cache": True, "logits_to_keep": keep}
-    if hidden:
-        kwargs["output_hidden_states"] = -1
+    if layer is not None:
+        kwargs["output_hidden_states"] = _one_layer(layer)
     out = model(input_ids=input_ids, **kwargs)
     logits = out.logits[:, -keep:]  # (1, keep, V)
-    states = out.hidden_states[-1][:, -keep:] if hidden else None  # (1, keep, H)
+    states = out.hidden_states[layer][:, -keep:] if layer is not None else None  # (1, keep, H)
     return logits, states
+
+
+def _one_layer(layer: int) -> list[int]:
+    """``output_hidden_states`` that captures ``hidden_states[layer]`` only (a list: a bare 0 reads as False)."""
+    if not isinstance(layer, int) or isinstance(layer, bool):
+        raise TypeError(f"layer={layer!r} must be an int index into the hidden states, or None for none")
+    return [layer]
 
 
 def cached_forward(model, input_ids: torch.Tensor, cache_obj=None):
@@ -95,15 +102,15 @@ def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
 
 
 def states_and_logits(
-    model, input_ids: torch.Tensor, logits_at: torch.Tensor, cache_obj=None
+    model, input_ids: torch.Tensor, logits_at: torch.Tensor, cache_obj=None, layer: int = -1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One forward over ``input_ids`` (1, T), after what ``cache_obj`` holds (uncached without one): the
-    last (post-norm) hidden states (1, T, H) and the logits at the positions ``logits_at`` (P,) of
-    ``input_ids`` only (1, P, V), through the model's own head (with any soft-capping or scaling it has),
-    via ``logits_to_keep`` as a tensor of indices."""
+    hidden states ``hidden_states[layer]`` (1, T, H) (-1: the last, post-norm) and the logits at the
+    positions ``logits_at`` (P,) of ``input_ids`` only (1, P, V), through the model's own head (with any
+    soft-capping or scaling it has), via ``logits_to_keep`` as a tensor of indices."""
     kwargs = {"use_cache": False} if cache_obj is None else {_cache_kwarg(type(model)): cache_obj, "use_cache": True}
-    out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=-1, **kwargs)
-    return out.hidden_states[-1], out.logits
+    out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=_one_layer(layer), **kwargs)
+    return out.hidden_states[layer], out.logits
 
 
 def cropped_copy(cache_obj, length: int):

@@ -22,6 +22,7 @@ __all__ = [
     "AcceptanceStats",
     "JudgeAssistedGenerator",
     "JudgeGenerateOutput",
+    "check_hidden_layer",
     "check_judge_fits",
     "draft_length",
     "generate",
@@ -164,16 +165,27 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
     return k, schedule
 
 
+def check_hidden_layer(model, layer: int, why: str = "") -> None:
+    """Raise unless ``hidden_states[layer]`` is one of ``model``'s hidden states (``why`` ends the message)."""
+    n_layers = model.config.get_text_config(decoder=True).num_hidden_layers
+    if isinstance(layer, bool) or not isinstance(layer, int) or not -(n_layers + 1) <= layer <= n_layers:
+        raise InputError(
+            f"hidden_layer={layer!r} is not a hidden state of the target: it has {n_layers} layers, hidden states "
+            f"-{n_layers + 1}..{n_layers} (-1: the last, post-norm; 0: the embeddings){why}"
+        )
+
+
 def check_judge_fits(judge, model) -> None:
-    """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
+    """Raise unless ``judge`` reads a hidden state ``model`` has, of its size (the message names the head's target)."""
     if isinstance(judge, Scorer):
         return  # reads the logits: fits any model
     h = model.config.get_text_config(decoder=True).hidden_size
+    trained_for = f"the head was trained for {judge.config.target_model or 'another target'!r}"
     if judge.config.hidden_size != h:
         raise InputError(
-            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: "
-            f"the head was trained for {judge.config.target_model or 'another target'!r}"
+            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: {trained_for}"
         )
+    check_hidden_layer(model, judge.config.hidden_layer, f": {trained_for}")
 
 
 def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
@@ -230,6 +242,7 @@ def judge_decode(
     """
     threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
+    layer = judge.config.hidden_layer if reads_hidden else None  # the target's hidden state the head reads
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -267,7 +280,7 @@ def judge_decode(
         qs = []
         for i in range(kk):
             d_in = buf[:, P + d_cache.get_seq_length() : P + cur + i]  # (1, T)
-            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
+            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, None)
             q = process(cur + i, d_logits.float().to(buf.device), cur + i)[0, 0].softmax(-1)  # (V,)
             tok = torch.multinomial(q, 1) if do_sample else q.argmax(-1, keepdim=True)  # (1,)
             qs.append(q)
@@ -277,9 +290,9 @@ def judge_decode(
                 break
         draft_ids = buf[0, P + cur : P + cur + kk].clone()  # (kk,)
 
-        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
+        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and the head's hidden states
         t_in = buf[:, P + t_cache.get_seq_length() : P + cur + kk]  # (1, T)
-        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0 and reads_hidden)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, layer if kk > 0 else None)
         raw_logits = logits.float()  # (1, kk+1, V)
         logits = process(cur + kk, raw_logits.clone(), cur)  # (1, kk+1, V)
         j_scores = None

@@ -25,6 +25,22 @@ __all__ = [
 TEMPLATE = "judge_head.md"
 
 
+def _inputs(cfg) -> str:
+    """What the head reads, in words, for its card."""
+    layer = getattr(cfg, "hidden_layer", -1)
+    state = (
+        "the last (post-norm) hidden state"
+        if layer == -1
+        else f"the hidden state after layer {layer} (`hidden_states[{layer}]`)"
+    )
+    if getattr(cfg, "logit_features", False):
+        state += (
+            " and three features of the logits (log probability ratio of the draft token to the target's own "
+            "choice, log rank, normalised entropy)"
+        )
+    return state
+
+
 def template_path(name: str = TEMPLATE) -> Path:
     """The card template: the repository's ``hub_cards/`` or the installed copy under ``sys.prefix``."""
     for base in (Path(__file__).resolve().parents[2] / "hub_cards", Path(sys.prefix) / "hub_cards"):
@@ -138,12 +154,7 @@ def make_card(
         model_name=repo_id.split("/")[-1],
         repo_id=repo_id,
         head_type=cfg.head_type,
-        inputs=(
-            "the last (post-norm) hidden state and three features of the logits (log probability ratio of the "
-            "draft token to the target's own choice, log rank, normalised entropy)"
-            if getattr(cfg, "logit_features", False)
-            else "the last (post-norm) hidden state"
-        ),
+        inputs=_inputs(cfg),
         target_model=cfg.target_model or "the target model",
         draft_model=cfg.draft_model or "the draft model",
         threshold=_f(cfg.threshold),

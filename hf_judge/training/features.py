@@ -1,8 +1,8 @@
-"""Feature extraction: the target's last (post-norm) hidden state at each labelled position, and the
-training-free rules' scores at the same positions, from one target forward per row (on the cached
-prefix it shares with the rows before it).
+"""Feature extraction: the target's hidden state at each labelled position (the last, post-norm one, or
+the layer a head reads), and the training-free rules' scores at the same positions, from one target
+forward per row (on the cached prefix it shares with the rows before it).
 
-The hidden state is the tensor the generate path feeds the judge (``output_hidden_states=-1`` of the
+The hidden state is the tensor the generate path feeds the judge (``hidden_states[hidden_layer]`` of the
 target forward, read at the draft token's own position); ``tests/test_train.py`` checks so. The rules'
 scores are those of the scorers in :mod:`hf_judge.core.scorers`, on the target's logits at the position
 that predicts the token, so a trained head and the free rules are compared on the same held-out
@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core import _compat
+from ..core.decoding import check_hidden_layer
 from ..core.errors import InputError
 from ..core.modeling_judge import logit_features
 from ..core.scorers import EntropyGated, ProbabilityRatio
@@ -60,8 +61,10 @@ class Features:
     F: torch.Tensor
 
 
-def _target_key(target) -> str:
+def _target_key(target, layer: int) -> str:
     name = f"{target.name_or_path}|{next(target.parameters()).dtype}"
+    if layer != -1:  # (the last layer's key is the one caches were made under before layers could be chosen)
+        name += f"|hidden_states[{layer}]"
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
@@ -96,8 +99,8 @@ class _Prefix:
     question) becomes the reference.
     """
 
-    def __init__(self, target):
-        self.target = target
+    def __init__(self, target, layer: int = -1):
+        self.target, self.layer = target, layer
         self.ids: list[int] = []
         self.cache = None
 
@@ -120,7 +123,7 @@ class _Prefix:
             _compat.crop(cache, start)
         chunk = torch.as_tensor([ids[start:]], dtype=torch.long, device=self.target.device)  # (1, L)
         at = torch.arange(chunk.shape[1], device=chunk.device)
-        hidden, logits = _compat.states_and_logits(self.target, chunk, at, cache)  # (1, L, H), (1, L, V)
+        hidden, logits = _compat.states_and_logits(self.target, chunk, at, cache, self.layer)  # (1, L, H), (1, L, V)
         if keep:
             self.ids = list(ids)
         return start, hidden, logits
@@ -157,17 +160,19 @@ def _row_features(prefix: _Prefix, ex) -> dict:
 SAVE_EVERY = 64  # new rows between checkpoints of the feature cache
 
 
-def extract(target, dataset, progress: bool = True, cache: str | Path | None = None) -> Features:
-    """The hidden states and the free rules' scores at every row's labelled positions.
+def extract(target, dataset, progress: bool = True, cache: str | Path | None = None, layer: int = -1) -> Features:
+    """The hidden states ``hidden_states[layer]`` (-1: the last, post-norm; a head's ``hidden_layer``) and
+    the free rules' scores at every row's labelled positions.
 
     Rows run in an order that puts rows sharing a prefix together, each on the target's cache of the
     prefix it shares (:class:`_Prefix`); the features equal one uncached forward per row up to float
     rounding. With ``cache`` (a folder) each row's features are kept there under the target, its dtype
-    and the row's tokens and positions, checkpointed every ``SAVE_EVERY`` new rows and on interruption,
+    the layer and the row's tokens and positions, checkpointed every ``SAVE_EVERY`` new rows and on interruption,
     and read back the next time: adding a shard to a data set runs the target on the new rows only;
     relabelling a row runs nothing.
     """
-    folder = Path(cache) / _target_key(target) if cache else None
+    check_hidden_layer(target, layer)
+    folder = Path(cache) / _target_key(target, layer) if cache else None
     cached = _load_cache(folder)
     got: dict[int, dict] = {}
     todo, same = [], {}  # same: key -> the rows with that key (a repeated row runs once)
@@ -184,7 +189,7 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
             same[key] = [i]
             todo.append((tuple(ex["input_ids"][: min(ex["positions"])]), i, key))
     todo.sort()  # a prefix sorts before what extends it: an answer's substitutions follow one another
-    prefix, new = _Prefix(target), {}
+    prefix, new = _Prefix(target, layer), {}
     try:
         for _, i, key in tqdm(todo, desc="features", disable=not progress):
             new[key] = _row_features(prefix, dataset[i])

@@ -160,6 +160,7 @@ def train_head(
     *,
     target_model: str | None = None,
     draft_model: str | None = None,
+    hidden_layer: int = -1,
     split: torch.Tensor | None = None,
     disagreement: torch.Tensor | None = None,
     rules: dict[str, torch.Tensor] | None = None,
@@ -178,7 +179,8 @@ def train_head(
     head's: a trained judge has to beat them. ``domains`` {name: (N,) bool}: the test figures again on each
     domain's positions (math, code, open-ended...): a head may win on one and lose on another. ``features``
     (N, 3): the positions' :func:`~hf_judge.core.modeling_judge.logit_features`, needed iff
-    ``config.logit_features``.
+    ``config.logit_features``. ``hidden_layer``: the target's hidden state ``X`` holds (``extract``'s
+    ``layer``), which the head then reads.
     """
     cfg = config or TrainConfig()
     if X.dim() != 2 or len(X) != len(y):
@@ -213,6 +215,7 @@ def train_head(
     head = JudgeHead(
         JudgeHeadConfig(
             hidden_size=H,
+            hidden_layer=hidden_layer,
             head_type=cfg.head_type,
             logit_features=cfg.logit_features,
             mlp_hidden_size=cfg.mlp_hidden_size,

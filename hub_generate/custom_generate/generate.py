@@ -292,20 +292,27 @@ def model_cache(model_kwargs: dict, model) -> DynamicCache:
     return _rollbackable(cache_obj)
 
 
-def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, hidden: bool):
+def forward(model, input_ids: torch.Tensor, cache_obj, keep: int, layer: int | None):
     """One cached forward over ``input_ids`` (1, T).
 
-    Returns the logits of the last ``keep`` positions (1, keep, V) and, when ``hidden``, the
-    last (post-norm) hidden states at those positions (1, keep, H), read from the same pass
-    via ``output_hidden_states=-1``.
+    Returns the logits of the last ``keep`` positions (1, keep, V) and, unless ``layer`` is None, the
+    hidden states ``hidden_states[layer]`` at those positions (1, keep, H) (-1: the last, post-norm),
+    read from the same pass via ``output_hidden_states=[layer]``, which captures that one only.
     """
     kwargs = {_cache_kwarg(type(model)): cache_obj, "use_cache": True, "logits_to_keep": keep}
-    if hidden:
-        kwargs["output_hidden_states"] = -1
+    if layer is not None:
+        kwargs["output_hidden_states"] = _one_layer(layer)
     out = model(input_ids=input_ids, **kwargs)
     logits = out.logits[:, -keep:]  # (1, keep, V)
-    states = out.hidden_states[-1][:, -keep:] if hidden else None  # (1, keep, H)
+    states = out.hidden_states[layer][:, -keep:] if layer is not None else None  # (1, keep, H)
     return logits, states
+
+
+def _one_layer(layer: int) -> list[int]:
+    """``output_hidden_states`` that captures ``hidden_states[layer]`` only (a list: a bare 0 reads as False)."""
+    if not isinstance(layer, int) or isinstance(layer, bool):
+        raise TypeError(f"layer={layer!r} must be an int index into the hidden states, or None for none")
+    return [layer]
 
 
 def cached_forward(model, input_ids: torch.Tensor, cache_obj=None):
@@ -323,15 +330,15 @@ def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
 
 
 def states_and_logits(
-    model, input_ids: torch.Tensor, logits_at: torch.Tensor, cache_obj=None
+    model, input_ids: torch.Tensor, logits_at: torch.Tensor, cache_obj=None, layer: int = -1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One forward over ``input_ids`` (1, T), after what ``cache_obj`` holds (uncached without one): the
-    last (post-norm) hidden states (1, T, H) and the logits at the positions ``logits_at`` (P,) of
-    ``input_ids`` only (1, P, V), through the model's own head (with any soft-capping or scaling it has),
-    via ``logits_to_keep`` as a tensor of indices."""
+    hidden states ``hidden_states[layer]`` (1, T, H) (-1: the last, post-norm) and the logits at the
+    positions ``logits_at`` (P,) of ``input_ids`` only (1, P, V), through the model's own head (with any
+    soft-capping or scaling it has), via ``logits_to_keep`` as a tensor of indices."""
     kwargs = {"use_cache": False} if cache_obj is None else {_cache_kwarg(type(model)): cache_obj, "use_cache": True}
-    out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=-1, **kwargs)
-    return out.hidden_states[-1], out.logits
+    out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=_one_layer(layer), **kwargs)
+    return out.hidden_states[layer], out.logits
 
 
 def cropped_copy(cache_obj, length: int):
@@ -545,16 +552,27 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
     return k, schedule
 
 
+def check_hidden_layer(model, layer: int, why: str = "") -> None:
+    """Raise unless ``hidden_states[layer]`` is one of ``model``'s hidden states (``why`` ends the message)."""
+    n_layers = model.config.get_text_config(decoder=True).num_hidden_layers
+    if isinstance(layer, bool) or not isinstance(layer, int) or not -(n_layers + 1) <= layer <= n_layers:
+        raise InputError(
+            f"hidden_layer={layer!r} is not a hidden state of the target: it has {n_layers} layers, hidden states "
+            f"-{n_layers + 1}..{n_layers} (-1: the last, post-norm; 0: the embeddings){why}"
+        )
+
+
 def check_judge_fits(judge, model) -> None:
-    """Raise unless ``judge`` reads hidden states of ``model``'s size (the message names the head's target)."""
+    """Raise unless ``judge`` reads a hidden state ``model`` has, of its size (the message names the head's target)."""
     if isinstance(judge, Scorer):
         return  # reads the logits: fits any model
     h = model.config.get_text_config(decoder=True).hidden_size
+    trained_for = f"the head was trained for {judge.config.target_model or 'another target'!r}"
     if judge.config.hidden_size != h:
         raise InputError(
-            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: "
-            f"the head was trained for {judge.config.target_model or 'another target'!r}"
+            f"judge hidden_size={judge.config.hidden_size} does not match the target's hidden_size={h}: {trained_for}"
         )
+    check_hidden_layer(model, judge.config.hidden_layer, f": {trained_for}")
 
 
 def _prefilled_cache(cache, ids: torch.Tensor, padded: bool):
@@ -611,6 +629,7 @@ def judge_decode(
     """
     threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
+    layer = judge.config.hidden_layer if reads_hidden else None  # the target's hidden state the head reads
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
     pad = input_ids[:, :0]  # (1, 0)
@@ -648,7 +667,7 @@ def judge_decode(
         qs = []
         for i in range(kk):
             d_in = buf[:, P + d_cache.get_seq_length() : P + cur + i]  # (1, T)
-            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, False)
+            d_logits, _ = _compat.forward(assistant_model, d_in.to(assistant_model.device), d_cache, 1, None)
             q = process(cur + i, d_logits.float().to(buf.device), cur + i)[0, 0].softmax(-1)  # (V,)
             tok = torch.multinomial(q, 1) if do_sample else q.argmax(-1, keepdim=True)  # (1,)
             qs.append(q)
@@ -658,9 +677,9 @@ def judge_decode(
                 break
         draft_ids = buf[0, P + cur : P + cur + kk].clone()  # (kk,)
 
-        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and hidden states
+        # 2. one target forward over [unseen tokens, d_1..d_kk]: logits (kk+1 rows) and the head's hidden states
         t_in = buf[:, P + t_cache.get_seq_length() : P + cur + kk]  # (1, T)
-        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, kk > 0 and reads_hidden)
+        logits, hidden = _compat.forward(model, t_in, t_cache, kk + 1, layer if kk > 0 else None)
         raw_logits = logits.float()  # (1, kk+1, V)
         logits = process(cur + kk, raw_logits.clone(), cur)  # (1, kk+1, V)
         j_scores = None

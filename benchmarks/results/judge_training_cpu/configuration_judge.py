@@ -11,8 +11,11 @@ class JudgeHeadConfig(PretrainedConfig):
     Args:
         hidden_size: size of the target model's hidden state the head reads; must equal
             the target's ``config.hidden_size``.
-        hidden_layer: which hidden state it reads; -1 is the target's last (post-norm)
-            hidden state, the one the verification forward returns at no extra cost.
+        hidden_layer: which of the target's hidden states it reads, as transformers indexes
+            ``hidden_states``: -1 (the default, the paper's) the last, post-norm one; ``i`` the output of
+            decoder layer ``i`` (0: the embeddings). The verification forward returns the one asked for
+            at no extra cost. Must lie in [-(L + 1), L] for a target of L layers (checked when the head
+            meets its target).
         head_type: ``"linear"`` (the paper's judge) or ``"mlp"`` (one hidden layer).
         logit_features: also read three features of the target's own logits at the position that predicts
             the draft token (``LOGIT_FEATURES`` of ``modeling_judge``: log probability ratio, log rank,
@@ -51,8 +54,8 @@ class JudgeHeadConfig(PretrainedConfig):
             raise ValueError(f"{threshold=} must lie in [0, 1]")
         if not isinstance(logit_features, bool):
             raise ValueError(f"{logit_features=} must be True or False")
-        if hidden_layer != -1:
-            raise ValueError(f"{hidden_layer=} is not supported: judge heads read the last hidden state (-1)")
+        if not isinstance(hidden_layer, int) or isinstance(hidden_layer, bool):
+            raise ValueError(f"{hidden_layer=} must be an int: an index into the target's hidden states")
         self.hidden_size = hidden_size
         self.hidden_layer = hidden_layer
         self.head_type = head_type

@@ -61,6 +61,11 @@ def load_head(folder: str | Path) -> JudgeHead:
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("model_type") != "judge_head":
         raise ValueError(f"{cfg_path} has model_type={cfg.get('model_type')!r}, not 'judge_head'")
+    if cfg.get("hidden_layer", -1) != -1:  # vLLM hands the plugin the last hidden states only
+        raise ValueError(
+            f"{cfg_path} reads the target's hidden_layer={cfg['hidden_layer']}: the vLLM plugin reads the last "
+            "hidden state only (hidden_layer=-1); run this head with transformers"
+        )
     h = int(cfg["hidden_size"])
     reads_logits = bool(cfg.get("logit_features", False))
     n_in = h + 3 if reads_logits else h  # the hidden state, then the three logit features
