@@ -255,6 +255,10 @@ SECTIONS = {
         RESULTS / "frontier_humaneval_cpu" / "results.json",
         partial(frontier_table, folder="frontier_humaneval_cpu"),
     ),
+    "frontier-humaneval-layer18-cpu": (
+        RESULTS / "frontier_humaneval_layer18_cpu" / "results.json",
+        partial(frontier_table, folder="frontier_humaneval_layer18_cpu"),
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
