@@ -166,9 +166,9 @@ def extract(target, dataset, progress: bool = True, cache: str | Path | None = N
 
     Rows run in an order that puts rows sharing a prefix together, each on the target's cache of the
     prefix it shares (:class:`_Prefix`); the features equal one uncached forward per row up to float
-    rounding. With ``cache`` (a folder) each row's features are kept there under the target, its dtype
-    the layer and the row's tokens and positions, checkpointed every ``SAVE_EVERY`` new rows and on interruption,
-    and read back the next time: adding a shard to a data set runs the target on the new rows only;
+    rounding. With ``cache`` (a folder) each row's features are kept there under the target, its dtype,
+    the layer and the row's tokens and positions, checkpointed every ``SAVE_EVERY`` new rows and on
+    interruption, and read back the next time: adding a shard to a data set runs the target on the new rows only;
     relabelling a row runs nothing.
     """
     check_hidden_layer(target, layer)
