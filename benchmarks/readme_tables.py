@@ -255,6 +255,10 @@ SECTIONS = {
         RESULTS / "frontier_humaneval_cpu" / "results.json",
         partial(frontier_table, folder="frontier_humaneval_cpu"),
     ),
+    "frontier-mtbench-layer18-cpu": (
+        RESULTS / "frontier_mtbench_layer18_cpu" / "results.json",
+        partial(frontier_table, folder="frontier_mtbench_layer18_cpu"),
+    ),
     "frontier-math512-layer18-cpu": (
         RESULTS / "frontier_math512_layer18_cpu" / "results.json",
         partial(frontier_table, folder="frontier_math512_layer18_cpu"),
