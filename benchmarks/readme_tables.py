@@ -178,19 +178,20 @@ def reads_text(rep: dict) -> str:
 def judge_layer_text(rep: dict) -> str:
     """Two heads from one command on the same data, one reading the last hidden state and one a middle
     layer's: validation and test on the split, then both on the same shards built after them."""
-    default = json.loads((RESULTS / "judge_training_cpu" / "training_report.json").read_text())
-    held = {
-        "judge_training_cpu": json.loads((RESULTS / "judge_heldout_cpu" / "test_report.json").read_text()),
-        "judge_training_layer18_cpu": json.loads(
-            (RESULTS / "judge_heldout_layer18_cpu" / "test_report.json").read_text()
-        ),
-    }
-    if held["judge_training_cpu"]["data"] != held["judge_training_layer18_cpu"]["data"]:
+
+    def report(folder: str, name: str) -> dict:
+        return json.loads((RESULTS / folder / name).read_text())
+
+    heads = [  # (training report, held-out report) of each head
+        (report("judge_training_cpu", "training_report.json"), report("judge_heldout_cpu", "test_report.json")),
+        (rep, report("judge_heldout_layer18_cpu", "test_report.json")),
+    ]
+    if heads[0][1]["data"] != heads[1][1]["data"]:
         raise ValueError("the two heads' held-out tests must be on the same data")
-    t = held["judge_training_cpu"]["test_disagreements"]
+    t = heads[0][1]["test_disagreements"]
     lines = [
         f"Both trained by the command above on the same data and split, the second with `--hidden-layer "
-        f"{rep['hidden_layer']}`: `{rep['command']}`. Held out: {', '.join(held['judge_training_cpu']['data'])} "
+        f"{rep['hidden_layer']}`: `{rep['command']}`. Held out: {', '.join(heads[0][1]['data'])} "
         f"(built after both heads, {t['n']} evenly spread disagreements with {t['n_errors']} errors), measured "
         "by `hf-judge test-head` as above.",
         "",
@@ -198,8 +199,7 @@ def judge_layer_text(rep: dict) -> str:
         "| held-out, disagreements | held-out disagreements: errors rejected / acceptable kept |",
         "|---|---|---|---|---|---|---|",
     ]
-    for folder, r in (("judge_training_cpu", default), ("judge_training_layer18_cpu", rep)):
-        h = held[folder]
+    for r, h in heads:
         hd = h["test_disagreements"]
         lines.append(
             f"| {reads_text(r)} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} "
@@ -242,35 +242,25 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     return "\n".join(lines)
 
 
+def _frontier(folder: str):
+    """A section from an ``hf-judge bench`` folder: its results.json, rendered by :func:`frontier_table`."""
+    return RESULTS / folder / "results.json", partial(frontier_table, folder=folder)
+
+
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
-    "frontier-cpu": (RESULTS / "frontier_cpu" / "results.json", frontier_table),
-    "frontier-math512-cpu": (
-        RESULTS / "frontier_math512_cpu" / "results.json",
-        partial(frontier_table, folder="frontier_math512_cpu"),
-    ),
-    "frontier-humaneval-cpu": (
-        RESULTS / "frontier_humaneval_cpu" / "results.json",
-        partial(frontier_table, folder="frontier_humaneval_cpu"),
-    ),
-    "frontier-mtbench-layer18-cpu": (
-        RESULTS / "frontier_mtbench_layer18_cpu" / "results.json",
-        partial(frontier_table, folder="frontier_mtbench_layer18_cpu"),
-    ),
-    "frontier-math512-layer18-cpu": (
-        RESULTS / "frontier_math512_layer18_cpu" / "results.json",
-        partial(frontier_table, folder="frontier_math512_layer18_cpu"),
-    ),
-    "frontier-humaneval-layer18-cpu": (
-        RESULTS / "frontier_humaneval_layer18_cpu" / "results.json",
-        partial(frontier_table, folder="frontier_humaneval_layer18_cpu"),
-    ),
+    "frontier-cpu": _frontier("frontier_cpu"),
+    "frontier-math512-cpu": _frontier("frontier_math512_cpu"),
+    "frontier-humaneval-cpu": _frontier("frontier_humaneval_cpu"),
+    "frontier-mtbench-layer18-cpu": _frontier("frontier_mtbench_layer18_cpu"),
+    "frontier-math512-layer18-cpu": _frontier("frontier_math512_layer18_cpu"),
+    "frontier-humaneval-layer18-cpu": _frontier("frontier_humaneval_layer18_cpu"),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
-    "vllm-bench-cpu": (RESULTS / "vllm_bench_cpu" / "results.json", partial(frontier_table, folder="vllm_bench_cpu")),
+    "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
 
