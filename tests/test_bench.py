@@ -198,6 +198,31 @@ def test_code_program_passes_the_canonical_solution():
     assert results == [[True], [False]] and score["pass@1"] == 0.5
 
 
+@pytest.mark.slow  # packaged data from PyPI
+def test_code_program_takes_a_whole_function_written_indented_and_keeps_a_body_with_a_helper():
+    # chat models sometimes indent the whole function inside the code block; it was placed after the stub's
+    # `pass`, nested inside the stub's function, so a right answer failed (and a wrong one too, silently)
+    ex = load_task("humaneval", 1)[0]
+    body = (
+        "    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
+        "            if i != j and abs(a - b) < threshold:\n                return True\n    return False\n"
+    )
+    indented = "".join(f"    {line}" if line else line for line in (ex["stub"] + body).splitlines(True))
+    helper = "    def close(a, b):\n        return abs(a - b) < threshold\n" + body.replace(
+        "abs(a - b) < threshold", "close(a, b)"
+    )
+    metric = evaluate.load(str(METRICS / "code_eval"))
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    try:
+        _, results = metric.compute(
+            predictions=[[code_program(ex, f"```python\n{x}```")] for x in (indented, helper)],
+            references=[ex["test"], ex["test"]],
+        )
+    finally:
+        os.environ.pop("HF_ALLOW_CODE_EVAL")
+    assert results == [[True], [True]]
+
+
 def test_code_eval_refuses_without_opt_in():
     metric = evaluate.load(str(METRICS / "code_eval"))
     os.environ.pop("HF_ALLOW_CODE_EVAL", None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import re
+import textwrap
 
 from ..core.errors import InputError
 from ..registry.packaged import wheel_member
@@ -145,11 +147,21 @@ def load_task(name: str, limit: int | None = None) -> list[Example]:
 
 
 def code_program(example: Example, response: str) -> str:
-    """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it."""
+    """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it.
+
+    A whole function (the stub's function defined at the top level) follows the stub, whose own body
+    becomes ``pass``; a whole function written indented inside the code block counts as one. Anything
+    else is the body, appended to the stub.
+    """
     code = extract_code(response)
-    if not example.get("stub"):
+    stub = example.get("stub")
+    if not stub:
         return code
-    return f"{example['stub']}\n    pass\n\n{code}" if "def " in code else example["stub"] + code
+    name = re.findall(r"^def (\w+)\s*\(", stub, flags=re.M)
+    whole = re.compile(rf"^def {re.escape(name[-1])}\s*\(" if name else r"^def ", flags=re.M)
+    if not whole.search(code) and whole.search(textwrap.dedent(code)):
+        code = textwrap.dedent(code)
+    return f"{stub}\n    pass\n\n{code}" if "def " in code else stub + code
 
 
 def math_answer(response: str) -> str:
