@@ -174,6 +174,18 @@ def test_packaged_task_data_loads():
         load_task("mmlu")
 
 
+def _code_eval(example, responses: list[str]):
+    """code_eval's (score, per-response results) for each response's program against the example's tests."""
+    metric = evaluate.load(str(METRICS / "code_eval"))
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    try:
+        return metric.compute(
+            predictions=[[code_program(example, r)] for r in responses], references=[example["test"]] * len(responses)
+        )
+    finally:
+        os.environ.pop("HF_ALLOW_CODE_EVAL")
+
+
 @pytest.mark.slow  # packaged data from PyPI
 def test_code_program_passes_the_canonical_solution():
     ex = load_task("humaneval", 1)[0]
@@ -186,15 +198,7 @@ def test_code_program_passes_the_canonical_solution():
         )
     )
     assert extract_code("text\n```python\nx = 1\n```\nmore") == "x = 1\n"
-    metric = evaluate.load(str(METRICS / "code_eval"))
-    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
-    try:
-        score, results = metric.compute(
-            predictions=[[code_program(ex, solution)], [code_program(ex, "```python\ndef nope(): pass\n```")]],
-            references=[ex["test"], ex["test"]],
-        )
-    finally:
-        os.environ.pop("HF_ALLOW_CODE_EVAL")
+    score, results = _code_eval(ex, [solution, "```python\ndef nope(): pass\n```"])
     assert results == [[True], [False]] and score["pass@1"] == 0.5
 
 
@@ -211,15 +215,7 @@ def test_code_program_takes_a_whole_function_written_indented_and_keeps_a_body_w
     helper = "    def close(a, b):\n        return abs(a - b) < threshold\n" + body.replace(
         "abs(a - b) < threshold", "close(a, b)"
     )
-    metric = evaluate.load(str(METRICS / "code_eval"))
-    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
-    try:
-        _, results = metric.compute(
-            predictions=[[code_program(ex, f"```python\n{x}```")] for x in (indented, helper)],
-            references=[ex["test"], ex["test"]],
-        )
-    finally:
-        os.environ.pop("HF_ALLOW_CODE_EVAL")
+    _, results = _code_eval(ex, [f"```python\n{x}```" for x in (indented, helper)])
     assert results == [[True], [True]]
 
 
