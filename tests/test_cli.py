@@ -1,6 +1,7 @@
 """The hf-judge command line."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -160,6 +161,17 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert rep["test"] == {k: v for k, v in cal.items() if k != "curve"} and rep["test"]["error_recall"] == 1.0
     assert "test_disagreements" not in rep  # hand-written pairs hold no draft/target disagreement
     assert set(rep["free_rules"]) == {"top-k", "ratio", "entropy"} and rep["command"].startswith("hf-judge")
+    assert "by_domain" not in rep  # one domain
+    # the same data under two domain folders: a report for each, over its own positions
+    for domain in ("one", "two"):
+        shutil.copytree(tmp_path / "data", tmp_path / domain / "data")
+    folders = [str(tmp_path / d / "data") for d in ("one", "two")]
+    assert main([*args[:3], "--data", *folders, *smol_target, "--out", str(tmp_path / "two_domains")]) == 0
+    two = json.loads((tmp_path / "two_domains" / "test_report.json").read_text())
+    assert list(two["by_domain"]) == ["one", "two"]
+    assert [two["by_domain"][d]["test"]["n"] for d in ("one", "two")] == [rep["test"]["n"]] * 2
+    assert two["by_domain"]["two"]["test"] == rep["test"]  # each domain's positions are the one-folder data
+    assert set(two["by_domain"]["one"]["free_rules"]) == {"top-k", "ratio", "entropy"}
 
 
 @pytest.fixture(scope="module")
