@@ -163,7 +163,7 @@ def judge_heldout_text(rep: dict) -> str:
             f"threshold {te['threshold']:.3f} the head rejects {td['error_recall']:.0%} of the errors among the "
             f"disagreements and keeps {td['recall']:.0%} of the acceptable ones.",
             "",
-            *auc_table(rep, "the default head"),
+            *auc_table(rep, "the trained head"),
         ]
     )
 
@@ -206,7 +206,33 @@ def judge_layer_text(rep: dict) -> str:
             f"| {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} | {hd['roc_auc']:.3f} "
             f"| {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + held_out_domains([h for _, h in heads], [reads_text(r) for r, _ in heads]))
+
+
+def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
+    """Held-out ROC-AUC on the draft/target disagreements of each domain: each head's (``reports`` of
+    ``hf-judge test-head`` on the same data, with ``by_domain``) beside the free rules' on the same positions."""
+    if not all(r.get("by_domain") for r in reports):
+        return []
+    first = reports[0]["by_domain"]
+    rules = list(next(iter(first.values())).get("free_rules", {}))
+    lines = [
+        "",
+        "The same held-out data by domain, ROC-AUC on its draft/target disagreements:",
+        "",
+        "| " + " | ".join(["domain", "disagreements (errors)", *names, *(f"free rule: {r}" for r in rules)]) + " |",
+        "|---|---|" + "---|" * (len(names) + len(rules)),
+    ]
+    for domain, m in first.items():
+        d = m.get("test_disagreements")
+        if d is None:  # no disagreement among this domain's positions
+            continue
+        heads = [r["by_domain"][domain]["test_disagreements"]["roc_auc"] for r in reports]
+        free = [m["free_rules"][r].get("test_disagreements", float("nan")) for r in rules]
+        lines.append(
+            f"| {domain} | {d['n']} ({d['n_errors']}) | " + " | ".join(f"{a:.3f}" for a in [*heads, *free]) + " |"
+        )
+    return lines
 
 
 def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:

@@ -79,11 +79,21 @@ def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type
         load_head(tmp_path / "nothing")
 
 
-def test_plugin_refuses_a_head_that_reads_another_layer(tmp_path):
-    """vLLM hands the plugin the last hidden states only: a head reading another layer is refused, by name."""
+def test_plugin_places_a_heads_hidden_layer_among_vllms_auxiliary_layers(tmp_path):
+    """transformers' ``hidden_states[i]`` (0: embeddings, i: after decoder layer i, the last one normed) is vLLM's
+    EAGLE-3 auxiliary layer i, except the last, which the plugin takes from the logits path (None); negative
+    indices count from the end as in transformers, and an index past the target is refused by name."""
     hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, hidden_layer=18)).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match="hidden_layer=18: the vLLM plugin reads the last hidden state only"):
-        load_head(tmp_path)
+    head = load_head(tmp_path)
+    assert head.hidden_layer == 18
+    assert [head.vllm_layer(n) for n in (18, 20, 28)] == [None, 18, 18]
+    for layer, want in [(-1, None), (-2, 27), (0, 0), (28, None), (-29, 0)]:
+        head.hidden_layer = layer
+        assert head.vllm_layer(28) == want, layer
+    for layer in (29, -30):
+        head.hidden_layer = layer
+        with pytest.raises(ValueError, match=f"hidden_layer={layer}, not a hidden state of a target with 28 layers"):
+            head.vllm_layer(28)
 
 
 def test_plugin_scores_a_head_that_reads_logit_features_as_hf_judge_does(tmp_path):
@@ -101,15 +111,18 @@ def _strip(ids: list[int], eos: set[int]) -> list[int]:
 
 # the default head before the logit-feature one (hidden state only, threshold 0.351), kept as a test asset
 HIDDEN_ONLY_HEAD = Path(__file__).parent / "assets" / "hidden_only_head"
+# the default head before the layer-18 one (the target's last hidden state and its logits, threshold 0.694)
+LAST_LAYER_HEAD = Path(__file__).parents[1] / "benchmarks" / "results" / "judge_training_cpu"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("head", ["default", "hidden-only"])
+@pytest.mark.parametrize("head", ["default", "last-layer", "hidden-only"])
 def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path, head):
     """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
     text, which is the target's own greedy text; with the head at its threshold it gives, token for token,
-    what hf_judge's generate gives with the same pair and head (the shipped one, which also reads the
-    target's logits, and the earlier default head, on the hidden state alone), and in the same batch a
+    what hf_judge's generate gives with the same pair and head (the shipped one, on the target's hidden
+    state after layer 18, which vLLM gives as an EAGLE-3 auxiliary output, and its logits; the earlier
+    one on the last hidden state and logits; and one on the last hidden state alone), and in the same batch a
     request with its own threshold 1.0 gets the greedy text."""
     from hf_judge.registry.judges import load_judge, shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
@@ -118,13 +131,14 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     tok = load_tokenizer(DEFAULT_TARGET)
     target = load_model(DEFAULT_TARGET, dtype=torch.float32)
     draft = load_model(DEFAULT_DRAFT, dtype=torch.float32)
-    head_dir = shipped_head_dir(DEFAULT_TARGET) if head == "default" else HIDDEN_ONLY_HEAD
+    head_dir = {"default": shipped_head_dir(DEFAULT_TARGET), "last-layer": LAST_LAYER_HEAD}.get(head, HIDDEN_ONLY_HEAD)
     judge = load_judge(str(head_dir), target=DEFAULT_TARGET)
     prompts = ["Write a Python function that reverses a string.", "Explain recursion in two sentences."]
     ids = [prompt_ids(tok, p) for p in prompts]
     eos = {tok.eos_token_id, tok.pad_token_id}
+    # vLLM drafts k tokens every step; the draft's generation config would stop drafting where the draft is unsure
     kw = dict(max_new_tokens=40, do_sample=False, eos_token_id=tok.eos_token_id, num_assistant_tokens=4,
-              num_assistant_tokens_schedule="constant")  # fmt: skip
+              num_assistant_tokens_schedule="constant", assistant_confidence_threshold=0.0)  # fmt: skip
     greedy, judged = [], []
     for x in ids:
         t = torch.tensor([x])

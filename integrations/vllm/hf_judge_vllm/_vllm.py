@@ -1,13 +1,17 @@
 """Every use of vLLM internals, in one module, for the one tested vLLM version.
 
-Three patches, installed once per process by the plugin entry point:
+Four patches, installed once per process by the plugin entry point:
 
 1. ``LogitsProcessor.forward`` keeps the hidden states it turns into logits (the target's last,
-   normed hidden states at the rows vLLM samples from); the judge reads them.
-2. ``GPUModelRunner._sample`` (the CPU runner inherits it) notes, before verification, each request's
+   normed hidden states at the rows vLLM samples from); a head that reads the last layer reads them.
+2. ``load_model`` of the model runners (GPU, and CPU's own): for a head that reads an intermediate layer
+   (``hidden_layer``), the target model gives that layer as an EAGLE-3 auxiliary hidden state
+   (``set_aux_hidden_state_layers``, which vLLM's decoder models implement, compiled or not); its forward
+   keeps it for every scheduled token and returns the last hidden state alone, as the runner expects.
+3. ``GPUModelRunner._sample`` (the CPU runner inherits it) notes, before verification, each request's
    ``SamplingParams.extra_args`` in batch order: a request's own ``judge_threshold`` there (OpenAI API:
    ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
-3. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
+4. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
    a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
    (vLLM's own verification, extended by the judge); otherwise vLLM's rule runs unchanged.
 
@@ -33,6 +37,7 @@ TESTED_VLLM = ("0.32.0",)
 log = logging.getLogger("vllm.hf_judge")  # under vLLM's logger, so its handlers print it
 _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
+_layer_hidden: dict[str, torch.Tensor] = {}  # "all": the head's layer, (T, H) for every scheduled token
 _step: dict[str, list] = {"request_args": []}  # this step's requests' extra_args, in batch order
 stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}  # this process's totals
 
@@ -103,6 +108,46 @@ def _generation_config(model_config):
         return None
 
 
+def _num_layers(vllm_config) -> int:
+    return int(vllm_config.model_config.hf_text_config.num_hidden_layers)
+
+
+def _capture_layer(runner) -> None:
+    """After the runner loaded the target: make it give the judge's layer, when the judge reads one other than the
+    last (a no-op without judge settings or for a last-layer head)."""
+    settings = judge_settings(runner.vllm_config)
+    if settings is None:
+        return
+    layer = load_head(settings["judge"]).vllm_layer(_num_layers(runner.vllm_config))
+    if layer is None:
+        return
+    from vllm.model_executor.models.interfaces import supports_eagle3
+
+    model = runner.model
+    if getattr(runner, "use_aux_hidden_state_outputs", False):
+        raise NotImplementedError(
+            "hf_judge: a judge that reads an intermediate layer does not run beside EAGLE-3 (which takes the "
+            "target's auxiliary hidden states itself): use speculative method 'draft_model', or a last-layer head"
+        )
+    if not supports_eagle3(model):
+        raise ValueError(
+            f"hf_judge: vLLM's {type(model).__name__} gives no intermediate hidden states (no EAGLE-3 auxiliary "
+            "outputs): use a head that reads the last hidden state (hidden_layer=-1)"
+        )
+    model.set_aux_hidden_state_layers((layer,))
+    stock = model.forward
+
+    def forward(*args, **kwargs):
+        out = stock(*args, **kwargs)
+        if isinstance(out, tuple):  # (last hidden state, [the judge's layer])
+            _layer_hidden["all"] = out[1][0]  # (T, H)
+            return out[0]
+        return out  # intermediate tensors of a pipeline stage: the last stage's runner keeps the layer
+
+    model.forward = forward
+    log.info("hf_judge: the judge reads the target's hidden_states[%d], as a vLLM auxiliary hidden state", layer)
+
+
 def install() -> None:
     global _installed
     if _installed:
@@ -114,12 +159,27 @@ def install() -> None:
     from vllm.v1.sample.rejection_sampler import RejectionSampler
     from vllm.v1.worker.gpu_model_runner import GPUModelRunner
 
+    runners = [GPUModelRunner]
+    try:  # the CPU runner has its own load_model
+        from vllm.v1.worker.cpu_model_runner import CPUModelRunner
+
+        runners.append(CPUModelRunner)
+    except ImportError:  # a build without the CPU platform
+        pass
+
     stock_logits, stock_init, stock_forward, stock_sample = (
         LogitsProcessor.forward,
         RejectionSampler.__init__,
         RejectionSampler.forward,
         GPUModelRunner._sample,
     )
+
+    def load_model_for(stock_load):
+        def load_model(self, *args, **kwargs):
+            stock_load(self, *args, **kwargs)
+            _capture_layer(self)
+
+        return load_model
 
     def sample(self, logits, spec_decode_metadata, *args, **kwargs):
         if spec_decode_metadata is not None:
@@ -139,7 +199,11 @@ def install() -> None:
         if settings is not None:
             head = load_head(settings["judge"])
             t = settings.get("judge_threshold")
-            self._hf_judge = (head, head.threshold if t is None else float(t), _stop_ids(config))
+            if config is None and head.hidden_layer != -1:
+                raise RuntimeError("hf_judge: no vLLM config here to place the judge's hidden_layer in the target")
+            # True: the head reads an intermediate layer, which _capture_layer keeps
+            layer = config is not None and head.vllm_layer(_num_layers(config)) is not None
+            self._hf_judge = (head, head.threshold if t is None else float(t), _stop_ids(config), layer)
             log.info("hf_judge: judge %s at threshold %.3f", settings["judge"], self._hf_judge[1])
 
     def forward(self, metadata, draft_probs, logits, sampling_metadata):
@@ -154,12 +218,18 @@ def install() -> None:
                 )
                 self._hf_judge_warned = True
             return stock_forward(self, metadata, draft_probs, logits, sampling_metadata)
-        head, threshold, stop_ids = judge
-        hidden = _last_hidden.get(str(head.hidden_size))
+        head, threshold, stop_ids, reads_layer = judge
+        if reads_layer:  # the judge's layer for every scheduled token: the rows vLLM computed logits for
+            every = _layer_hidden.get("all")
+            rows_of = metadata.logits_indices  # (rows,) the scheduled token behind each logits row
+            ok = every is not None and every.shape[-1] == head.hidden_size and len(rows_of) == logits.shape[0]
+            hidden = every[rows_of] if ok else None  # (rows, H)
+        else:
+            hidden = _last_hidden.get(str(head.hidden_size))
         if hidden is None or hidden.shape[0] != logits.shape[0]:
             raise RuntimeError(
-                f"hf_judge: no target hidden states of width {head.hidden_size} for these {logits.shape[0]} rows "
-                "(is the head trained for this target?)"
+                f"hf_judge: no target hidden states of width {head.hidden_size} (hidden_layer={head.hidden_layer}) "
+                f"for these {logits.shape[0]} rows (is the head trained for this target?)"
             )
         rows = metadata.target_logits_indices  # (N,) row j predicts d_{j+1}
         argmax = logits[rows].argmax(-1)  # (N,)
@@ -183,6 +253,9 @@ def install() -> None:
         return SamplerOutput(sampled_token_ids=out.to(torch.int32).to(logits.device), logprobs_tensors=None)
 
     LogitsProcessor.forward = logits_forward
+    for runner in runners:
+        if "load_model" in vars(runner):  # its own (a subclass that inherits it is wrapped through its parent)
+            runner.load_model = load_model_for(runner.load_model)
     GPUModelRunner._sample = sample
     RejectionSampler.__init__ = init
     RejectionSampler.forward = forward

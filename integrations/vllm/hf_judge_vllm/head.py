@@ -31,6 +31,19 @@ class JudgeHead:
     hidden_size: int
     threshold: float
     reads_logits: bool = False  # also reads logit_features of the target's logits at each draft token
+    hidden_layer: int = -1  # which of the target's hidden states it reads, as transformers indexes them (-1: last)
+
+    def vllm_layer(self, num_layers: int) -> int | None:
+        """The layer index vLLM's EAGLE-3 auxiliary outputs use for this head's hidden state (0: the embeddings,
+        i: the residual stream after decoder layer i, as transformers' ``hidden_states[i]``), or None for the
+        last, normed hidden state (the one vLLM turns into logits). ``num_layers``: the target's decoder layers."""
+        i = self.hidden_layer if self.hidden_layer >= 0 else num_layers + 1 + self.hidden_layer
+        if not 0 <= i <= num_layers:
+            raise ValueError(
+                f"the judge reads hidden_layer={self.hidden_layer}, not a hidden state of a target with "
+                f"{num_layers} layers (-{num_layers + 1} .. {num_layers})"
+            )
+        return None if i == num_layers else i
 
     @torch.no_grad()
     def scores(
@@ -61,11 +74,6 @@ def load_head(folder: str | Path) -> JudgeHead:
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("model_type") != "judge_head":
         raise ValueError(f"{cfg_path} has model_type={cfg.get('model_type')!r}, not 'judge_head'")
-    if cfg.get("hidden_layer", -1) != -1:  # vLLM hands the plugin the last hidden states only
-        raise ValueError(
-            f"{cfg_path} reads the target's hidden_layer={cfg['hidden_layer']}: the vLLM plugin reads the last "
-            "hidden state only (hidden_layer=-1); run this head with transformers"
-        )
     h = int(cfg["hidden_size"])
     reads_logits = bool(cfg.get("logit_features", False))
     n_in = h + 3 if reads_logits else h  # the hidden state, then the three logit features
@@ -76,4 +84,4 @@ def load_head(folder: str | Path) -> JudgeHead:
         net = torch.nn.Sequential(torch.nn.Linear(n_in, 1))
     state = {k.removeprefix("net."): v for k, v in load_file(str(weights)).items()}  # hf_judge names it net.N
     net.load_state_dict(state)
-    return JudgeHead(net.eval(), h, float(cfg.get("threshold", 0.5)), reads_logits)
+    return JudgeHead(net.eval(), h, float(cfg.get("threshold", 0.5)), reads_logits, int(cfg.get("hidden_layer", -1)))
