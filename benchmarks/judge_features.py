@@ -1,6 +1,6 @@
 """Which features make the better judge? Held-out test ROC-AUC of heads trained on each, one run.
 
-- ``target``: the target's last hidden state at the draft token (the paper's judge, what hf_judge ships);
+- ``target``: the target's last hidden state at the draft token (the paper's judge);
 - ``target+draft_prev``: and the draft's last hidden state at the position that proposed the token
   (AutoJudge-style; the decoding loop has it for every draft token);
 - ``target+draft``: and the draft's last hidden state at the token itself;

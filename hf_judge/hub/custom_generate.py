@@ -60,7 +60,7 @@ tags:
 # Judge decoding (custom_generate)
 
 Speculative decoding that keeps a draft token if the target's own verification keeps it **or** a
-small learned judge head, reading the target's last hidden state at that position, scores it
+small learned judge head, reading one of the target's hidden states at that position, scores it
 correct (Bachmann et al., *Judge Decoding*, ICLR 2025). Runs with stock transformers
 ({transformers_range}); hf_judge need not be installed.
 

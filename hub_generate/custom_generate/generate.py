@@ -153,8 +153,8 @@ class Scorer:
     threshold: float = 0.5
 
     def score(self, hidden: torch.Tensor, target_logits: torch.Tensor, draft_ids: torch.Tensor) -> torch.Tensor:
-        """``hidden`` (K, H) target last hidden states at d_i, ``target_logits`` (K, V) the target's processed
-        logits for d_i's position, ``draft_ids`` (K,) -> scores (K,) in [0, 1]."""
+        """``hidden`` (K, H) the target's hidden states at d_i (the head's layer), ``target_logits`` (K, V) the
+        target's processed logits for d_i's position, ``draft_ids`` (K,) -> scores (K,) in [0, 1]."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

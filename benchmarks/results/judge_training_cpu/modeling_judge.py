@@ -1,5 +1,6 @@
-"""The judge head: a linear layer (or small MLP) over the target's last hidden state, optionally joined by
-three features of the target's logits at the same draft token.
+"""The judge head: a linear layer (or small MLP) over one of the target's hidden states (the last, as in the
+paper, or the layer ``config.hidden_layer`` names), optionally joined by three features of the target's
+logits at the same draft token.
 
 Stand-alone with relative imports only, so ``AutoModel.from_pretrained(repo,
 trust_remote_code=True)`` loads it from the Hub without hf_judge installed.

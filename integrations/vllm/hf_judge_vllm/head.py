@@ -49,8 +49,8 @@ class JudgeHead:
     def scores(
         self, hidden: torch.Tensor, target_logits: torch.Tensor | None = None, draft_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Probability that each draft token is acceptable, from the target's last hidden state at it (N, H) and,
-        for a head that reads them, the target's logits that predict it (N, V) and the draft tokens (N,)."""
+        """Probability that each draft token is acceptable, from the target's hidden state at it (N, H; the head's
+        layer) and, for a head that reads them, the target's logits that predict it (N, V) and the draft tokens (N,)."""
         w = self.net[0].weight
         x = hidden.to(w.dtype)  # (N, H)
         if self.reads_logits:
