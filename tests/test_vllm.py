@@ -96,6 +96,63 @@ def test_plugin_places_a_heads_hidden_layer_among_vllms_auxiliary_layers(tmp_pat
             head.vllm_layer(28)
 
 
+# run in the vLLM environment: the plugin's load_model step on stand-in runners and models
+_CAPTURE = """
+import json, sys, types, torch
+from hf_judge_vllm import _vllm
+from vllm.model_executor.models.interfaces import SupportsEagle3
+
+text = types.SimpleNamespace(hf_text_config=types.SimpleNamespace(num_hidden_layers=28))
+config = types.SimpleNamespace(additional_config={"hf_judge": {"judge": sys.argv[1]}}, model_config=text)
+
+class Plain(torch.nn.Module):  # a model without EAGLE-3 auxiliary outputs
+    def forward(self, x):
+        return x
+
+class WithAux(torch.nn.Module, SupportsEagle3):  # returns (last, [aux layers]) once asked, as vLLM's decoders
+    layers = ()
+    def set_aux_hidden_state_layers(self, layers):
+        self.layers = layers
+    def forward(self, x):
+        return (x + 1, [x * 10]) if self.layers else x
+
+def runner(model, eagle3=False):
+    return types.SimpleNamespace(vllm_config=config, model=model, use_aux_hidden_state_outputs=eagle3)
+
+out = {}
+for name, r in [("plain", runner(Plain())), ("eagle3", runner(WithAux(), eagle3=True))]:
+    try:
+        _vllm._capture_layer(r)
+    except Exception as e:
+        out[name] = f"{type(e).__name__}: {e}"
+r = runner(WithAux())
+_vllm._capture_layer(r)
+x = torch.ones(3, 16)
+out["layers"], out["returns_last"] = list(r.model.layers), bool(torch.equal(r.model(x), x + 1))
+out["keeps_layer"] = bool(torch.equal(_vllm._layer_hidden["all"], x * 10))
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_plugin_asks_the_target_for_a_heads_middle_layer_or_refuses_by_name(tmp_path):
+    """A head on layer 18: after load_model the plugin asks the target for that layer as an auxiliary hidden
+    state, keeps it and hands the runner the last hidden state alone; a model without auxiliary outputs, or a
+    runner that uses them for EAGLE-3, is refused with an error that says what to use instead."""
+    hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=16, hidden_layer=18)).save_pretrained(tmp_path)
+    (tmp_path / "capture.py").write_text(_CAPTURE)
+    r = subprocess.run(
+        [str(vllm_python()), str(tmp_path / "capture.py"), str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    line = next((x for x in r.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line is not None, r.stderr[-3000:]
+    got = json.loads(line[len("RESULT ") :])
+    assert got["plain"].startswith("ValueError: hf_judge: vLLM's Plain gives no intermediate hidden states")
+    assert "use a head that reads the last hidden state" in got["plain"]
+    assert got["eagle3"].startswith("NotImplementedError: hf_judge: a judge that reads an intermediate layer")
+    assert got["layers"] == [18] and got["returns_last"] and got["keeps_layer"]
+
+
 def test_plugin_scores_a_head_that_reads_logit_features_as_hf_judge_does(tmp_path):
     head, got = _exported(tmp_path, logit_features=True, threshold=0.4)
     h, logits, ids = torch.randn(6, 16), torch.randn(6, 50) * 3, torch.randint(0, 50, (6,))
