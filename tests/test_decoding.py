@@ -416,7 +416,7 @@ def test_judge_by_folder_or_default_name(tmp_path, prompt):
     b = hf_judge.enable(target).generate(prompt, judge=str(tmp_path / "head"), **kw)
     assert torch.equal(a, b)
 
-    big = tiny_model(seed=0, hidden=1536)  # the shipped head's hidden size
+    big = tiny_model(seed=0, hidden=1536, layers=19)  # the shipped head's hidden size; it reads hidden_states[18]
     big.name_or_path = "Qwen/Qwen2.5-Coder-1.5B-Instruct"  # the target the shipped head was trained for
     out = hf_judge.generate(
         big,
