@@ -21,6 +21,16 @@ def test_the_tests_pass_a_right_answer_and_fail_wrong_or_runaway_ones():
     assert not passes_tests("no code at all", t["answer"])
 
 
+def test_a_whole_function_written_indented_in_its_code_block_passes():
+    """The bench's grader takes an indented whole function (``code_program``); the labeller must too, or a right
+    answer is skipped and a right substitution labelled an error."""
+    t = _dedupe_task()
+    name = t["entry_point"]
+    indented = f"```python\n    def {name}(xs):\n        return list(dict.fromkeys(xs))\n```"
+    assert passes_tests(indented, t["answer"])
+    assert not passes_tests(indented.replace("list(dict.fromkeys(xs))", "sorted(set(xs))"), t["answer"])
+
+
 def test_the_sandbox_runs_in_an_empty_folder_without_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_TOKEN", "x")
     monkeypatch.chdir(tmp_path)

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 from .checkable import draw_distinct, question_split
 
@@ -49,9 +50,10 @@ def passes_tests(response: str, tests: str, timeout: float = 10.0) -> bool:
     A busy loop is stopped by the CPU limit (5 s of CPU time) and fails. The wall-clock ``timeout`` is a
     backstop for code that waits; since a loaded or paused machine can also run past it, a timed-out run
     is tried once more with three times the timeout before it counts as a failure (a label is never
-    decided by the machine's load).
+    decided by the machine's load). Code written indented as a whole in its block runs dedented, as the
+    bench's grader (:func:`hf_judge.bench.tasks.code_program`) takes it.
     """
-    program = f"{extract_code(response)}\n\n{tests}\n"
+    program = f"{textwrap.dedent(extract_code(response))}\n\n{tests}\n"
     for wall in (timeout, 3 * timeout):
         with tempfile.TemporaryDirectory() as tmp:
             try:
