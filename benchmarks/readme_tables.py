@@ -235,6 +235,78 @@ def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
     return lines
 
 
+def training_data(rep: dict) -> list[str]:
+    """The data folders a training report's command trained on (its ``--data`` values)."""
+    import shlex
+
+    words = shlex.split(rep["command"])
+    start = words.index("--data") + 1
+    end = next((i for i in range(start, len(words)) if words[i].startswith("--")), len(words))
+    return words[start:end]
+
+
+def judge_data_text(rep: dict) -> str:
+    """The layer-18 head trained again by the same command with more shards: both heads' own split
+    figures, then both on the same later shards that neither trained on, and the new head's learning curve."""
+
+    def report(folder: str, name: str) -> dict:
+        return json.loads((RESULTS / folder / name).read_text())
+
+    old = report("judge_training_layer18_cpu", "training_report.json")
+    heads = [
+        (old, report("judge_heldout_math_layer18_cpu", "test_report.json")),
+        (rep, report("judge_heldout_math_layer18_v2_cpu", "test_report.json")),
+    ]
+    if heads[0][1]["data"] != heads[1][1]["data"]:
+        raise ValueError("the two heads' held-out tests must be on the same data")
+    seen = set(training_data(old))
+    added = [d for d in training_data(rep) if d not in seen]
+    held, t = heads[1][1], heads[1][1]["test_disagreements"]
+    lines = [
+        f"Trained by `{rep['command']}`: the command of the layer-18 head above with {', '.join(added)} "
+        f"added. Held out from both: {', '.join(held['data'])} ({t['n']} evenly spread disagreements with "
+        f"{t['n_errors']} errors), measured by `hf-judge test-head` as above. A question's split is a hash of "
+        "it, so the first head's validation and test questions keep theirs and the added shards add some to each: "
+        "the second head's validation and test columns are on those splits grown.",
+        "",
+        "| head | training positions (errors) | training disagreements | validation ROC-AUC | test, disagreements "
+        "| held-out ROC-AUC | held-out, disagreements | held-out disagreements at its threshold: errors rejected / "
+        "acceptable kept |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (r, h) in zip(("before", "with the added shards"), heads, strict=True):
+        hd, n_dis = h["test_disagreements"], (r.get("learning_curve") or [{}])[-1].get("train_disagreements", "?")
+        lines.append(
+            f"| {name} (threshold {r['val']['threshold']:.3f}) | {r['train']['n']} ({r['train']['n_errors']}) "
+            f"| {n_dis} "
+            f"| {r['val']['roc_auc']:.3f} | {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} "
+            f"| {hd['roc_auc']:.3f} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
+        )
+    rules = held.get("free_rules", {})
+    if rules:
+        lines += [
+            "",
+            "The free rules on the same held-out disagreements: "
+            + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in rules.items() if "test_disagreements" in m)
+            + ".",
+        ]
+    curve = rep.get("learning_curve")
+    if curve:
+        lines += [
+            "",
+            "Its learning curve (its own validation and test questions at every point):",
+            "",
+            "| training questions | training disagreements | test ROC-AUC | test ROC-AUC, disagreements only |",
+            "|---|---|---|---|",
+            *(
+                f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_roc_auc']:.3f} "
+                f"| {p['test_disagreements_roc_auc']:.3f} |"
+                for p in curve
+            ),
+        ]
+    return "\n".join(lines)
+
+
 def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     """A head trained on the committed judge data against the free rules, on the same held-out test
     questions, and its learning curve."""
@@ -283,9 +355,13 @@ SECTIONS = {
     "frontier-mtbench-layer18-cpu": _frontier("frontier_mtbench_layer18_cpu"),
     "frontier-math512-layer18-cpu": _frontier("frontier_math512_layer18_cpu"),
     "frontier-humaneval-layer18-cpu": _frontier("frontier_humaneval_layer18_cpu"),
+    "frontier-mtbench-layer18-v2-cpu": _frontier("frontier_mtbench_layer18_v2_cpu"),
+    "frontier-math512-layer18-v2-cpu": _frontier("frontier_math512_layer18_v2_cpu"),
+    "frontier-humaneval-layer18-v2-cpu": _frontier("frontier_humaneval_layer18_v2_cpu"),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
+    "judge-data-cpu": (RESULTS / "judge_training_layer18_v2_cpu" / "training_report.json", judge_data_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
