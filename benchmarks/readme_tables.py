@@ -175,19 +175,25 @@ def reads_text(rep: dict) -> str:
     return state + (" and logit features" if rep.get("config", {}).get("logit_features") else "")
 
 
+def _report(folder: str, name: str) -> dict:
+    return json.loads((RESULTS / folder / name).read_text())
+
+
+def _same_held_out(heads: list[tuple[dict, dict]]) -> None:
+    """Heads compared on held-out data (``(training report, test-head report)`` each) must share it."""
+    if len({tuple(h["data"]) for _, h in heads}) != 1:
+        raise ValueError("the heads' held-out tests must be on the same data")
+
+
 def judge_layer_text(rep: dict) -> str:
     """Two heads from one command on the same data, one reading the last hidden state and one a middle
     layer's: validation and test on the split, then both on the same shards built after them."""
 
-    def report(folder: str, name: str) -> dict:
-        return json.loads((RESULTS / folder / name).read_text())
-
     heads = [  # (training report, held-out report) of each head
-        (report("judge_training_cpu", "training_report.json"), report("judge_heldout_cpu", "test_report.json")),
-        (rep, report("judge_heldout_layer18_cpu", "test_report.json")),
+        (_report("judge_training_cpu", "training_report.json"), _report("judge_heldout_cpu", "test_report.json")),
+        (rep, _report("judge_heldout_layer18_cpu", "test_report.json")),
     ]
-    if heads[0][1]["data"] != heads[1][1]["data"]:
-        raise ValueError("the two heads' held-out tests must be on the same data")
+    _same_held_out(heads)
     t = heads[0][1]["test_disagreements"]
     lines = [
         f"Both trained by the command above on the same data and split, the second with `--hidden-layer "
@@ -249,16 +255,12 @@ def judge_data_text(rep: dict) -> str:
     """The layer-18 head trained again by the same command with more shards: both heads' own split
     figures, then both on the same later shards that neither trained on, and the new head's learning curve."""
 
-    def report(folder: str, name: str) -> dict:
-        return json.loads((RESULTS / folder / name).read_text())
-
-    old = report("judge_training_layer18_cpu", "training_report.json")
+    old = _report("judge_training_layer18_cpu", "training_report.json")
     heads = [
-        (old, report("judge_heldout_math_layer18_cpu", "test_report.json")),
-        (rep, report("judge_heldout_math_layer18_v2_cpu", "test_report.json")),
+        (old, _report("judge_heldout_math_layer18_cpu", "test_report.json")),
+        (rep, _report("judge_heldout_math_layer18_v2_cpu", "test_report.json")),
     ]
-    if heads[0][1]["data"] != heads[1][1]["data"]:
-        raise ValueError("the two heads' held-out tests must be on the same data")
+    _same_held_out(heads)
     seen = set(training_data(old))
     added = [d for d in training_data(rep) if d not in seen]
     held, t = heads[1][1], heads[1][1]["test_disagreements"]
