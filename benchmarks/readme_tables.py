@@ -292,21 +292,23 @@ def judge_data_text(rep: dict) -> str:
             + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in rules.items() if "test_disagreements" in m)
             + ".",
         ]
-    curve = rep.get("learning_curve")
-    if curve:
-        lines += [
-            "",
-            "Its learning curve (its own validation and test questions at every point):",
-            "",
-            "| training questions | training disagreements | test ROC-AUC | test ROC-AUC, disagreements only |",
-            "|---|---|---|---|",
-            *(
-                f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_roc_auc']:.3f} "
-                f"| {p['test_disagreements_roc_auc']:.3f} |"
-                for p in curve
-            ),
-        ]
+    if rep.get("learning_curve"):
+        lines += ["", "Its learning curve (its own validation and test questions at every point):", ""]
+        lines += curve_table(rep["learning_curve"])
     return "\n".join(lines)
+
+
+def curve_table(curve: list[dict]) -> list[str]:
+    """A training report's learning curve: test ROC-AUC against training size."""
+    return [
+        "| training questions | training disagreements | test ROC-AUC | test ROC-AUC, disagreements only |",
+        "|---|---|---|---|",
+        *(
+            f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_roc_auc']:.3f} "
+            f"| {p['test_disagreements_roc_auc']:.3f} |"
+            for p in curve
+        ),
+    ]
 
 
 def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
@@ -326,18 +328,8 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
     lines += domain_table(rep.get("test_by_domain"))  # the card's table: one renderer for both
     curve = rep.get("learning_curve")
     if curve:
-        lines += [
-            "",
-            "Learning curve (the same validation and test questions at every point):",
-            "",
-            "| training questions | training disagreements | test ROC-AUC | test ROC-AUC, disagreements only |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_roc_auc']:.3f} "
-            f"| {p['test_disagreements_roc_auc']:.3f} |"
-            for p in curve
-        ]
+        lines += ["", "Learning curve (the same validation and test questions at every point):", ""]
+        lines += curve_table(curve)
         lines += ["", f"![learning curve](benchmarks/results/{folder}/learning_curve.png)"]
     return "\n".join(lines)
 
