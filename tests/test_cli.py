@@ -119,7 +119,8 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert (
         main(
             ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "head"), "--epochs", "30"]
-            + ["--learning-curve", "--logit-features", "--lr", "0.01", "0.001", *smol_args]
+            + ["--learning-curve", "--logit-features", "--lr", "0.01", "0.001", "--disagreement-weight", "1", "4"]
+            + smol_args
         )
         == 0
     )
@@ -131,7 +132,8 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert report["learning_curve"][-1]["free_rules"] == report["free_rules"]
     assert (tmp_path / "head" / "learning_curve.png").exists()
     assert report["command"].startswith("hf-judge") and report["environment"]["dtype"].startswith("torch.")
-    assert report["config"]["logit_features"] and [g["lr"] for g in report["grid"]] == [0.01, 0.001]
+    assert report["config"]["logit_features"] and [g["lr"] for g in report["grid"]] == [0.01, 0.01, 0.001, 0.001]
+    assert [g["disagreement_weight"] for g in report["grid"]] == [1, 4, 1, 4] and report["select_on"] == "positions"
     assert report["config"]["lr"] == max(report["grid"], key=lambda g: g["val_roc_auc"])["lr"]
     assert (
         main(

@@ -144,6 +144,8 @@ def test_calibration_picks_lowest_threshold_meeting_error_recall():
         ({"val_fraction": 1.0}, "val_fraction=1.0"),
         ({"error_recall": 0.0}, "error_recall=0.0"),
         ({"epochs": 0}, "epochs=0"),
+        ({"disagreement_weight": 0.0}, "disagreement_weight=0.0"),
+        ({"disagreement_weight": float("nan")}, "disagreement_weight=nan"),
     ],
 )
 def test_train_config_validation(kwargs, match):
@@ -196,6 +198,53 @@ def test_a_grid_of_learning_rates_and_weight_decays_keeps_the_best_on_validation
     assert rep.val["roc_auc"] == grid[1]["val_roc_auc"] > 0.95
     with pytest.raises(ValueError, match="at least one TrainConfig"):
         train_best(X, y, rows, [], split=split)
+
+
+def _conflicting_disagreements():
+    """Positions where feature 0 tells the label at agreements but misleads at the (few) disagreements, and
+    feature 1 tells it there: what a head learns from all positions is wrong where a judge decides."""
+    torch.manual_seed(0)
+    n = 3300
+    dis = torch.zeros(n, dtype=torch.bool)
+    dis[torch.randperm(n)[:300]] = True
+    y = (torch.rand(n) > 0.3).float()
+    sign = 2 * y - 1
+    X = torch.randn(n, 4)
+    X[~dis, 0] += 1.5 * sign[~dis]
+    X[dis, 0] -= 1.0 * sign[dis]
+    X[dis, 1] += 1.5 * sign[dis]
+    rows = torch.arange(n) // 3
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]
+    return X, y, rows, split, dis
+
+
+def test_weighting_the_disagreements_teaches_what_decides_there_and_selecting_on_them_keeps_that_head():
+    X, y, rows, split, dis = _conflicting_disagreements()
+    configs = [TrainConfig(epochs=60, lr=1e-2), TrainConfig(epochs=60, lr=1e-2, disagreement_weight=30.0)]
+    kw = {"split": split, "disagreement": dis, "progress": False}
+    _, rep, grid = train_best(X, y, rows, configs, **kw)  # by every validation position
+    _, rep_dis, grid_dis = train_best(X, y, rows, configs, select_on="disagreements", **kw)
+    assert grid == grid_dis and [g["disagreement_weight"] for g in grid] == [1.0, 30.0]
+    plain, weighted = grid
+    assert plain["val_roc_auc"] > weighted["val_roc_auc"]  # all positions: the unweighted head is better ...
+    assert weighted["val_disagreements_roc_auc"] > 0.9 > 0.5 > plain["val_disagreements_roc_auc"]  # ... not here
+    assert rep.config["disagreement_weight"] == 1.0 and rep_dis.config["disagreement_weight"] == 30.0
+    assert rep_dis.val_disagreements["roc_auc"] == weighted["val_disagreements_roc_auc"]
+    assert rep_dis.test_disagreements["roc_auc"] > 0.9 > 0.5 > rep.test_disagreements["roc_auc"]  # held out too
+    with pytest.raises(ValueError, match="disagreement_weight=30.0 needs the disagreements"):
+        train_head(X, y, rows, configs[1], split=split, progress=False)
+    with pytest.raises(ValueError, match="select_on='disagreements' needs the disagreements"):
+        train_best(X, y, rows, configs, select_on="disagreements", split=split, progress=False)
+    with pytest.raises(ValueError, match="select_on='tokens' is not one of"):
+        train_best(X, y, rows, configs, select_on="tokens", **kw)
+
+
+def test_a_disagreement_weight_of_one_trains_the_head_an_unweighted_loss_trains():
+    X, y, rows, split, dis = _conflicting_disagreements()
+    cfg = TrainConfig(epochs=20, lr=1e-2)
+    with_mask, rep = train_head(X, y, rows, cfg, split=split, disagreement=dis, progress=False)
+    without, rep0 = train_head(X, y, rows, cfg, split=split, progress=False)
+    assert torch.equal(with_mask.net[0].weight, without.net[0].weight) and rep.history == rep0.history
 
 
 @pytest.mark.parametrize("head_type", ["linear", "mlp"])
@@ -679,7 +728,17 @@ def test_the_card_names_the_logit_features_and_the_grid_the_head_was_picked_from
     card = str(make_card(head, {"train": m, "val": m, "config": {"lr": 0.001, "weight_decay": 10.0}, "grid": grid}))
     assert "hidden state and three features of the logits (log probability ratio" in card
     assert "learning rate 0.001, weight decay 10.000 (the best validation ROC-AUC of 2 tried" in card
-    assert "0.01/0.01: 0.800, 0.001/10: 0.870" in card
+    assert "0.01/0.01: 0.800, 0.001/10: 0.870" in card and "disagreement" not in card
+    extra = [
+        {"disagreement_weight": 1, "val_disagreements_roc_auc": 0.7},
+        {"disagreement_weight": 5, "val_disagreements_roc_auc": 0.8},
+    ]
+    grid = [{**g, **e} for g, e in zip(grid, extra, strict=True)]
+    cfg = {"lr": 0.001, "weight_decay": 10.0, "disagreement_weight": 5.0}
+    rep = {"train": m, "val": m, "config": cfg, "grid": grid, "select_on": "disagreements"}
+    card = str(make_card(head, rep))
+    assert "weight decay 10.000, disagreement weight 5.000 (the best validation ROC-AUC on the draft/target " in card
+    assert "learning rate/weight decay/disagreement weight: AUC: 0.01/0.01/1: 0.700, 0.001/10/5: 0.800)" in card
 
 
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):

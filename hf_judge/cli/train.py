@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..training.data import AUTO_ITEMS, build_dataset
+from ..training.trainer import SELECT_ON
 from .common import add_model_args, command_line
 
 __all__ = ["add_train_commands"]
@@ -101,10 +102,11 @@ def cmd_train(args) -> int:
             epochs=args.epochs,
             lr=lr,
             weight_decay=wd,
+            disagreement_weight=dw,
             error_recall=args.error_recall,
             seed=args.seed,
         )
-        for lr, wd in itertools.product(args.lr, args.weight_decay)
+        for lr, wd, dw in itertools.product(args.lr, args.weight_decay, args.disagreement_weight)
     ]
     if args.learning_curve and args.split != "question":
         raise InputError(f"--learning-curve needs the split by question (--split question), got --split {args.split}")
@@ -130,6 +132,7 @@ def cmd_train(args) -> int:
         target_model=hub_name(args.target),
         draft_model=hub_name(args.draft),
         hidden_layer=args.hidden_layer,
+        select_on=args.select_on,
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
@@ -138,7 +141,8 @@ def cmd_train(args) -> int:
     )
     rep = report.as_dict()
     if len(grid) > 1:
-        rep["grid"] = grid  # the learning rates and weight decays tried, by validation ROC-AUC
+        rep["grid"] = grid  # the learning rates, weight decays and disagreement weights tried
+        rep["select_on"] = args.select_on  # the validation positions whose ROC-AUC picked one
     cfg = TrainConfig(**report.config)
     rep["hidden_layer"] = args.hidden_layer  # the target's hidden state the head reads (-1: the last)
     rep["command"] = command_line()
@@ -311,8 +315,24 @@ def add_train_commands(sub) -> None:
         type=float,
         nargs="+",
         default=[1e-2],
-        help="AdamW weight decay(s); with several values of this or --lr, one head per pair is trained and the "
-        "one with the best validation ROC-AUC kept (the test split plays no part) (default: %(default)s)",
+        help="AdamW weight decay(s); with several values of this, --lr or --disagreement-weight, one head per "
+        "combination is trained and the one with the best validation ROC-AUC kept (the test split plays no part) "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--disagreement-weight",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="weight(s) of an evenly spread draft/target disagreement in the loss, any other position's being 1: "
+        "the judge decides only at disagreements (default: %(default)s)",
+    )
+    p.add_argument(
+        "--select-on",
+        choices=SELECT_ON,
+        default="positions",
+        help="with a grid: pick the head by validation ROC-AUC on every position, or on the draft/target "
+        "disagreements only (default: %(default)s)",
     )
     p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
     p.add_argument(

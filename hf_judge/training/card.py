@@ -89,13 +89,26 @@ def _split_table(report: dict) -> str:
 
 
 def optimiser_text(report: dict) -> str:
-    """Learning rate and weight decay, and the grid they were picked from on validation when there was one."""
+    """Learning rate, weight decay (and disagreement weight where one was set), and the grid they were picked
+    from on validation when there was one."""
     cfg = report.get("config") or {}
+    grid = report.get("grid") or []
+    weighted = any(g.get("disagreement_weight", 1.0) != 1.0 for g in [cfg, *grid])
     text = f"learning rate {_f(cfg.get('lr'))}, weight decay {_f(cfg.get('weight_decay'))}"
-    grid = report.get("grid")
+    if weighted:
+        text += f", disagreement weight {_f(cfg.get('disagreement_weight', 1.0))}"
     if grid:
-        tried = ", ".join(f"{g['lr']:g}/{g['weight_decay']:g}: {_f(g['val_roc_auc'])}" for g in grid)
-        text += f" (the best validation ROC-AUC of {len(grid)} tried, learning rate/weight decay: AUC: {tried})"
+        on_dis = report.get("select_on") == "disagreements"
+        key = "val_disagreements_roc_auc" if on_dis else "val_roc_auc"
+        names = "learning rate/weight decay" + ("/disagreement weight" if weighted else "")
+
+        def knobs(g):
+            dw = f"/{g.get('disagreement_weight', 1.0):g}" if weighted else ""
+            return f"{g['lr']:g}/{g['weight_decay']:g}{dw}"
+
+        tried = ", ".join(f"{knobs(g)}: {_f(g[key])}" for g in grid)
+        where = " on the draft/target disagreements" if on_dis else ""
+        text += f" (the best validation ROC-AUC{where} of {len(grid)} tried, {names}: AUC: {tried})"
     return text
 
 

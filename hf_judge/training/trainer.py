@@ -48,6 +48,13 @@ class TrainConfig:
     epochs: int = field(default=300, metadata={"help": "maximum passes over the training split"})
     lr: float = field(default=1e-2, metadata={"help": "AdamW learning rate"})
     weight_decay: float = field(default=1e-2, metadata={"help": "AdamW weight decay"})
+    disagreement_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "weight of a draft/target disagreement (train_head's disagreement=) in the loss, any other "
+            "position's being 1: the judge decides only where the draft disagrees with the target"
+        },
+    )
     batch_size: int = field(default=512, metadata={"help": "positions per optimisation step"})
     val_fraction: float = field(default=0.2, metadata={"help": "share of rows held out for early stopping"})
     patience: int = field(default=20, metadata={"help": "epochs without validation improvement before stopping"})
@@ -64,8 +71,9 @@ class TrainConfig:
             raise InputError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
         if not 0.0 < self.error_recall <= 1.0:
             raise InputError(f"error_recall={self.error_recall} must lie in (0, 1]")
-        if self.lr <= 0:
-            raise InputError(f"lr={self.lr} must be positive")
+        for name in ("lr", "disagreement_weight"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name}={getattr(self, name)} must be positive")
 
 
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
@@ -132,6 +140,7 @@ class TrainReport:
     train: dict
     val: dict
     calibration: Calibration | None = None
+    val_disagreements: dict | None = None  # the validation positions where the draft disagrees with the target
     history: list[dict] = field(default_factory=list)
     test: dict | None = None  # held-out questions, never tuned on (with a split by question)
     test_disagreements: dict | None = None  # the test positions where the draft disagrees with the target
@@ -174,9 +183,10 @@ def train_head(
     :mod:`hf_judge.training.split`, by question); without it, rows are split at random into train and
     validation (``config.val_fraction``). Validation picks the epoch and the threshold; test is reported
     only, and ``disagreement`` (N,) bool marks the positions reported again on their own (draft/target
-    disagreements, where a judge earns its keep). ``rules`` {name: (N,)}: training-free scores at the same
-    positions (:func:`hf_judge.training.features.rule_scores`), whose test ROC-AUC is reported beside the
-    head's: a trained judge has to beat them. ``domains`` {name: (N,) bool}: the test figures again on each
+    disagreements, where a judge earns its keep), in validation and test, and weighed
+    ``config.disagreement_weight`` times any other position in the loss. ``rules`` {name: (N,)}: training-free
+    scores at the same positions (:func:`hf_judge.training.features.rule_scores`), whose test ROC-AUC is reported
+    beside the head's: a trained judge has to beat them. ``domains`` {name: (N,) bool}: the test figures again on each
     domain's positions (math, code, open-ended...): a head may win on one and lose on another. ``features``
     (N, 3): the positions' :func:`~hf_judge.core.modeling_judge.logit_features`, needed iff
     ``config.logit_features``. ``hidden_layer``: the target's hidden state ``X`` holds (``extract``'s
@@ -206,6 +216,8 @@ def train_head(
             got = None if features is None else tuple(features.shape)
             want = (len(y), len(LOGIT_FEATURES))
             raise InputError(f"logit_features=True needs features of shape {want}, got {got}")
+    if cfg.disagreement_weight != 1.0 and disagreement is None:
+        raise InputError(f"disagreement_weight={cfg.disagreement_weight} needs the disagreements (disagreement=)")
     H = X.shape[1]
     X, y = (torch.cat([X, features], 1) if cfg.logit_features else X).float(), y.float()  # (N, H [+ 3])
     mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
@@ -223,17 +235,19 @@ def train_head(
             draft_model=draft_model,
         )
     )
-    n_pos, n_neg = y[tr].sum(), (1 - y[tr]).sum()
-    # balance the classes: each class weighs half of the loss
-    w_pos = (len(y[tr]) / (2 * n_pos)).clamp_max(1e4) if n_pos else torch.tensor(1.0)
-    w_neg = (len(y[tr]) / (2 * n_neg)).clamp_max(1e4) if n_neg else torch.tensor(1.0)
+    w = torch.ones_like(y) if disagreement is None else 1.0 + (cfg.disagreement_weight - 1.0) * disagreement.float()
+    w_tr, y_tr = w[tr], y[tr]  # (N_tr,)
+    n_pos, n_neg = (w_tr * y_tr).sum(), (w_tr * (1 - y_tr)).sum()
+    # balance the classes: each class weighs half of the (weighted) loss
+    w_pos = (w_tr.sum() / (2 * n_pos)).clamp_max(1e4) if n_pos else torch.tensor(1.0)
+    w_neg = (w_tr.sum() / (2 * n_neg)).clamp_max(1e4) if n_neg else torch.tensor(1.0)
+    w = w * torch.where(y > 0.5, w_pos, w_neg)  # (N,)
 
-    def loss_fn(logits, t):
-        w = torch.where(t > 0.5, w_pos, w_neg)
-        return nn.functional.binary_cross_entropy_with_logits(logits, t, weight=w)
+    def loss_fn(logits, t, wt):
+        return nn.functional.binary_cross_entropy_with_logits(logits, t, weight=wt)
 
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    Ztr, ytr, Zva, yva = Z[tr], y[tr], Z[va], y[va]
+    Ztr, ytr, wtr, Zva, yva, wva = Z[tr], y[tr], w[tr], Z[va], y[va], w[va]
     best, best_state, best_epoch, history, bad = float("inf"), None, 0, [], 0
     bar = tqdm(range(cfg.epochs), desc="train judge", disable=not progress)
     for epoch in bar:
@@ -241,14 +255,14 @@ def train_head(
         perm = torch.randperm(len(ytr), generator=gen)
         for i in range(0, len(perm), cfg.batch_size):
             b = perm[i : i + cfg.batch_size]
-            loss = loss_fn(_logits(head, Ztr[b]), ytr[b])
+            loss = loss_fn(_logits(head, Ztr[b]), ytr[b], wtr[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
         head.eval()
         with torch.no_grad():
-            tl = float(loss_fn(_logits(head, Ztr), ytr))
-            vl = float(loss_fn(_logits(head, Zva), yva)) if len(yva) else tl
+            tl = float(loss_fn(_logits(head, Ztr), ytr, wtr))
+            vl = float(loss_fn(_logits(head, Zva), yva, wva)) if len(yva) else tl
         history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl})
         bar.set_postfix(train=f"{tl:.3f}", val=f"{vl:.3f}")
         if vl < best - 1e-5:
@@ -277,6 +291,8 @@ def train_head(
         calibration=cal,
         history=history,
     )
+    if disagreement is not None and (disagreement & va).any():
+        report.val_disagreements = metrics(p_va[disagreement[va]], y[va][disagreement[va]], thr)
     if te.any():
         with torch.no_grad():
             p_te = _logits(head, X[te]).sigmoid()
@@ -302,18 +318,45 @@ def train_head(
     return head, report
 
 
-def train_best(X: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, configs: list[TrainConfig], **kwargs):
-    """Train one head per config (a small grid of learning rates and weight decays) and keep the one with the
-    best validation ROC-AUC; the test split plays no part in the choice. ``kwargs`` go to :func:`train_head`.
-    Returns the head, its report and the grid as ``[{"lr", "weight_decay", "val_roc_auc", "best_epoch"}]``."""
+SELECT_ON = ("positions", "disagreements")
+
+
+def train_best(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    rows: torch.Tensor,
+    configs: list[TrainConfig],
+    select_on: str = "positions",
+    **kwargs,
+):
+    """Train one head per config (a small grid of learning rates, weight decays and disagreement weights) and
+    keep the one with the best validation ROC-AUC: on every validation position (``select_on="positions"``)
+    or on the draft/target disagreements among them (``"disagreements"``, needs ``disagreement=``: the only
+    positions where a judge decides); the test split plays no part in the choice. ``kwargs`` go to
+    :func:`train_head`. Returns the head, its report and the grid as ``[{"lr", "weight_decay",
+    "disagreement_weight", "val_roc_auc", "val_disagreements_roc_auc", "best_epoch"}]``."""
     if not configs:
         raise InputError("train_best needs at least one TrainConfig")
+    if select_on not in SELECT_ON:
+        raise InputError(f"select_on={select_on!r} is not one of {SELECT_ON}")
+    if select_on == "disagreements" and kwargs.get("disagreement") is None:
+        raise InputError("select_on='disagreements' needs the disagreements (disagreement=)")
     progress, single = kwargs.pop("progress", True), len(configs) == 1  # one bar: the grid's, or the epochs'
     best, grid = None, []
     for cfg in tqdm(configs, desc="train judge (grid)", disable=single or not progress):
         head, rep = train_head(X, y, rows, cfg, progress=progress and single, **kwargs)
-        auc = rep.val["roc_auc"]
-        grid.append({"lr": cfg.lr, "weight_decay": cfg.weight_decay, "val_roc_auc": auc, "best_epoch": rep.best_epoch})
+        auc_dis = rep.val_disagreements["roc_auc"] if rep.val_disagreements else float("nan")
+        auc = auc_dis if select_on == "disagreements" else rep.val["roc_auc"]
+        grid.append(
+            {
+                "lr": cfg.lr,
+                "weight_decay": cfg.weight_decay,
+                "disagreement_weight": cfg.disagreement_weight,
+                "val_roc_auc": rep.val["roc_auc"],
+                "val_disagreements_roc_auc": auc_dis,
+                "best_epoch": rep.best_epoch,
+            }
+        )
         if best is None or not (math.isnan(auc) or auc <= best[2]):  # nan (one class in val) never wins
             best = (head, rep, auc)
     return best[0], best[1], grid
