@@ -43,7 +43,10 @@ def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
     assert sd0.keys() == sd1.keys()
     assert all(torch.equal(sd0[k], sd1[k]) for k in sd0)
     x, f = torch.randn(3, 16), (torch.randn(3, 3) if logit_features else None)
-    assert again.reads_logits is logit_features and torch.equal(head(x, f), again(x, f))
+    assert again.reads_logits is logit_features
+    # equal weights, but a reloaded tensor may sit at another memory alignment (safetensors' mmap offset), and
+    # the CPU matmul then sums in another order: equal up to float rounding, not bit for bit
+    torch.testing.assert_close(again(x, f), head(x, f), rtol=1e-6, atol=1e-7)
 
 
 def test_remote_code_load_without_hf_judge(tmp_path):
