@@ -205,14 +205,18 @@ def judge_layer_text(rep: dict) -> str:
         "| held-out, disagreements | held-out disagreements: errors rejected / acceptable kept |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r, h in heads:
-        hd = h["test_disagreements"]
-        lines.append(
-            f"| {reads_text(r)} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} "
-            f"| {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} | {hd['roc_auc']:.3f} "
-            f"| {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
-        )
+    lines += [held_out_row(reads_text(r), r, h) for r, h in heads]
     return "\n".join(lines + held_out_domains([h for _, h in heads], [reads_text(r) for r, _ in heads]))
+
+
+def held_out_row(name: str, r: dict, h: dict) -> str:
+    """One head's row: validation and test ROC-AUC from its training report ``r``, held-out ROC-AUC (every
+    position, disagreements) and what its threshold does on the held-out disagreements from ``h``."""
+    hd = h["test_disagreements"]
+    return (
+        f"| {name} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} | {r['test_disagreements']['roc_auc']:.3f} "
+        f"| {h['test']['roc_auc']:.3f} | {hd['roc_auc']:.3f} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
+    )
 
 
 def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
@@ -298,6 +302,40 @@ def judge_data_text(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_weight_text(rep: dict) -> str:
+    """The default head's command again with the disagreements weighed more in the loss and the grid's head
+    picked on the validation disagreements: both heads on their shared split and on the same held-out shards."""
+    heads = [  # (name, training report, held-out report)
+        (
+            "default",
+            _report("judge_training_layer18_v2_cpu", "training_report.json"),
+            _report("judge_heldout_math_layer18_v2_cpu", "test_report.json"),
+        ),
+        ("disagreements weighed", rep, _report("judge_heldout_math_layer18_v3_cpu", "test_report.json")),
+    ]
+    _same_held_out([(r, h) for _, r, h in heads])
+    if training_data(heads[0][1]) != training_data(rep):
+        raise ValueError("the two heads must be trained on the same data")
+    cfg, held = rep["config"], heads[1][2]
+    t = held["test_disagreements"]
+    lines = [
+        f"Trained by `{rep['command']}`: the default head's data and split, a grid that adds disagreement weights, "
+        f"the head picked by validation ROC-AUC on the disagreements (learning rate {cfg['lr']:g}, weight decay "
+        f"{cfg['weight_decay']:g}, disagreement weight {cfg['disagreement_weight']:g}). Held out from both: "
+        f"{', '.join(held['data'])} ({t['n']} evenly spread disagreements with {t['n_errors']} errors), measured by "
+        "`hf-judge test-head` as above.",
+        "",
+        "| head | validation ROC-AUC | test ROC-AUC | test, disagreements | held-out ROC-AUC "
+        "| held-out, disagreements | held-out disagreements at its threshold: errors rejected / acceptable kept |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [held_out_row(f"{name} (threshold {r['val']['threshold']:.3f})", r, h) for name, r, h in heads]
+    if rep.get("learning_curve"):
+        lines += ["", "Its learning curve (its own validation and test questions at every point):", ""]
+        lines += curve_table(rep["learning_curve"])
+    return "\n".join(lines)
+
+
 def curve_table(curve: list[dict]) -> list[str]:
     """A training report's learning curve: test ROC-AUC against training size."""
     return [
@@ -352,10 +390,12 @@ SECTIONS = {
     "frontier-mtbench-layer18-v2-cpu": _frontier("frontier_mtbench_layer18_v2_cpu"),
     "frontier-math512-layer18-v2-cpu": _frontier("frontier_math512_layer18_v2_cpu"),
     "frontier-humaneval-layer18-v2-cpu": _frontier("frontier_humaneval_layer18_v2_cpu"),
+    "frontier-math512-layer18-v3-cpu": _frontier("frontier_math512_layer18_v3_cpu"),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
     "judge-data-cpu": (RESULTS / "judge_training_layer18_v2_cpu" / "training_report.json", judge_data_text),
+    "judge-weight-cpu": (RESULTS / "judge_training_layer18_v3_cpu" / "training_report.json", judge_weight_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
