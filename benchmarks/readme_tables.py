@@ -267,13 +267,12 @@ def judge_data_text(rep: dict) -> str:
     _same_held_out(heads)
     seen = set(training_data(old))
     added = [d for d in training_data(rep) if d not in seen]
-    held, t = heads[1][1], heads[1][1]["test_disagreements"]
+    held = heads[1][1]
     lines = [
         f"Trained by `{rep['command']}`: the command of the layer-18 head above with {', '.join(added)} "
-        f"added. Held out from both: {', '.join(held['data'])} ({t['n']} evenly spread disagreements with "
-        f"{t['n_errors']} errors), measured by `hf-judge test-head` as above. A question's split is a hash of "
-        "it, so the first head's validation and test questions keep theirs and the added shards add some to each: "
-        "the second head's validation and test columns are on those splits grown.",
+        f"added. {held_out_sentence(held)} A question's split is a hash of it, so the first head's validation "
+        "and test questions keep theirs and the added shards add some to each: the second head's validation and "
+        "test columns are on those splits grown.",
         "",
         "| head | training positions (errors) | training disagreements | validation ROC-AUC | test, disagreements "
         "| held-out ROC-AUC | held-out, disagreements | held-out disagreements at its threshold: errors rejected / "
@@ -296,10 +295,7 @@ def judge_data_text(rep: dict) -> str:
             + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in rules.items() if "test_disagreements" in m)
             + ".",
         ]
-    if rep.get("learning_curve"):
-        lines += ["", "Its learning curve (its own validation and test questions at every point):", ""]
-        lines += curve_table(rep["learning_curve"])
-    return "\n".join(lines)
+    return "\n".join(lines + own_curve(rep))
 
 
 def judge_weight_text(rep: dict) -> str:
@@ -316,24 +312,40 @@ def judge_weight_text(rep: dict) -> str:
     _same_held_out([(r, h) for _, r, h in heads])
     if training_data(heads[0][1]) != training_data(rep):
         raise ValueError("the two heads must be trained on the same data")
-    cfg, held = rep["config"], heads[1][2]
-    t = held["test_disagreements"]
+    cfg = rep["config"]
     lines = [
         f"Trained by `{rep['command']}`: the default head's data and split, a grid that adds disagreement weights, "
         f"the head picked by validation ROC-AUC on the disagreements (learning rate {cfg['lr']:g}, weight decay "
-        f"{cfg['weight_decay']:g}, disagreement weight {cfg['disagreement_weight']:g}). Held out from both: "
-        f"{', '.join(held['data'])} ({t['n']} evenly spread disagreements with {t['n_errors']} errors), measured by "
-        "`hf-judge test-head` as above.",
+        f"{cfg['weight_decay']:g}, disagreement weight {cfg['disagreement_weight']:g}). "
+        + held_out_sentence(heads[1][2]),
         "",
         "| head | validation ROC-AUC | test ROC-AUC | test, disagreements | held-out ROC-AUC "
         "| held-out, disagreements | held-out disagreements at its threshold: errors rejected / acceptable kept |",
         "|---|---|---|---|---|---|---|",
     ]
     lines += [held_out_row(f"{name} (threshold {r['val']['threshold']:.3f})", r, h) for name, r, h in heads]
-    if rep.get("learning_curve"):
-        lines += ["", "Its learning curve (its own validation and test questions at every point):", ""]
-        lines += curve_table(rep["learning_curve"])
-    return "\n".join(lines)
+    return "\n".join(lines + own_curve(rep))
+
+
+def held_out_sentence(h: dict) -> str:
+    """Which shards a test-head report ``h`` held out from the heads compared, and how many disagreements."""
+    t = h["test_disagreements"]
+    return (
+        f"Held out from both: {', '.join(h['data'])} ({t['n']} evenly spread disagreements with {t['n_errors']} "
+        "errors), measured by `hf-judge test-head` as above."
+    )
+
+
+def own_curve(rep: dict) -> list[str]:
+    """A retrained head's learning curve under the table comparing it, where its report has one."""
+    if not rep.get("learning_curve"):
+        return []
+    return [
+        "",
+        "Its learning curve (its own validation and test questions at every point):",
+        "",
+        *curve_table(rep["learning_curve"]),
+    ]
 
 
 def curve_table(curve: list[dict]) -> list[str]:
