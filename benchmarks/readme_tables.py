@@ -214,9 +214,17 @@ def held_out_row(name: str, r: dict, h: dict) -> str:
     position, disagreements) and what its threshold does on the held-out disagreements from ``h``."""
     hd = h["test_disagreements"]
     return (
-        f"| {name} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} | {r['test_disagreements']['roc_auc']:.3f} "
-        f"| {h['test']['roc_auc']:.3f} | {hd['roc_auc']:.3f} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
+        f"| {name} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} | {auc_text(r['test_disagreements'])} "
+        f"| {h['test']['roc_auc']:.3f} | {auc_text(hd)} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
     )
+
+
+def auc_text(m: dict) -> str:
+    """An ROC-AUC with its 95% interval where the report has one (reports made before it had none)."""
+    if "roc_auc_95" not in m:
+        return f"{m['roc_auc']:.3f}"
+    lo, hi = m["roc_auc_95"]
+    return f"{m['roc_auc']:.3f} ({lo:.2f}–{hi:.2f})"
 
 
 def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
@@ -237,11 +245,9 @@ def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
         d = m.get("test_disagreements")
         if d is None:  # no disagreement among this domain's positions
             continue
-        heads = [r["by_domain"][domain]["test_disagreements"]["roc_auc"] for r in reports]
-        free = [m["free_rules"][r].get("test_disagreements", float("nan")) for r in rules]
-        lines.append(
-            f"| {domain} | {d['n']} ({d['n_errors']}) | " + " | ".join(f"{a:.3f}" for a in [*heads, *free]) + " |"
-        )
+        heads = [auc_text(r["by_domain"][domain]["test_disagreements"]) for r in reports]
+        free = [f"{m['free_rules'][r].get('test_disagreements', float('nan')):.3f}" for r in rules]
+        lines.append(f"| {domain} | {d['n']} ({d['n_errors']}) | " + " | ".join([*heads, *free]) + " |")
     return lines
 
 
@@ -285,7 +291,7 @@ def judge_data_text(rep: dict) -> str:
             f"| {name} (threshold {r['val']['threshold']:.3f}) | {r['train']['n']} ({r['train']['n_errors']}) "
             f"| {n_dis} "
             f"| {r['val']['roc_auc']:.3f} | {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} "
-            f"| {hd['roc_auc']:.3f} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
+            f"| {auc_text(hd)} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
         )
     rules = held.get("free_rules", {})
     if rules:
@@ -305,9 +311,9 @@ def judge_weight_text(rep: dict) -> str:
         (
             "default",
             _report("judge_training_layer18_v2_cpu", "training_report.json"),
-            _report("judge_heldout_math_layer18_v2_cpu", "test_report.json"),
+            _report("judge_heldout_all_layer18_v2_cpu", "test_report.json"),
         ),
-        ("disagreements weighed", rep, _report("judge_heldout_math_layer18_v3_cpu", "test_report.json")),
+        ("disagreements weighed", rep, _report("judge_heldout_all_layer18_v3_cpu", "test_report.json")),
     ]
     _same_held_out([(r, h) for _, r, h in heads])
     if training_data(heads[0][1]) != training_data(rep):
@@ -324,6 +330,7 @@ def judge_weight_text(rep: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     lines += [held_out_row(f"{name} (threshold {r['val']['threshold']:.3f})", r, h) for name, r, h in heads]
+    lines += held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
     return "\n".join(lines + own_curve(rep))
 
 
@@ -332,8 +339,15 @@ def held_out_sentence(h: dict) -> str:
     t = h["test_disagreements"]
     return (
         f"Held out from both: {', '.join(h['data'])} ({t['n']} evenly spread disagreements with {t['n_errors']} "
-        "errors), measured by `hf-judge test-head` as above."
+        "errors), measured by `hf-judge test-head` as above." + (INTERVAL_NOTE if "roc_auc_95" in t else "")
     )
+
+
+# what the parentheses after an ROC-AUC are (``auc_text``)
+INTERVAL_NOTE = (
+    " In parentheses: the 95% interval of an ROC-AUC from chance alone (DeLong's, on the logit scale; it takes "
+    "positions as independent, so if anything it is too narrow)."
+)
 
 
 def own_curve(rep: dict) -> list[str]:

@@ -17,7 +17,15 @@ from hf_judge.core.modeling_judge import logit_features
 from hf_judge.training.card import export_head, push_head
 from hf_judge.training.data import FEATURES, auto_label, load_dataset_dir, load_seed_pairs, pairs_dataset
 from hf_judge.training.features import extract, extract_features
-from hf_judge.training.trainer import TrainConfig, calibrate, metrics, roc_auc, train_best, train_head
+from hf_judge.training.trainer import (
+    TrainConfig,
+    calibrate,
+    metrics,
+    roc_auc,
+    roc_auc_interval,
+    train_best,
+    train_head,
+)
 from tests.conftest import HIDDEN, VOCAB, set_draft_len, tiny_for, tiny_model
 
 
@@ -123,6 +131,27 @@ def test_roc_auc_and_metrics_on_hand_values():
     assert roc_auc(torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0])) == 0.5
     m = metrics(s, y, 0.5)
     assert (m["precision"], m["recall"], m["error_recall"], m["n_errors"]) == (1.0, 1.0, 1.0, 2)
+
+
+def test_roc_auc_interval_covers_the_true_auc_about_95_percent_of_the_time():
+    # independent draws at a held-out set's size (200 acceptable, 15 errors) from two normal score
+    # distributions whose true ROC-AUC is Phi(mu / sqrt 2) = 0.85
+    gen = torch.Generator().manual_seed(0)
+    mu = math.sqrt(2) * torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(0.85)).item()
+    y = torch.cat([torch.ones(200), torch.zeros(15)])
+    draws = [torch.cat([torch.randn(200, generator=gen) + mu, torch.randn(15, generator=gen)]) for _ in range(1000)]
+    aucs = torch.tensor([roc_auc(s, y) for s in draws])
+    spans = [roc_auc_interval(s, y) for s in draws]
+    assert all(lo < a < hi for a, (lo, hi) in zip(aucs.tolist(), spans, strict=True))
+    assert 0.90 <= sum(lo <= 0.85 <= hi for lo, hi in spans) / len(spans) <= 0.98
+    half = torch.tensor([hi - lo for lo, hi in spans]).mean() / (2 * 1.96)
+    assert half.item() == pytest.approx(aucs.std().item(), rel=0.25)  # as wide as chance makes it
+    more = torch.cat([torch.ones(2000), torch.zeros(150)])
+    lo, hi = roc_auc_interval(torch.cat([torch.randn(2000, generator=gen) + mu, torch.randn(150, generator=gen)]), more)
+    assert hi - lo < 0.5 * half.item() * 2 * 1.96  # ten times the errors: a much narrower interval
+    assert roc_auc_interval(torch.tensor([0.9, 0.8, 0.3, 0.1]), torch.tensor([1.0, 1, 0, 0])) == (1.0, 1.0)
+    assert all(math.isnan(x) for x in roc_auc_interval(torch.tensor([0.9, 0.3]), torch.tensor([1.0, 0.0])))
+    assert metrics(draws[0], y, 0.5)["roc_auc_95"] == list(spans[0])
 
 
 def test_calibration_picks_lowest_threshold_meeting_error_recall():
