@@ -11,7 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.training.card import domain_table, optimiser_text
+from hf_judge.training.card import auc_text, domain_table, optimiser_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -217,14 +217,6 @@ def held_out_row(name: str, r: dict, h: dict) -> str:
         f"| {name} | {r['val']['roc_auc']:.3f} | {r['test']['roc_auc']:.3f} | {auc_text(r['test_disagreements'])} "
         f"| {h['test']['roc_auc']:.3f} | {auc_text(hd)} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
     )
-
-
-def auc_text(m: dict) -> str:
-    """An ROC-AUC with its 95% interval where the report has one (reports made before it had none)."""
-    if "roc_auc_95" not in m:
-        return f"{m['roc_auc']:.3f}"
-    lo, hi = m["roc_auc_95"]
-    return f"{m['roc_auc']:.3f} ({lo:.2f}–{hi:.2f})"
 
 
 def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:

@@ -743,6 +743,11 @@ def test_the_card_shows_every_split_the_report_has():
     card = str(make_card(head, {"train": m, "val": m, "test": m, "test_by_domain": by_domain}))
     assert "| math-steps | 120 | 30 | 0.910 | 0.550 |" in card and "| pairs | 120 | 30 | 0.660 | n/a |" in card
     assert "on the last (post-norm) hidden state of" in card and "tried" not in card
+    assert "95% interval" not in card  # reports made before intervals: the plain figure
+    dis = {**m, "roc_auc": 0.7, "roc_auc_95": [0.61, 0.78]}
+    card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": dis}))
+    assert "| ROC-AUC (95% interval, DeLong) |" in card
+    assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 (0.61–0.78) |" in card
 
 
 def test_the_card_names_the_logit_features_and_the_grid_the_head_was_picked_from():

@@ -53,6 +53,15 @@ def _f(x) -> str:
     return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def auc_text(m: dict) -> str:
+    """A metrics report's ROC-AUC, with its 95% interval in parentheses where the report has one (reports
+    made before ``roc_auc_95`` existed have none)."""
+    if "roc_auc_95" not in m:
+        return _f(m.get("roc_auc"))
+    lo, hi = m["roc_auc_95"]
+    return f"{_f(m.get('roc_auc'))} ({lo:.2f}–{hi:.2f})"
+
+
 SPLIT_NAMES = {
     "train": "train",
     "val": "validation",
@@ -63,17 +72,17 @@ SPLIT_NAMES = {
 
 def _split_table(report: dict) -> str:
     """Precision, recall, errors rejected and ROC-AUC on each split the training report has."""
+    spans = any("roc_auc_95" in (report.get(key) or {}) for key in SPLIT_NAMES)
     lines = [
-        "| split | positions | errors | precision | recall | errors rejected | ROC-AUC |",
+        "| split | positions | errors | precision | recall | errors rejected | ROC-AUC"
+        + (" (95% interval, DeLong) |" if spans else " |"),
         "|---|---|---|---|---|---|---|",
     ]
     for key, name in SPLIT_NAMES.items():
         m = report.get(key)
         if m:
-            figures = [m.get(x) for x in ("precision", "recall", "error_recall", "roc_auc")]
-            lines.append(
-                f"| {name} | {m.get('n', 'n/a')} | {m.get('n_errors', 'n/a')} | " + " | ".join(map(_f, figures)) + " |"
-            )
+            figures = [_f(m.get(x)) for x in ("precision", "recall", "error_recall")] + [auc_text(m)]
+            lines.append(f"| {name} | {m.get('n', 'n/a')} | {m.get('n_errors', 'n/a')} | " + " | ".join(figures) + " |")
     rules = report.get("free_rules")
     if rules:  # the training-free rules on the same held-out positions: what the head has to beat
         lines += [
