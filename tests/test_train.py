@@ -749,6 +749,9 @@ def test_the_card_shows_every_split_the_report_has():
     card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": dis}))
     assert "| ROC-AUC (95% interval, DeLong) |" in card
     assert "| test, draft/target disagreements only | 120 | 30 | 0.900 | 0.800 | 0.950 | 0.700 (0.61–0.78) |" in card
+    one = {**m, "n_errors": 1, "roc_auc": 1.0, "roc_auc_95": [float("nan"), float("nan")]}
+    card = str(make_card(head, {"train": m, "val": m, "test": m, "test_disagreements": one}))
+    assert "| test, draft/target disagreements only | 120 | 1 | 0.900 | 0.800 | 0.950 | 1.000 |" in card
 
 
 def test_the_card_names_the_logit_features_and_the_grid_the_head_was_picked_from():

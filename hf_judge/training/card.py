@@ -55,10 +55,10 @@ def _f(x) -> str:
 
 def auc_text(m: dict) -> str:
     """A metrics report's ROC-AUC, with its 95% interval in parentheses where the report has one (reports
-    made before ``roc_auc_95`` existed have none)."""
-    if "roc_auc_95" not in m:
+    made before ``roc_auc_95`` existed have none; fewer than two of a class give nan)."""
+    lo, hi = m.get("roc_auc_95") or (float("nan"), float("nan"))
+    if lo != lo or hi != hi:  # none, or nan (fewer than two of a class)
         return _f(m.get("roc_auc"))
-    lo, hi = m["roc_auc_95"]
     return f"{_f(m.get('roc_auc'))} ({lo:.2f}–{hi:.2f})"
 
 
