@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,7 +58,7 @@ def auc_text(m: dict) -> str:
     """A metrics report's ROC-AUC, with its 95% interval in parentheses where the report has one (reports
     made before ``roc_auc_95`` existed have none; fewer than two of a class give nan)."""
     lo, hi = m.get("roc_auc_95") or (float("nan"), float("nan"))
-    if lo != lo or hi != hi:  # none, or nan (fewer than two of a class)
+    if math.isnan(lo) or math.isnan(hi):  # none, or nan (fewer than two of a class)
         return _f(m.get("roc_auc"))
     return f"{_f(m.get('roc_auc'))} ({lo:.2f}–{hi:.2f})"
 

@@ -77,29 +77,33 @@ class TrainConfig:
                 raise InputError(f"{name}={getattr(self, name)} must be positive")
 
 
+def _wins(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(P, N) float64: 1 where an acceptable position's score is above an error's, 0.5 on a tie, else 0."""
+    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
+    return (pos[:, None] > neg[None, :]).double() + 0.5 * (pos[:, None] == neg[None, :]).double()
+
+
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """Area under the ROC curve (rank statistic, ties count half); nan with one class only."""
-    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
-    if len(pos) == 0 or len(neg) == 0:
+    won = _wins(scores, labels)  # (P, N)
+    if not won.numel():
         return float("nan")
-    greater = (pos[:, None] > neg[None, :]).float().sum() + 0.5 * (pos[:, None] == neg[None, :]).float().sum()
-    return float(greater / (len(pos) * len(neg)))
+    return float(won.sum().float() / won.numel())  # in float32, as reports and early stopping always had it
 
 
 def roc_auc_interval(scores: torch.Tensor, labels: torch.Tensor, z: float = 1.96) -> tuple[float, float]:
     """How far chance alone moves :func:`roc_auc` on these positions: DeLong's variance of the AUC, an
     interval of +- ``z`` standard errors (95% for 1.96) on the logit scale (it stays in (0, 1) and holds its
     coverage with a few errors, where the plain one does not). It treats positions as independent (the
-    tokens of one answer are not), so it is if anything too narrow. (nan, nan) with one class; (auc, auc)
-    at 0 or 1."""
-    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
-    if len(pos) < 2 or len(neg) < 2:
+    tokens of one answer are not), so it is if anything too narrow. (nan, nan) with fewer than two of a
+    class; (auc, auc) at 0 or 1."""
+    won = _wins(scores, labels)  # (P, N)
+    if won.shape[0] < 2 or won.shape[1] < 2:
         return float("nan"), float("nan")
-    won = (pos[:, None] > neg[None, :]).double() + 0.5 * (pos[:, None] == neg[None, :]).double()  # (P, N)
     auc = won.mean().item()
     if auc in (0.0, 1.0):
         return auc, auc
-    var = won.mean(1).var().item() / len(pos) + won.mean(0).var().item() / len(neg)  # DeLong
+    var = won.mean(1).var().item() / won.shape[0] + won.mean(0).var().item() / won.shape[1]  # DeLong
     logit, se = math.log(auc / (1 - auc)), math.sqrt(var) / (auc * (1 - auc))
     return 1 / (1 + math.exp(-(logit - z * se))), 1 / (1 + math.exp(-(logit + z * se)))
 
