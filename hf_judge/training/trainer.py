@@ -85,7 +85,10 @@ def _wins(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """Area under the ROC curve (rank statistic, ties count half); nan with one class only."""
-    won = _wins(scores, labels)  # (P, N)
+    return _auc(_wins(scores, labels))
+
+
+def _auc(won: torch.Tensor) -> float:
     if not won.numel():
         return float("nan")
     return float(won.sum().float() / won.numel())  # in float32, as reports and early stopping always had it
@@ -97,7 +100,10 @@ def roc_auc_interval(scores: torch.Tensor, labels: torch.Tensor, z: float = 1.96
     coverage with a few errors, where the plain one does not). It treats positions as independent (the
     tokens of one answer are not), so it is if anything too narrow. (nan, nan) with fewer than two of a
     class; (auc, auc) at 0 or 1."""
-    won = _wins(scores, labels)  # (P, N)
+    return _auc_interval(_wins(scores, labels), z)
+
+
+def _auc_interval(won: torch.Tensor, z: float = 1.96) -> tuple[float, float]:
     if won.shape[0] < 2 or won.shape[1] < 2:
         return float("nan"), float("nan")
     auc = won.mean().item()
@@ -113,13 +119,14 @@ def metrics(probs: torch.Tensor, labels: torch.Tensor, threshold: float) -> dict
     acc = probs > threshold
     good = labels > 0.5
     tp = (acc & good).sum().item()
+    won = _wins(probs, labels)  # (P, N)
     return {
         "threshold": threshold,
         "precision": tp / max(acc.sum().item(), 1),  # accepted tokens that are acceptable
         "recall": tp / max(good.sum().item(), 1),  # acceptable tokens accepted
         "error_recall": ((~acc) & ~good).sum().item() / max((~good).sum().item(), 1),  # errors rejected
-        "roc_auc": roc_auc(probs, labels),
-        "roc_auc_95": list(roc_auc_interval(probs, labels)),
+        "roc_auc": _auc(won),
+        "roc_auc_95": list(_auc_interval(won)),
         "n": len(labels),
         "n_errors": int((~good).sum().item()),
     }
