@@ -32,8 +32,8 @@ def generate(model, *args, judge=None, **kwargs):
     """``model.generate(*args, **kwargs)`` with judge decoding when ``judge`` is given.
 
     Without ``judge`` this is exactly stock ``generate`` (stock assisted generation when an
-    ``assistant_model`` is passed). ``judge_threshold`` and ``num_assistant_tokens`` (the draft
-    length) are taken as keyword arguments, see :class:`hf_judge.JudgeAssistedGenerator`.
+    ``assistant_model`` is passed). ``judge_threshold``, ``judge_min_ratio`` and ``num_assistant_tokens``
+    (the draft length) are taken as keyword arguments, see :class:`hf_judge.JudgeAssistedGenerator`.
     """
     return decoding.generate(model, *args, judge=resolve_judge(judge, model), **kwargs)
 

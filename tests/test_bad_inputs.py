@@ -79,14 +79,21 @@ def test_head_folder_missing_a_file(tmp_path, missing):
 
 
 @pytest.mark.parametrize("bad", [1.5, -0.1, math.nan, "high"])
-def test_threshold_outside_unit_interval(pair, bad):
-    """A threshold outside [0, 1], NaN, or not a number | `InputError`: `judge_threshold=...`"""
-    with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
-        _generate(*pair, judge_threshold=bad)
-    with pytest.raises(InputError, match=f"judge_threshold='?{bad}"):
-        hf_judge.JudgeAssistedGenerator(pair[1], never(), judge_threshold=bad)
+@pytest.mark.parametrize("name", ["judge_threshold", "judge_min_ratio"])
+def test_threshold_outside_unit_interval(pair, name, bad):
+    """A judge_threshold or judge_min_ratio outside [0, 1], NaN, or not a number | `InputError`: `name=value`"""
+    with pytest.raises(InputError, match=f"{name}='?{bad}"):
+        _generate(*pair, **{name: bad})
+    with pytest.raises(InputError, match=f"{name}='?{bad}"):
+        hf_judge.JudgeAssistedGenerator(pair[1], never(), **{name: bad})
     with pytest.raises(ValueError, match="threshold"):
         JudgeHeadConfig(hidden_size=8, threshold=bad)
+
+
+def test_min_ratio_without_judge(pair):
+    """judge_min_ratio without judge= | `InputError`: judge_min_ratio was given without judge="""
+    with pytest.raises(InputError, match="judge_min_ratio was given without judge="):
+        hf_judge.generate(pair[0], torch.tensor([[1, 2]]), assistant_model=pair[1], judge_min_ratio=0.1)
 
 
 def test_draft_with_another_vocabulary(pair):

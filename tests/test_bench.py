@@ -155,6 +155,9 @@ def test_humaneval_needs_opt_in():
         ({"tasks": ["nope"]}, "unknown task"),
         ({"limit": 0}, "limit=0"),
         ({"judge_thresholds": [2.0]}, "judge_threshold=2.0"),
+        ({"floored_judges": ["0.4"]}, "floored judge '0.4': write it as 'T/rR'"),
+        ({"floored_judges": ["0.4/rx"]}, "T and R must be numbers"),
+        ({"floored_judges": ["0.4/r2"]}, "judge_min_ratio=2.0"),
     ],
 )
 def test_bench_config_errors(kwargs, match):
@@ -289,17 +292,21 @@ def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
         limit=1,
         num_assistant_tokens=3,
         max_new_tokens=6,
+        judge_thresholds=[0.0],
+        floored_judges=["0.0/r1.0"],
         scorers=["top-k:1", "top-k:300"],
         ensemble_weights=[0.5],
     )
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
-    assert res["methods"] == ["target", "sd", "judge@0.5", "top-k:1", "top-k:300", "ensemble@0.5"]
+    assert res["methods"] == ["target", "sd", "judge@0", "judge@0/r1", "top-k:1", "top-k:300", "ensemble@0.5"]
     rows = res["tasks"]["gsm-style"]
     assert rows["top-k:1"]["judge_only_per_step"] == 0  # top-1 is standard verification
     assert rows["top-k:300"]["accepted_per_step"] > rows["top-k:1"]["accepted_per_step"]  # every token in top-300
+    assert rows["judge@0"]["judge_only_per_step"] > 0  # threshold 0: the judge keeps extra draft tokens
+    assert rows["judge@0/r1"]["judge_only_per_step"] == 0  # the floor at 1 bars every one of them
     records = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
     by = {r["method"]: r["new_ids"] for r in records}
-    assert by["top-k:1"] == by["sd"] == by["target"]  # lossless, all three
+    assert by["top-k:1"] == by["sd"] == by["target"] == by["judge@0/r1"]  # lossless, all four
     with pytest.raises(ValueError, match="unknown scorer 'topk'"):
         BenchConfig(scorers=["topk:2"])
     with pytest.raises(ValueError, match="assistant_ensemble_weight=1.0"):

@@ -60,6 +60,22 @@ def test_judge_never_accepts_a_stop_token():
     assert (v.n_accepted, v.n_target) == (2, 2)
 
 
+def test_judge_min_ratio_bars_only_tokens_the_target_finds_implausible():
+    # row 0: p(d_1=0) / max p = e^-1 ~ 0.37; row 1: p(d_2=0) / max p = e^-5 ~ 0.007
+    logits = torch.zeros(3, 4)
+    logits[0, 1], logits[0, 0] = 5.0, 4.0
+    logits[1, 2] = 5.0
+    logits[2, 3] = 5.0
+    ids, scores = torch.tensor([0, 0]), torch.tensor([0.9, 0.9])
+    assert verify(ids, logits, scores, 0.5).n_accepted == 2  # no floor: the judge keeps both
+    v = verify(ids, logits, scores, 0.5, judge_min_ratio=0.1)  # d_2 is implausible to the target
+    assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (1, 2, 0, 1)
+    assert verify(ids, logits, scores, 0.5, judge_min_ratio=0.5).n_accepted == 0  # 0.37 is not above 0.5
+    # the floor binds the judge only: a token the target itself picks is kept whatever the floor
+    v = verify(torch.tensor([1, 2]), logits, torch.tensor([0.0, 0.0]), 0.5, judge_min_ratio=1.0)
+    assert (v.n_accepted, v.n_target) == (2, 2)
+
+
 def test_empty_draft_returns_target_token():
     v = verify(torch.zeros(0, dtype=torch.long), logits_for([2]), None)
     assert (v.n_accepted, v.next_token) == (0, 2)
@@ -105,6 +121,7 @@ def test_sampling_acceptance_probability_is_p_over_q():
     [
         ({"judge_threshold": 1.5}, "judge_threshold=1.5"),
         ({"judge_threshold": -0.1}, "judge_threshold=-0.1"),
+        ({"judge_min_ratio": 1.5}, "judge_min_ratio=1.5"),
         ({"judge_scores": torch.tensor([0.5])}, "judge_scores must be"),
         ({"target_logits": torch.zeros(2, 5)}, "target_logits must be"),
         ({"do_sample": True}, "draft_probs"),

@@ -39,7 +39,9 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
 
     curves: dict[str, list[tuple[float, float, str]]] = {}
     for label, r in rows.items():
-        name = family(label) + (f" k={r['k']}" if "k" in r and family(label) != "sd" else "")
+        floor = label.split("/k")[0].partition("/r")[2]  # judge@T/rR: a judge with a plausibility floor
+        name = family(label) + (f" r>{floor}" if floor else "")
+        name += f" k={r['k']}" if "k" in r and family(label) != "sd" else ""
         curves.setdefault(name, []).append((r["tokens_per_step"], r[quality_key], label))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, pts in sorted(curves.items()):
@@ -47,7 +49,8 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
         style = {"marker": "*", "ms": 12, "ls": "none"} if name in ("target", "sd") else {"marker": "o", "lw": 1.2}
         ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style)
         for x, y, label in pts:
-            knob = label.split("/k")[0].partition("@")[2] or label.split("/k")[0].partition(":")[2]
+            head = label.split("/k")[0].partition("/r")[0]
+            knob = head.partition("@")[2] or head.partition(":")[2]
             if knob:
                 ax.annotate(knob, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
     if not dict(QUALITY)[quality_key]:

@@ -77,6 +77,7 @@ def run_method(
     num_assistant_tokens: int = 5,
     assistant_confidence_threshold: float = 0.0,
     judge_threshold: float | None = None,
+    judge_min_ratio: float | None = None,
     max_new_tokens: int = 64,
     streamer=None,
     **gen_kwargs,
@@ -99,6 +100,7 @@ def run_method(
         kwargs.update(
             judge=judge,
             judge_threshold=judge_threshold,
+            judge_min_ratio=judge_min_ratio,
             num_assistant_tokens=num_assistant_tokens,
             assistant_confidence_threshold=assistant_confidence_threshold,
             return_dict_in_generate=True,

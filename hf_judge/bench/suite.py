@@ -40,10 +40,22 @@ from .report import (
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
-__all__ = ["ENGINES", "BenchConfig", "environment", "head_id", "run_bench"]
+__all__ = ["ENGINES", "BenchConfig", "environment", "floored_spec", "head_id", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
 ENGINES = ("transformers", "vllm")
+
+
+def floored_spec(spec: str) -> tuple[float, float]:
+    """``"0.41/r0.1"`` -> (judge threshold 0.41, judge_min_ratio 0.1), each checked to lie in [0, 1]."""
+    t, sep, r = spec.partition("/r")
+    if not sep:
+        raise InputError(f"floored judge {spec!r}: write it as 'T/rR', e.g. '0.41/r0.1'")
+    try:
+        t, r = float(t), float(r)
+    except ValueError:
+        raise InputError(f"floored judge {spec!r}: T and R must be numbers, as in '0.41/r0.1'") from None
+    return check_threshold(t), check_threshold(r, "judge_min_ratio")
 
 
 @dataclass
@@ -57,6 +69,13 @@ class BenchConfig:
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
     judge_thresholds: list[float | None] = field(
         default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
+    )
+    floored_judges: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "judge points with a plausibility floor, 'T/rR': threshold T, and the judge keeps no draft "
+            "token whose target probability ratio p(d) / max p is at most R (judge_min_ratio)"
+        },
     )
     scorers: list[str] = field(
         default_factory=list, metadata={"help": "training-free rules run as peers, e.g. top-k:2 ratio:0.3"}
@@ -111,8 +130,10 @@ class BenchConfig:
         for t in self.judge_thresholds:
             if t is not None:
                 check_threshold(t)
+        for spec in self.floored_judges:
+            floored_spec(spec)  # a bad spec fails here, before any model runs
         for spec in self.scorers:
-            scorer_from_spec(spec)  # a bad spec fails here, before any model runs
+            scorer_from_spec(spec)
         for w in self.ensemble_weights:
             if not 0.0 < w < 1.0:
                 raise InputError(f"assistant_ensemble_weight={w} must lie in (0, 1)")
@@ -132,6 +153,11 @@ class BenchConfig:
             for t in self.judge_thresholds:
                 t = judge.threshold if t is None else t
                 out[f"judge@{t:.3g}{tag}"] = {"method": "judge", "judge": judge, "judge_threshold": t, **at_k}
+            for spec in self.floored_judges:
+                t, r = floored_spec(spec)
+                out[f"judge@{t:.3g}/r{r:g}{tag}"] = {
+                    "method": "judge", "judge": judge, "judge_threshold": t, "judge_min_ratio": r, **at_k
+                }  # fmt: skip
             for spec in self.scorers:
                 out[f"{spec}{tag}"] = {"method": "judge", "judge": scorer_from_spec(spec), **at_k}
             for w in self.ensemble_weights:

@@ -15,6 +15,7 @@ def cmd_bench(args) -> int:
         tasks=args.tasks,
         limit=args.limit,
         judge_thresholds=args.judge_thresholds or [None],
+        floored_judges=args.floored_judges or [],
         scorers=args.scorers or [],
         ensemble_weights=args.ensemble_weights or [],
         num_assistant_tokens=args.num_assistant_tokens,
@@ -65,6 +66,13 @@ def add_bench_command(sub) -> None:
     )
     p.add_argument(
         "--judge-thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)"
+    )
+    p.add_argument(
+        "--floored-judges",
+        nargs="+",
+        metavar="T/rR",
+        help="judge points with a plausibility floor: threshold T, and the judge keeps no draft token whose "
+        "target probability ratio p(d) / max p is at most R, e.g. 0.41/r0.1",
     )
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)

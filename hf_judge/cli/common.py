@@ -21,6 +21,17 @@ def command_line() -> str:
     return "hf-judge " + shlex.join(sys.argv[1:])
 
 
+def add_min_ratio_arg(p: argparse.ArgumentParser) -> None:
+    """``--judge-min-ratio``: the plausibility floor of the judge (commands that run one judge point)."""
+    p.add_argument(
+        "--judge-min-ratio",
+        type=float,
+        default=None,
+        help="the judge keeps no draft token whose target probability ratio p(d) / max p is at most this "
+        "(default: 0, none barred)",
+    )
+
+
 def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bool = False) -> None:
     """The model options every command shares; ``several_k``: ``-k`` takes one or more draft lengths."""
     from ..registry.hardware import DTYPES

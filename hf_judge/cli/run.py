@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_model_args, load_models, prompt_tensor
+from .common import add_min_ratio_arg, add_model_args, load_models, prompt_tensor
 
 __all__ = ["DEMO_PROMPTS", "add_run_commands"]
 
@@ -33,6 +33,7 @@ def cmd_generate(args) -> int:
         num_assistant_tokens=args.num_assistant_tokens,
         assistant_confidence_threshold=args.assistant_confidence_threshold,
         judge_threshold=args.judge_threshold,
+        judge_min_ratio=args.judge_min_ratio,
         max_new_tokens=args.max_new_tokens,
         streamer=streamer,
         **kw,
@@ -59,6 +60,7 @@ def cmd_demo(args) -> int:
         num_assistant_tokens=args.num_assistant_tokens,
         assistant_confidence_threshold=args.assistant_confidence_threshold,
         judge_threshold=args.judge_threshold,
+        judge_min_ratio=args.judge_min_ratio,
         do_sample=False,
     )
     warm = prompt_tensor(tok, "Hi").to(args.device)
@@ -127,6 +129,7 @@ def add_run_commands(sub) -> None:
     p = sub.add_parser("generate", help="stream one answer with judge decoding, then acceptance statistics")
     p.add_argument("prompt", help="the user prompt")
     add_model_args(p)
+    add_min_ratio_arg(p)
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--temperature", type=float, default=0.7)
@@ -135,6 +138,7 @@ def add_run_commands(sub) -> None:
 
     p = sub.add_parser("demo", help="the main job: target alone vs standard SD vs judge decoding, side by side")
     add_model_args(p)
+    add_min_ratio_arg(p)
     p.add_argument("--prompt", action="append", help="a prompt (repeatable; default: three built-in prompts)")
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--no-limit", action="store_true", help="skip the limit meter after the runs")

@@ -227,6 +227,7 @@ def judge_decode(
     assistant_model=None,
     judge=None,
     judge_threshold: float | None = None,
+    judge_min_ratio: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
     assistant_confidence_threshold: float | None = None,
@@ -235,12 +236,14 @@ def judge_decode(
 ):
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
 
-    ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
-    step), its schedule and ``assistant_confidence_threshold`` (drafting stops after a token the draft
-    gives less probability than this) default to the draft's generation config, as in stock assisted
-    generation.
+    ``judge_threshold`` defaults to the head's own; ``judge_min_ratio`` (the judge keeps no draft token
+    whose target probability ratio p(d) / max p is at most this) defaults to 0, none barred;
+    ``num_assistant_tokens`` (draft tokens per step), its schedule and ``assistant_confidence_threshold``
+    (drafting stops after a token the draft gives less probability than this) default to the draft's
+    generation config, as in stock assisted generation.
     """
     threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    min_ratio = 0.0 if judge_min_ratio is None else check_threshold(judge_min_ratio, "judge_min_ratio")
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
     layer = judge.config.hidden_layer if reads_hidden else None  # the target's hidden state the head reads
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
@@ -309,6 +312,7 @@ def judge_decode(
             draft_probs=torch.stack(qs) if (do_sample and kk) else None,
             do_sample=do_sample,
             no_judge_ids=eos,
+            judge_min_ratio=min_ratio,
         )
         new = torch.cat([draft_ids[: v.n_accepted], draft_ids.new_tensor([v.next_token])])  # (n+1,)
         new = new[: max_length - cur]
@@ -357,7 +361,8 @@ class JudgeAssistedGenerator:
     ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
     decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
     ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
-    ``judge_threshold`` (default: the head's own) and the draft length ``num_assistant_tokens``
+    ``judge_threshold`` (default: the head's own), ``judge_min_ratio`` (default 0) and the draft length
+    ``num_assistant_tokens``
     (default: the draft's generation config, as stock assisted generation reads it).
     """
 
@@ -368,6 +373,7 @@ class JudgeAssistedGenerator:
         judge_threshold: float | None = None,
         streamer=None,
         *,
+        judge_min_ratio: float | None = None,
         num_assistant_tokens: int | None = None,
         num_assistant_tokens_schedule: str | None = None,
         assistant_confidence_threshold: float | None = None,
@@ -378,11 +384,14 @@ class JudgeAssistedGenerator:
             raise InputError("judge decoding needs a judge head: pass judge=...")
         if judge_threshold is not None:
             judge_threshold = check_threshold(judge_threshold)
+        if judge_min_ratio is not None:
+            judge_min_ratio = check_threshold(judge_min_ratio, "judge_min_ratio")
         draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
         draft_confidence(assistant_model, assistant_confidence_threshold)
         self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
         self.settings = {
             "judge_threshold": judge_threshold,
+            "judge_min_ratio": judge_min_ratio,
             "num_assistant_tokens": num_assistant_tokens,
             "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
             "assistant_confidence_threshold": assistant_confidence_threshold,
@@ -408,6 +417,7 @@ def generate(
     *args,
     judge=None,
     judge_threshold: float | None = None,
+    judge_min_ratio: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
     assistant_confidence_threshold: float | None = None,
@@ -419,8 +429,9 @@ def generate(
     ``assistant_model`` is passed).
     """
     if judge is None:
-        if judge_threshold is not None:
-            raise InputError("judge_threshold was given without judge=")
+        for name, value in (("judge_threshold", judge_threshold), ("judge_min_ratio", judge_min_ratio)):
+            if value is not None:
+                raise InputError(f"{name} was given without judge=")
         for name, value in (
             ("num_assistant_tokens", num_assistant_tokens),
             ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
@@ -441,6 +452,7 @@ def generate(
         judge,
         judge_threshold,
         kwargs.get("streamer"),
+        judge_min_ratio=judge_min_ratio,
         num_assistant_tokens=num_assistant_tokens,
         num_assistant_tokens_schedule=num_assistant_tokens_schedule,
         assistant_confidence_threshold=assistant_confidence_threshold,

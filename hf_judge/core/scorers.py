@@ -23,7 +23,7 @@ import math
 import torch
 
 from .errors import InputError
-from .verify import check_threshold
+from .verify import check_threshold, prob_ratio
 
 __all__ = ["SCORERS", "EntropyGated", "ProbabilityRatio", "Scorer", "TopK", "judge_scores", "scorer_from_spec"]
 
@@ -70,8 +70,7 @@ class ProbabilityRatio(Scorer):
         self.threshold = check_threshold(threshold, "ratio threshold")
 
     def score(self, hidden, target_logits, draft_ids):
-        logp = target_logits.float().log_softmax(-1)  # (K, V)
-        return (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+        return prob_ratio(target_logits, draft_ids)  # (K,)
 
 
 class EntropyGated(Scorer):
@@ -89,7 +88,7 @@ class EntropyGated(Scorer):
         logp = target_logits.float().log_softmax(-1)  # (K, V)
         p = logp.exp()
         entropy = -(p * logp.clamp_min(-1e4)).sum(-1) / math.log(logp.shape[-1])  # (K,) in [0, 1]
-        ratio = (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+        ratio = prob_ratio(target_logits, draft_ids)  # (K,)
         return torch.where(ratio > self.min_ratio, entropy, torch.zeros_like(entropy))
 
     def __repr__(self) -> str:

@@ -10,11 +10,12 @@ only one assisted generation supports, so the batch dimension is dropped):
 - ``draft_probs``   (K, V)    the draft's sampling distribution q_i, only when sampling
 - ``no_judge_ids``  (E,)      token ids the judge may not accept (eos), or None
 
-A draft token is kept if standard verification keeps it OR the judge's score is above
-``judge_threshold``, except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens:
-only the target decides when the answer ends); the first token kept by neither is replaced
-by the target's own choice (greedy) or a sample from the residual max(0, p - q) (sampling).
-If all K are kept, the target's row K gives one bonus token.
+A draft token is kept if standard verification keeps it OR the judge's score is above ``judge_threshold``,
+except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens: only the target decides when
+the answer ends) nor one the target finds implausible (its probability ratio p(d) / max p at most
+``judge_min_ratio``; 0, the default, lets the judge keep any token); the first token kept by neither is
+replaced by the target's own choice (greedy) or a sample from the residual max(0, p - q) (sampling). If all
+K are kept, the target's row K gives one bonus token.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 
 from .errors import InputError
 
-__all__ = ["Verdict", "check_threshold", "verify"]
+__all__ = ["Verdict", "check_threshold", "prob_ratio", "verify"]
 
 
 def check_threshold(threshold, name: str = "judge_threshold") -> float:
@@ -37,6 +38,12 @@ def check_threshold(threshold, name: str = "judge_threshold") -> float:
     if not 0.0 <= t <= 1.0:  # also false for NaN
         raise InputError(f"{name}={threshold} must lie in [0, 1]")
     return t
+
+
+def prob_ratio(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """p(ids) / max p under ``logits`` (K, V), row by row: (K,) in [0, 1], 1 for each row's own argmax."""
+    logp = logits.float().log_softmax(-1)  # (K, V)
+    return (logp.gather(-1, ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class Verdict:
         return self.n_accepted + 1
 
 
-def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample) -> None:
+def _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample) -> None:
     if draft_ids.dim() != 1:
         raise InputError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
     k = draft_ids.shape[0]
@@ -62,6 +69,7 @@ def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs,
     if judge_scores is not None and tuple(judge_scores.shape) != (k,):
         raise InputError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
     check_threshold(judge_threshold)
+    check_threshold(judge_min_ratio, "judge_min_ratio")
     if do_sample and k > 0:  # with no draft token there is nothing to test against q
         if draft_probs is None:
             raise InputError("draft_probs (K, V) are required when do_sample=True")
@@ -81,6 +89,7 @@ def verify(
     do_sample: bool = False,
     generator: torch.Generator | None = None,
     no_judge_ids: torch.Tensor | None = None,
+    judge_min_ratio: float = 0.0,
 ) -> Verdict:
     """Decide how many draft tokens to keep and which token follows them.
 
@@ -88,9 +97,11 @@ def verify(
     A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
     accepts through the judge and the rule reduces to standard verification. Draft tokens in
     ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
-    must convince the target, not the judge.
+    must convince the target, not the judge. With ``judge_min_ratio`` > 0 the judge keeps only draft
+    tokens whose target probability ratio p(d) / max p is above it: a rewording the target finds
+    plausible, not a token it all but rules out.
     """
-    _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample)
+    _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample)
     k = draft_ids.shape[0]
     idx = torch.arange(k, device=draft_ids.device)
 
@@ -108,6 +119,8 @@ def verify(
         by_judge = judge_scores.float() > judge_threshold  # (K,) bool
         if no_judge_ids is not None:
             by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
+        if judge_min_ratio > 0:
+            by_judge &= prob_ratio(target_logits[:k], draft_ids) > judge_min_ratio  # (K,)
     else:
         by_judge = torch.zeros_like(by_target)
     kept = by_target | by_judge  # (K,)

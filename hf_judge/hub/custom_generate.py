@@ -34,7 +34,7 @@ _core_generate = generate
 def generate(model, *args, judge=None, **kwargs):
     """What transformers calls for ``custom_generate=<this repo>``: every ``generate`` argument, plus
     ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head, or a training-free rule such as
-    ``"top-k:2"``), ``judge_threshold``,
+    ``"top-k:2"``), ``judge_threshold``, ``judge_min_ratio``,
     ``num_assistant_tokens`` and ``num_assistant_tokens_schedule``."""
     if judge is None:
         raise InputError("judge decoding needs a judge head: pass judge=<head repo id, folder or module>")
@@ -76,6 +76,7 @@ out = target.generate(
     assistant_model=draft,
     judge="REPO_OR_FOLDER_OF_A_JUDGE_HEAD",  # loaded with AutoModel(..., trust_remote_code=True)
     judge_threshold=None,  # default: the head's calibrated threshold; 1.0 = standard verification
+    judge_min_ratio=None,  # the judge keeps no token the target finds implausible: p(d) / max p <= this
     num_assistant_tokens=8,  # draft tokens per step (default: the draft's generation config)
     max_new_tokens=256,
     return_dict_in_generate=True,
@@ -87,9 +88,9 @@ Greedy and sampling (`do_sample=True`: the speculative-sampling test p/q OR the 
 processors, stopping criteria, streamers and `output_scores` work as in `generate`. Batch size 1.
 The judge never accepts a stop token: only the target ends the answer.
 
-Additional arguments: `judge` (required), `judge_threshold`, `num_assistant_tokens`,
-`num_assistant_tokens_schedule` (`constant` or `heuristic`). Output: `sequences`, plus `acceptance`
-when `return_dict_in_generate=True`.
+Additional arguments: `judge` (required), `judge_threshold`, `judge_min_ratio` (default 0: no floor),
+`num_assistant_tokens`, `num_assistant_tokens_schedule` (`constant` or `heuristic`). Output:
+`sequences`, plus `acceptance` when `return_dict_in_generate=True`.
 """
 
 

@@ -50,6 +50,12 @@ def check_threshold(threshold, name: str = "judge_threshold") -> float:
     return t
 
 
+def prob_ratio(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """p(ids) / max p under ``logits`` (K, V), row by row: (K,) in [0, 1], 1 for each row's own argmax."""
+    logp = logits.float().log_softmax(-1)  # (K, V)
+    return (logp.gather(-1, ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one verification step decided."""
@@ -64,7 +70,7 @@ class Verdict:
         return self.n_accepted + 1
 
 
-def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample) -> None:
+def _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample) -> None:
     if draft_ids.dim() != 1:
         raise InputError(f"draft_ids must be 1-D (K,), got shape {tuple(draft_ids.shape)}")
     k = draft_ids.shape[0]
@@ -73,6 +79,7 @@ def _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs,
     if judge_scores is not None and tuple(judge_scores.shape) != (k,):
         raise InputError(f"judge_scores must be (K,) = ({k},), got {tuple(judge_scores.shape)}")
     check_threshold(judge_threshold)
+    check_threshold(judge_min_ratio, "judge_min_ratio")
     if do_sample and k > 0:  # with no draft token there is nothing to test against q
         if draft_probs is None:
             raise InputError("draft_probs (K, V) are required when do_sample=True")
@@ -92,6 +99,7 @@ def verify(
     do_sample: bool = False,
     generator: torch.Generator | None = None,
     no_judge_ids: torch.Tensor | None = None,
+    judge_min_ratio: float = 0.0,
 ) -> Verdict:
     """Decide how many draft tokens to keep and which token follows them.
 
@@ -99,9 +107,11 @@ def verify(
     A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
     accepts through the judge and the rule reduces to standard verification. Draft tokens in
     ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
-    must convince the target, not the judge.
+    must convince the target, not the judge. With ``judge_min_ratio`` > 0 the judge keeps only draft
+    tokens whose target probability ratio p(d) / max p is above it: a rewording the target finds
+    plausible, not a token it all but rules out.
     """
-    _check(draft_ids, target_logits, judge_scores, judge_threshold, draft_probs, do_sample)
+    _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample)
     k = draft_ids.shape[0]
     idx = torch.arange(k, device=draft_ids.device)
 
@@ -119,6 +129,8 @@ def verify(
         by_judge = judge_scores.float() > judge_threshold  # (K,) bool
         if no_judge_ids is not None:
             by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
+        if judge_min_ratio > 0:
+            by_judge &= prob_ratio(target_logits[:k], draft_ids) > judge_min_ratio  # (K,)
     else:
         by_judge = torch.zeros_like(by_target)
     kept = by_target | by_judge  # (K,)
@@ -188,8 +200,7 @@ class ProbabilityRatio(Scorer):
         self.threshold = check_threshold(threshold, "ratio threshold")
 
     def score(self, hidden, target_logits, draft_ids):
-        logp = target_logits.float().log_softmax(-1)  # (K, V)
-        return (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+        return prob_ratio(target_logits, draft_ids)  # (K,)
 
 
 class EntropyGated(Scorer):
@@ -207,7 +218,7 @@ class EntropyGated(Scorer):
         logp = target_logits.float().log_softmax(-1)  # (K, V)
         p = logp.exp()
         entropy = -(p * logp.clamp_min(-1e4)).sum(-1) / math.log(logp.shape[-1])  # (K,) in [0, 1]
-        ratio = (logp.gather(-1, draft_ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+        ratio = prob_ratio(target_logits, draft_ids)  # (K,)
         return torch.where(ratio > self.min_ratio, entropy, torch.zeros_like(entropy))
 
     def __repr__(self) -> str:
@@ -614,6 +625,7 @@ def judge_decode(
     assistant_model=None,
     judge=None,
     judge_threshold: float | None = None,
+    judge_min_ratio: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
     assistant_confidence_threshold: float | None = None,
@@ -622,12 +634,14 @@ def judge_decode(
 ):
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
 
-    ``judge_threshold`` defaults to the head's own; ``num_assistant_tokens`` (draft tokens per
-    step), its schedule and ``assistant_confidence_threshold`` (drafting stops after a token the draft
-    gives less probability than this) default to the draft's generation config, as in stock assisted
-    generation.
+    ``judge_threshold`` defaults to the head's own; ``judge_min_ratio`` (the judge keeps no draft token
+    whose target probability ratio p(d) / max p is at most this) defaults to 0, none barred;
+    ``num_assistant_tokens`` (draft tokens per step), its schedule and ``assistant_confidence_threshold``
+    (drafting stops after a token the draft gives less probability than this) default to the draft's
+    generation config, as in stock assisted generation.
     """
     threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    min_ratio = 0.0 if judge_min_ratio is None else check_threshold(judge_min_ratio, "judge_min_ratio")
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
     layer = judge.config.hidden_layer if reads_hidden else None  # the target's hidden state the head reads
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
@@ -696,6 +710,7 @@ def judge_decode(
             draft_probs=torch.stack(qs) if (do_sample and kk) else None,
             do_sample=do_sample,
             no_judge_ids=eos,
+            judge_min_ratio=min_ratio,
         )
         new = torch.cat([draft_ids[: v.n_accepted], draft_ids.new_tensor([v.next_token])])  # (n+1,)
         new = new[: max_length - cur]
@@ -744,7 +759,8 @@ class JudgeAssistedGenerator:
     ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
     decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
     ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
-    ``judge_threshold`` (default: the head's own) and the draft length ``num_assistant_tokens``
+    ``judge_threshold`` (default: the head's own), ``judge_min_ratio`` (default 0) and the draft length
+    ``num_assistant_tokens``
     (default: the draft's generation config, as stock assisted generation reads it).
     """
 
@@ -755,6 +771,7 @@ class JudgeAssistedGenerator:
         judge_threshold: float | None = None,
         streamer=None,
         *,
+        judge_min_ratio: float | None = None,
         num_assistant_tokens: int | None = None,
         num_assistant_tokens_schedule: str | None = None,
         assistant_confidence_threshold: float | None = None,
@@ -765,11 +782,14 @@ class JudgeAssistedGenerator:
             raise InputError("judge decoding needs a judge head: pass judge=...")
         if judge_threshold is not None:
             judge_threshold = check_threshold(judge_threshold)
+        if judge_min_ratio is not None:
+            judge_min_ratio = check_threshold(judge_min_ratio, "judge_min_ratio")
         draft_length(assistant_model, num_assistant_tokens, num_assistant_tokens_schedule)  # fail early on bad values
         draft_confidence(assistant_model, assistant_confidence_threshold)
         self.assistant_model, self.judge, self.streamer = assistant_model, judge, streamer
         self.settings = {
             "judge_threshold": judge_threshold,
+            "judge_min_ratio": judge_min_ratio,
             "num_assistant_tokens": num_assistant_tokens,
             "num_assistant_tokens_schedule": num_assistant_tokens_schedule,
             "assistant_confidence_threshold": assistant_confidence_threshold,
@@ -795,6 +815,7 @@ def generate(
     *args,
     judge=None,
     judge_threshold: float | None = None,
+    judge_min_ratio: float | None = None,
     num_assistant_tokens: int | None = None,
     num_assistant_tokens_schedule: str | None = None,
     assistant_confidence_threshold: float | None = None,
@@ -806,8 +827,9 @@ def generate(
     ``assistant_model`` is passed).
     """
     if judge is None:
-        if judge_threshold is not None:
-            raise InputError("judge_threshold was given without judge=")
+        for name, value in (("judge_threshold", judge_threshold), ("judge_min_ratio", judge_min_ratio)):
+            if value is not None:
+                raise InputError(f"{name} was given without judge=")
         for name, value in (
             ("num_assistant_tokens", num_assistant_tokens),
             ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
@@ -828,6 +850,7 @@ def generate(
         judge,
         judge_threshold,
         kwargs.get("streamer"),
+        judge_min_ratio=judge_min_ratio,
         num_assistant_tokens=num_assistant_tokens,
         num_assistant_tokens_schedule=num_assistant_tokens_schedule,
         assistant_confidence_threshold=assistant_confidence_threshold,
@@ -841,7 +864,7 @@ _core_generate = generate
 def generate(model, *args, judge=None, **kwargs):
     """What transformers calls for ``custom_generate=<this repo>``: every ``generate`` argument, plus
     ``judge`` (a loaded head, a local folder or a Hub repo id of a judge head, or a training-free rule such as
-    ``"top-k:2"``), ``judge_threshold``,
+    ``"top-k:2"``), ``judge_threshold``, ``judge_min_ratio``,
     ``num_assistant_tokens`` and ``num_assistant_tokens_schedule``."""
     if judge is None:
         raise InputError("judge decoding needs a judge head: pass judge=<head repo id, folder or module>")
