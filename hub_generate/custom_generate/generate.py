@@ -760,8 +760,7 @@ class JudgeAssistedGenerator:
     decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
     ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
     ``judge_threshold`` (default: the head's own), ``judge_min_ratio`` (default 0) and the draft length
-    ``num_assistant_tokens``
-    (default: the draft's generation config, as stock assisted generation reads it).
+    ``num_assistant_tokens`` (default: the draft's generation config, as stock assisted generation reads it).
     """
 
     def __init__(
