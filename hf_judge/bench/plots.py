@@ -39,18 +39,17 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
 
     curves: dict[str, list[tuple[float, float, str]]] = {}
     for label, r in rows.items():
-        floor = label.split("/k")[0].partition("/r")[2]  # judge@T/rR: a judge with a plausibility floor
+        base, _, floor = label.split("/k")[0].partition("/r")  # judge@T/rR: a judge with a plausibility floor
+        knob = base.partition("@")[2] or base.partition(":")[2]
         name = family(label) + (f" r>{floor}" if floor else "")
         name += f" k={r['k']}" if "k" in r and family(label) != "sd" else ""
-        curves.setdefault(name, []).append((r["tokens_per_step"], r[quality_key], label))
+        curves.setdefault(name, []).append((r["tokens_per_step"], r[quality_key], knob))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, pts in sorted(curves.items()):
         pts.sort()
         style = {"marker": "*", "ms": 12, "ls": "none"} if name in ("target", "sd") else {"marker": "o", "lw": 1.2}
         ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style)
-        for x, y, label in pts:
-            head = label.split("/k")[0].partition("/r")[0]
-            knob = head.partition("@")[2] or head.partition(":")[2]
+        for x, y, knob in pts:
             if knob:
                 ax.annotate(knob, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
     if not dict(QUALITY)[quality_key]:

@@ -41,9 +41,10 @@ def check_threshold(threshold, name: str = "judge_threshold") -> float:
 
 
 def prob_ratio(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """p(ids) / max p under ``logits`` (K, V), row by row: (K,) in [0, 1], 1 for each row's own argmax."""
-    logp = logits.float().log_softmax(-1)  # (K, V)
-    return (logp.gather(-1, ids[:, None])[:, 0] - logp.max(-1).values).exp()  # (K,)
+    """p(ids) / max p under ``logits`` (K, V), row by row: (K,) in [0, 1], 1 for each row's own argmax.
+    The softmax's normaliser cancels in the ratio, so it is exp(logit - max logit), no softmax taken."""
+    z = logits.float()  # (K, V)
+    return (z.gather(-1, ids[:, None])[:, 0] - z.max(-1).values).exp()  # (K,)
 
 
 @dataclass(frozen=True)
