@@ -90,6 +90,14 @@ def _runs_text(res: dict) -> str:
     )
 
 
+def _prompts_text(cfg: dict) -> str:
+    """How many prompts of each task, and which: a run with ``--skip`` holds out the first ones."""
+    skip = cfg.get("skip", 0)
+    if not skip:
+        return f"{cfg['limit']} prompts per task"
+    return f"{cfg['limit']} prompts per task, those after the first {skip} (held out from a run with --limit {skip})"
+
+
 def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
     peer a judge point matches (from ``hf-judge bench`` results in ``benchmarks/results/<folder>``)."""
@@ -98,7 +106,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     lines = [
         f"Measured by `{res['command']}` on {env['device']}, {env['threads']} threads, {env['dtype']}, torch "
         f"{env['torch']}, transformers {env['transformers']}{engine}; greedy, at most {cfg['max_new_tokens']} new "
-        f"tokens, {cfg['limit']} prompts per task, every method on the same prompts, {_runs_text(res)} "
+        f"tokens, {_prompts_text(cfg)}, every method on the same prompts, {_runs_text(res)} "
         f"(`benchmarks/results/{folder}/`). Quality: exact match of the final number (math), "
         "pass@1 (code); on MT-Bench "
         + (
@@ -408,6 +416,7 @@ SECTIONS = {
     "frontier-mtbench-layer18-v2-cpu": _frontier("frontier_mtbench_layer18_v2_cpu"),
     "frontier-math512-layer18-v2-cpu": _frontier("frontier_math512_layer18_v2_cpu"),
     "frontier-humaneval-layer18-v2-cpu": _frontier("frontier_humaneval_layer18_v2_cpu"),
+    "frontier-humaneval-heldout-layer18-v2-cpu": _frontier("frontier_humaneval_heldout_layer18_v2_cpu"),
     "frontier-math512-layer18-v3-cpu": _frontier("frontier_math512_layer18_v3_cpu"),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),

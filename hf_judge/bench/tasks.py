@@ -138,12 +138,16 @@ TASKS = {
 CODE_TASKS = ("humaneval", "programs")  # tasks whose quality runs model-written code (opt-in)
 
 
-def load_task(name: str, limit: int | None = None) -> list[Example]:
+def load_task(name: str, limit: int | None = None, skip: int = 0) -> list[Example]:
+    """The task's examples ``skip`` to ``skip + limit`` (all after ``skip`` with no limit): every task lists its
+    examples in one fixed order, so ``skip=n`` holds out exactly the examples a run with ``limit=n`` did not see."""
     if name not in TASKS:
         raise InputError(f"unknown task {name!r}: choose from {sorted(TASKS)}")
     if limit is not None and limit <= 0:
         raise InputError(f"{limit=} must be positive")
-    return TASKS[name](limit)
+    if skip < 0:
+        raise InputError(f"{skip=} must be at least 0")
+    return TASKS[name](None if limit is None else skip + limit)[skip:]
 
 
 def code_program(example: Example, response: str) -> str:

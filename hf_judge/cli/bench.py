@@ -14,6 +14,7 @@ def cmd_bench(args) -> int:
     cfg = BenchConfig(
         tasks=args.tasks,
         limit=args.limit,
+        skip=args.skip,
         judge_thresholds=args.judge_thresholds or [None],
         floored_judges=args.floored_judges or [],
         scorers=args.scorers or [],
@@ -60,6 +61,13 @@ def add_bench_command(sub) -> None:
         "(need --allow-code-exec), mt-bench",
     )
     p.add_argument("--limit", type=int, default=5, help="examples per task (default: %(default)s)")
+    p.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="pass over the first SKIP examples of each task: --skip 40 --limit 40 runs examples 40-79, "
+        "held out from a run with --limit 40 (default: %(default)s)",
+    )
     p.add_argument("--scorers", nargs="+", help="training-free peers in the judge slot: top-k:K, ratio:R, entropy:H")
     p.add_argument(
         "--ensemble-weights", type=float, nargs="+", help="transformers' assistant_ensemble_weight values (peers)"

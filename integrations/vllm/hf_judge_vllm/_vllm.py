@@ -9,8 +9,8 @@ Four patches, installed once per process by the plugin entry point:
    (``set_aux_hidden_state_layers``, which vLLM's decoder models implement, compiled or not); its forward
    keeps it for every scheduled token and returns the last hidden state alone, as the runner expects.
 3. ``GPUModelRunner._sample`` (the CPU runner inherits it) notes, before verification, each request's
-   ``SamplingParams.extra_args`` in batch order: a request's own ``judge_threshold`` there (OpenAI API:
-   ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
+   ``SamplingParams.extra_args`` in batch order: a request's own ``judge_threshold`` or ``judge_min_ratio``
+   there (OpenAI API: ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
 4. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
    a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
    (vLLM's own verification, extended by the judge); otherwise vLLM's rule runs unchanged.
@@ -31,9 +31,10 @@ import torch
 from .head import load_head
 from .rule import judge_greedy
 
-__all__ = ["TESTED_VLLM", "install", "judge_settings", "request_thresholds"]
+__all__ = ["SETTINGS", "TESTED_VLLM", "install", "judge_settings", "request_settings"]
 
 TESTED_VLLM = ("0.32.0",)
+SETTINGS = ("judge_threshold", "judge_min_ratio")  # the knobs an engine, or each request, may set
 log = logging.getLogger("vllm.hf_judge")  # under vLLM's logger, so its handlers print it
 _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
@@ -54,39 +55,40 @@ def _check_version() -> None:
 
 
 def judge_settings(vllm_config) -> dict | None:
-    """``{"judge", "judge_threshold"}`` from the engine's ``additional_config["hf_judge"]`` (or the
-    ``HF_JUDGE_VLLM`` environment variable, JSON), or None when judge decoding is not asked for."""
+    """``{"judge", "judge_threshold", "judge_min_ratio"}`` from the engine's ``additional_config["hf_judge"]``
+    (or the ``HF_JUDGE_VLLM`` environment variable, JSON), or None when judge decoding is not asked for."""
     extra = getattr(vllm_config, "additional_config", None) or {}
     settings = extra.get("hf_judge") if isinstance(extra, dict) else None
     if settings is None and os.environ.get("HF_JUDGE_VLLM"):
         settings = json.loads(os.environ["HF_JUDGE_VLLM"])
     if settings is None:
         return None
-    unknown = set(settings) - {"judge", "judge_threshold"}
+    unknown = set(settings) - {"judge", *SETTINGS}
     if unknown or "judge" not in settings:
-        raise ValueError(f"hf_judge settings {settings} must have 'judge' and at most 'judge_threshold'")
-    t = settings.get("judge_threshold")
-    if t is not None and not 0.0 <= float(t) <= 1.0:
-        raise ValueError(f"judge_threshold={t} must lie in [0, 1]")
+        raise ValueError(f"hf_judge settings {settings} must have 'judge' and at most {', '.join(SETTINGS)}")
+    for name in SETTINGS:
+        v = settings.get(name)
+        if v is not None and not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
+            raise ValueError(f"{name}={v!r} must be a number in [0, 1]")
     return settings
 
 
-def request_thresholds(request_args: list[dict], default: float) -> list[float]:
-    """Each request's threshold: its own ``judge_threshold`` (extra_args) or the engine's ``default``. A value
-    outside [0, 1] would fail the whole engine here, so that request gets standard verification (1.0) and a
-    logged error instead."""
+def request_settings(request_args: list[dict], name: str, default: float) -> list[float]:
+    """Each request's ``name`` (a threshold or the floor): its own (extra_args) or the engine's ``default``.
+    A value outside [0, 1] would fail the whole engine here, so that request gets 1.0 (the judge keeps
+    nothing: standard verification) and a logged error instead."""
     out = []
     for args in request_args:
-        t = (args or {}).get("judge_threshold", default)
+        v = (args or {}).get(name, default)
         try:
-            t = float(t)
-            ok = 0.0 <= t <= 1.0
+            v = float(v)
+            ok = 0.0 <= v <= 1.0
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            log.error("hf_judge: judge_threshold=%r of a request is not in [0, 1]: standard verification for it", t)
-            t = 1.0
-        out.append(t)
+            log.error("hf_judge: %s=%r of a request is not in [0, 1]: standard verification for it", name, v)
+            v = 1.0
+        out.append(v)
     return out
 
 
@@ -198,13 +200,14 @@ def install() -> None:
         self._hf_judge = None
         if settings is not None:
             head = load_head(settings["judge"])
-            t = settings.get("judge_threshold")
+            t, r = settings.get("judge_threshold"), settings.get("judge_min_ratio")
             if config is None and head.hidden_layer != -1:
                 raise RuntimeError("hf_judge: no vLLM config here to place the judge's hidden_layer in the target")
             # True: the head reads an intermediate layer, which _capture_layer keeps
             layer = config is not None and head.vllm_layer(_num_layers(config)) is not None
-            self._hf_judge = (head, head.threshold if t is None else float(t), _stop_ids(config), layer)
-            log.info("hf_judge: judge %s at threshold %.3f", settings["judge"], self._hf_judge[1])
+            defaults = {"judge_threshold": head.threshold if t is None else float(t), "judge_min_ratio": float(r or 0)}
+            self._hf_judge = (head, defaults, _stop_ids(config), layer)
+            log.info("hf_judge: judge %s at %s", settings["judge"], defaults)
 
     def forward(self, metadata, draft_probs, logits, sampling_metadata):
         judge = getattr(self, "_hf_judge", None)
@@ -218,7 +221,7 @@ def install() -> None:
                 )
                 self._hf_judge_warned = True
             return stock_forward(self, metadata, draft_probs, logits, sampling_metadata)
-        head, threshold, stop_ids, reads_layer = judge
+        head, defaults, stop_ids, reads_layer = judge
         if reads_layer:  # the judge's layer for every scheduled token: the rows vLLM computed logits for
             every = _layer_hidden.get("all")
             rows_of = metadata.logits_indices  # (rows,) the scheduled token behind each logits row
@@ -238,11 +241,20 @@ def install() -> None:
         scores = head.scores(hidden[rows + 1], logits[rows], metadata.draft_token_ids)
         num_draft = metadata.num_draft_tokens
         request_args = _step["request_args"]
-        if len(request_args) != len(num_draft):  # not noted for this step: the engine's threshold for all
+        if len(request_args) != len(num_draft):  # not noted for this step: the engine's settings for all
             request_args = [None] * len(num_draft)
-        per_request = torch.tensor(request_thresholds(request_args, threshold))  # (B,)
-        t = per_request.repeat_interleave(torch.tensor(num_draft, dtype=torch.long))  # (N,)
-        out, n_target, n_judge = judge_greedy(metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids)
+        counts = torch.tensor(num_draft, dtype=torch.long)  # (B,)
+        t, r = (
+            torch.tensor(request_settings(request_args, name, defaults[name])).repeat_interleave(counts)  # (N,)
+            for name in SETTINGS
+        )
+        ratios = None
+        if bool((r > 0).any()):  # p(d) / max p of each draft token; the softmax's normaliser cancels, as in hf_judge
+            z = logits[rows].float()  # (N, V)
+            ratios = (z.gather(-1, metadata.draft_token_ids[:, None].long())[:, 0] - z.max(-1).values).exp()  # (N,)
+        out, n_target, n_judge = judge_greedy(
+            metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids, ratios, r
+        )
         stats["steps"] += len(n_target)
         stats["drafts"] += sum(metadata.num_draft_tokens)
         stats["kept_by_target"] += sum(n_target)

@@ -3,8 +3,9 @@
     python -m hf_judge_vllm.worker CONFIG.json   ->   a line "RESULT {...}"
 
 CONFIG: {"target", "draft" (or null: no speculation), "k", "judge" (a head folder, or null),
-"judge_threshold", "prompt_token_ids": [[...], ...], "max_tokens", optional "sequential" and
-"request_thresholds" (per prompt: its own judge_threshold, sent as SamplingParams.extra_args, or null),
+"judge_threshold", optional "judge_min_ratio", "prompt_token_ids": [[...], ...], "max_tokens", optional
+"sequential" and "request_args" (per prompt: its own settings such as {"judge_threshold": 0.9}, sent as
+SamplingParams.extra_args, or null),
 "max_model_len" (default 2048), "kv_cache_memory_bytes" (default: vLLM's, VLLM_CPU_KVCACHE_SPACE) and
 "dtype" (default float32)}. Eager, one engine per call. The result has the token ids per prompt, the wall time, vLLM's
 spec-decode counters and the plugin's judge counts; with ``"sequential": true`` the prompts run one at
@@ -49,19 +50,15 @@ def main(path: str) -> None:
     if cfg.get("draft"):
         kw["speculative_config"] = {"method": "draft_model", "model": cfg["draft"], "num_speculative_tokens": cfg["k"]}
     if cfg.get("judge"):
-        kw["additional_config"] = {"hf_judge": {"judge": cfg["judge"], "judge_threshold": cfg.get("judge_threshold")}}
+        settings = {name: cfg.get(name) for name in ("judge_threshold", "judge_min_ratio")}
+        kw["additional_config"] = {"hf_judge": {"judge": cfg["judge"], **settings}}
     llm = LLM(
         model=cfg["target"], dtype=cfg.get("dtype", "float32"), enforce_eager=True,
         max_model_len=cfg.get("max_model_len", 2048), seed=0, disable_log_stats=False, **kw,
     )  # fmt: skip
     prompts = [TokensPrompt(prompt_token_ids=ids) for ids in cfg["prompt_token_ids"]]
-    own = cfg.get("request_thresholds") or [None] * len(prompts)
-    params = [
-        SamplingParams(
-            temperature=0, max_tokens=cfg["max_tokens"], extra_args=None if t is None else {"judge_threshold": t}
-        )
-        for t in own
-    ]
+    own = cfg.get("request_args") or [None] * len(prompts)
+    params = [SamplingParams(temperature=0, max_tokens=cfg["max_tokens"], extra_args=args) for args in own]
     llm.generate(prompts[:1], SamplingParams(temperature=0, max_tokens=4), use_tqdm=False)  # warm-up
     start = _counters(llm, stats_path)
     result = {"per_prompt": []}
