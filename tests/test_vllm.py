@@ -15,11 +15,12 @@ import torch
 
 import hf_judge
 from hf_judge.bench.vllm_engine import PLUGIN, run_engine, vllm_python
-from hf_judge.core.verify import verify
+from hf_judge.core.verify import prob_ratio, verify
 
 sys.path.insert(0, str(PLUGIN))
 from hf_judge_vllm.head import load_head  # noqa: E402
 from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy  # noqa: E402
+from hf_judge_vllm.rule import prob_ratio as plugin_prob_ratio  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -44,7 +45,8 @@ def test_batched_rule_equals_hf_judge_verify(seed):
     floors = [0.0, 0.1, 0.5, 0.0] if seed % 3 else [0.0] * 4  # per request; none at all on some seeds
     r = torch.tensor(floors).repeat_interleave(torch.tensor(num_draft))  # (N,)
     rows = torch.cat([lg[:-1] for lg in logits])  # (N, V): the row that predicts each draft token
-    ratios = (rows.gather(-1, draft[:, None])[:, 0] - rows.max(-1).values).exp()  # (N,) as the plugin takes them
+    ratios = plugin_prob_ratio(rows, draft)  # (N,) as the plugin takes them
+    torch.testing.assert_close(ratios, prob_ratio(rows, draft), rtol=0, atol=0)  # the twin of hf_judge's
     out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop, ratios, r)
     start = 0
     for i, k in enumerate(num_draft):

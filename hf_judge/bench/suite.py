@@ -148,19 +148,20 @@ class BenchConfig:
         own lossy ``assistant_ensemble_weight`` at each weight: every method on the same prompts, and every
         speculative one at each draft length (labels end in ``/kN`` when there are several).
         """
+        points = {}  # the trained judge's points: label -> its knobs, the same in every engine
+        for t in self.judge_thresholds:
+            t = judge.threshold if t is None else t
+            points[f"judge@{t:.3g}"] = {"judge_threshold": t}
+        for spec in self.floored_judges:
+            t, r = floored_spec(spec)
+            points[f"judge@{t:.3g}/r{r:g}"] = {"judge_threshold": t, "judge_min_ratio": r}
         out = {"target": {"method": "target"}}
         for k in self.num_assistant_tokens:
             tag = f"/k{k}" if len(self.num_assistant_tokens) > 1 else ""
             at_k = {"num_assistant_tokens": k}
             out[f"sd{tag}"] = {"method": "sd", **at_k}
-            for t in self.judge_thresholds:
-                t = judge.threshold if t is None else t
-                out[f"judge@{t:.3g}{tag}"] = {"method": "judge", "judge": judge, "judge_threshold": t, **at_k}
-            for spec in self.floored_judges:
-                t, r = floored_spec(spec)
-                out[f"judge@{t:.3g}/r{r:g}{tag}"] = {
-                    "method": "judge", "judge": judge, "judge_threshold": t, "judge_min_ratio": r, **at_k
-                }  # fmt: skip
+            for label, knobs in points.items():
+                out[f"{label}{tag}"] = {"method": "judge", "judge": judge, **knobs, **at_k}
             for spec in self.scorers:
                 out[f"{spec}{tag}"] = {"method": "judge", "judge": scorer_from_spec(spec), **at_k}
             for w in self.ensemble_weights:
@@ -169,18 +170,10 @@ class BenchConfig:
             out["vllm:target"] = {"engine": "vllm", "method": "target"}
             for k in self.num_assistant_tokens:
                 tag = f"/k{k}" if len(self.num_assistant_tokens) > 1 else ""
-                out[f"vllm:sd{tag}"] = {"engine": "vllm", "method": "sd", "num_assistant_tokens": k}
-                for t in self.judge_thresholds:
-                    t = judge.threshold if t is None else t
-                    out[f"vllm:judge@{t:.3g}{tag}"] = {
-                        "engine": "vllm", "method": "judge", "judge_threshold": t, "num_assistant_tokens": k
-                    }  # fmt: skip
-                for spec in self.floored_judges:
-                    t, r = floored_spec(spec)
-                    out[f"vllm:judge@{t:.3g}/r{r:g}{tag}"] = {
-                        "engine": "vllm", "method": "judge", "judge_threshold": t, "judge_min_ratio": r,
-                        "num_assistant_tokens": k,
-                    }  # fmt: skip
+                at_k = {"num_assistant_tokens": k}
+                out[f"vllm:sd{tag}"] = {"engine": "vllm", "method": "sd", **at_k}
+                for label, knobs in points.items():
+                    out[f"vllm:{label}{tag}"] = {"engine": "vllm", "method": "judge", **knobs, **at_k}
         return out
 
 

@@ -29,7 +29,7 @@ import os
 import torch
 
 from .head import load_head
-from .rule import judge_greedy
+from .rule import judge_greedy, prob_ratio
 
 __all__ = ["SETTINGS", "TESTED_VLLM", "install", "judge_settings", "request_settings"]
 
@@ -249,9 +249,8 @@ def install() -> None:
             for name in SETTINGS
         )
         ratios = None
-        if bool((r > 0).any()):  # p(d) / max p of each draft token; the softmax's normaliser cancels, as in hf_judge
-            z = logits[rows].float()  # (N, V)
-            ratios = (z.gather(-1, metadata.draft_token_ids[:, None].long())[:, 0] - z.max(-1).values).exp()  # (N,)
+        if bool((r > 0).any()):  # a floor: p(d) / max p of each draft token
+            ratios = prob_ratio(logits[rows], metadata.draft_token_ids)  # (N,)
         out, n_target, n_judge = judge_greedy(
             metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids, ratios, r
         )

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["PLACEHOLDER", "judge_greedy"]
+__all__ = ["PLACEHOLDER", "judge_greedy", "prob_ratio"]
 
 PLACEHOLDER = -1  # vLLM's PLACEHOLDER_TOKEN_ID: no token at this slot
+
+
+def prob_ratio(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """p(ids) / max p under ``logits`` (N, V), row by row: (N,) in [0, 1]. The softmax's normaliser cancels,
+    so it is exp(logit - max logit), as ``hf_judge.core.verify.prob_ratio`` takes it (this package does not
+    import hf_judge)."""
+    z = logits.float()  # (N, V)
+    return (z.gather(-1, ids[:, None].long())[:, 0] - z.max(-1).values).exp()  # (N,)
 
 
 def judge_greedy(

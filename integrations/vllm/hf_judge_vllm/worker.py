@@ -50,7 +50,9 @@ def main(path: str) -> None:
     if cfg.get("draft"):
         kw["speculative_config"] = {"method": "draft_model", "model": cfg["draft"], "num_speculative_tokens": cfg["k"]}
     if cfg.get("judge"):
-        settings = {name: cfg.get(name) for name in ("judge_threshold", "judge_min_ratio")}
+        from hf_judge_vllm._vllm import SETTINGS
+
+        settings = {name: cfg.get(name) for name in SETTINGS}
         kw["additional_config"] = {"hf_judge": {"judge": cfg["judge"], **settings}}
     llm = LLM(
         model=cfg["target"], dtype=cfg.get("dtype", "float32"), enforce_eager=True,
