@@ -11,7 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.training.card import auc_text, domain_table, optimiser_text
+from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -98,6 +98,22 @@ def _prompts_text(cfg: dict) -> str:
     return f"{cfg['limit']} prompts per task, those after the first {skip} (held out from a run with --limit {skip})"
 
 
+def _graded_text(res: dict) -> str:
+    """What a run's grader measured on MT-Bench, for the "Measured by" line ("" without a grader)."""
+    if "grader" not in res:
+        return ""
+    if res["grader"].get("kind", "pairwise") == "pairwise":
+        return (
+            "the win rate + half ties against the target's own answer (both orders; the target itself is 0.5 by "
+            "definition) and "
+        )
+    return (
+        "the grader's mean rating of the answer (1-10, MT-Bench's single-answer prompt, with the reference answer "
+        "where MT-Bench has one), the win rate + half ties of those ratings against the target's own answer (the "
+        "target itself is 0.5 by definition) and "
+    )
+
+
 def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
     peer a judge point matches (from ``hf-judge bench`` results in ``benchmarks/results/<folder>``)."""
@@ -109,12 +125,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         f"tokens, {_prompts_text(cfg)}, every method on the same prompts, {_runs_text(res)} "
         f"(`benchmarks/results/{folder}/`). Quality: exact match of the final number (math), "
         "pass@1 (code); on MT-Bench "
-        + (
-            "the win rate + half ties against the target's own answer (both orders; the target itself is 0.5 by "
-            "definition) and "
-            if "grader" in res
-            else ""
-        )
+        + _graded_text(res)
         + "the target's mean NLL per token of the answer (lower: closer to what the target says). Tokens per "
         "forward and quality do not depend on the machine's load; tokens/s does.",
     ]
@@ -135,15 +146,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         for q, text in res.get("matched", {}).get(task, {}).items():
             lines += ["", f"The fastest judge point at matched quality, by {q[8:]}: {text}."]
     if "grader" in res:
-        v = res["grader"]["verdicts"]
-        lines += [
-            "",
-            f"The grader's verdicts: A (the answer shown first) {v['A']}, B {v['B']}, tie {v['C']}. A grader that "
-            "mostly names the first answer carries no signal; asking both orders turns it into ties (0.5) "
-            "instead of a false win, and the NLL column is then the open-ended figure to read.",
-        ]
-        if "no_signal" in res["grader"]:
-            lines[-1] += f" In this run {res['grader']['no_signal']}."
+        lines += ["", grader_note(res["grader"])]
     return "\n".join(lines)
 
 

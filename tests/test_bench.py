@@ -13,6 +13,8 @@ import hf_judge
 from hf_judge.bench import plots
 from hf_judge.bench.suite import METRICS, BenchConfig, run_bench
 from hf_judge.bench.tasks import code_program, extract_code, load_task
+from hf_judge.core.errors import InputError
+from hf_judge.training.card import grader_note
 from tests.conftest import tiny_for
 
 
@@ -297,6 +299,89 @@ def test_pairwise_win_rate_both_orders_ties_and_cache(tmp_path, tiny_tok):
     assert "Reference" not in fair.last
 
 
+class _RatingModel:
+    """A grader model that rates an answer from its words: +4 with ``word`` in it, and (``orderly``) +4 when
+    its words are in alphabetical order, on a base of 1; ``ratings`` overrides that with a fixed
+    distribution over 1..10 (rating -> probability). Counts its forwards."""
+
+    def __init__(self, tok, word="good", orderly=True, ratings=None):
+        self.tok, self.word, self.orderly, self.ratings, self.calls = tok, word, orderly, ratings, 0
+        self.device, self.name_or_path = torch.device("cpu"), f"rating-model-{word}-{orderly}-{ratings}"
+        self.ids = [tok(f"Rating: [[{r}", add_special_tokens=False)["input_ids"][-1] for r in range(1, 11)]
+
+    def __call__(self, input_ids, **kwargs):
+        self.calls += 1
+        text = self.last = self.tok.decode(input_ids[0])
+        answer = text.split("[The Start of Assistant's Answer]\n")[1].split("\n[The End")[0].split()
+        rating = 1 + 4 * (self.word in answer) + 4 * (self.orderly and answer == sorted(answer))
+        probs = self.ratings or {rating: 1.0}
+        logits = torch.full((1, input_ids.shape[1], len(self.tok)), -1e4)
+        first = {}  # token after "Rating: [[" -> probability: 1..9 one token each; 1 and 10 share the "1"
+        for r, p in probs.items():
+            tok = self.ids[0] if r == 10 else self.ids[r - 1]
+            first[tok] = first.get(tok, 0.0) + p
+        for tok, p in first.items():
+            logits[0, -2, tok] = math.log(p)
+        p10 = probs.get(10, 0.0) / first.get(self.ids[0], 1.0)  # after the "1": "0" makes a 10
+        logits[0, -1, self.ids[9]] = math.log(p10) if p10 else -1e4
+        logits[0, -1, self.ids[1]] = math.log(1 - p10) if p10 < 1 else -1e4  # anything else leaves a 1
+        return types.SimpleNamespace(logits=logits)
+
+
+@pytest.mark.slow  # MT-Bench's rating prompts come from a PyPI wheel
+def test_rating_grader_reads_the_expected_rating_wins_by_rating_and_caches(tmp_path, tiny_tok):
+    """The rating is the expectation over 1..10 (10 read as '1' then '0'); an answer wins when rated above
+    the baseline, ties when rated equal or identical; a rerun on the same cache asks nothing."""
+    from hf_judge.bench.open_ended import RatingGrader
+
+    assert (
+        len(tiny_tok("Rating: [[10", add_special_tokens=False)["input_ids"])
+        == len(tiny_tok("Rating: [[1", add_special_tokens=False)["input_ids"]) + 1
+    )  # the tiny tokenizer writes 10 as two tokens: the path that needs the second distribution
+    for probs, expected in (({2: 0.5, 4: 0.5}, 3.0), ({10: 1.0}, 10.0), ({1: 1.0}, 1.0), ({1: 0.5, 10: 0.5}, 5.5)):
+        assert RatingGrader(_RatingModel(tiny_tok, ratings=probs), tiny_tok).rating("q", "a") == pytest.approx(expected)
+    model = _RatingModel(tiny_tok)
+    g = RatingGrader(model, tiny_tok, cache=tmp_path / "ratings.jsonl")
+    qs, base = ["q1", "q2", "q3"], ["zeta bad", "bad zeta", "same"]  # ratings 1, 5, 5
+    out = g.grade(qs, ["a good", "zeta good", "same"], base)  # ratings 9, 5, 5
+    assert out == {"rating": pytest.approx((9 + 5 + 5) / 3), "win_rate": pytest.approx((1 + 0.5 + 0.5) / 3)}
+    assert g.grade(qs, base, ["a good", "zeta good", "same"])["win_rate"] == pytest.approx((0 + 0.5 + 0.5) / 3)
+    assert model.calls == 5  # five distinct answers; "same" against itself is asked once
+    again = RatingGrader(model, tiny_tok, cache=tmp_path / "ratings.jsonl")
+    assert again.grade(qs, ["a good", "zeta good", "same"], base)["rating"] == pytest.approx(19 / 3)
+    assert model.calls == 5
+    g.rating("q", "a", reference="ref 42")  # MT-Bench's math prompt, with the reference answer
+    assert "[The Start of Reference Answer]\nref 42" in model.last
+
+
+@pytest.mark.slow  # MT-Bench's rating prompts come from a PyPI wheel
+def test_rating_grader_without_signal_is_named_by_the_shuffle_test(tiny_tok):
+    """A grader that rates the target's answers above their shuffled words has a signal; one blind to word
+    order does not, and its report says so."""
+    from hf_judge.bench.open_ended import RatingGrader
+
+    base = ["alpha beta delta gamma", "apple berry cherry", "ant bee cat dog eel"]  # in order: rated 5
+    seeing = RatingGrader(_RatingModel(tiny_tok), tiny_tok)
+    seeing.grade(["q1", "q2", "q3"], base, base)
+    assert seeing.report() == {"kind": "rating", "shuffle_test": {"above": 3, "of": 3}}
+    blind = RatingGrader(_RatingModel(tiny_tok, orderly=False), tiny_tok)
+    blind.grade(["q1", "q2", "q3"], base, base)
+    report = blind.report()
+    assert report["shuffle_test"] == {"above": 0, "of": 3}
+    assert "above the same words shuffled in 0 of 3 prompts" in report["no_signal"]
+    assert report["no_signal"] in grader_note(report) and "0 of 3 prompts" in grader_note(report)
+
+
+def test_rating_grader_refuses_a_tokenizer_that_merges_the_ratings():
+    from hf_judge.bench.open_ended import RatingGrader
+
+    def merging(text, add_special_tokens=False):  # "Rating: [[" is [0]; anything after it merges into one token
+        return {"input_ids": [0] if text == "Rating: [[" else [1]}
+
+    with pytest.raises(InputError, match=r"splits the ratings 1..10 after 'Rating: \[\[' as \[\[\], "):
+        RatingGrader(None, merging)
+
+
 def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
     """Training-free scorers and transformers' assistant_ensemble_weight run on the same prompts as the judge."""
     target, draft, judge = trio
@@ -379,6 +464,19 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, monke
     assert (tmp_path / "a" / "grades.jsonl").exists()
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "b", progress=False)  # no grader: NLL alone
     assert "quality:win_rate" not in res["tasks"]["mt-bench"]["sd"] and "quality:nll" in res["tasks"]["mt-bench"]["sd"]
+    rater = _RatingModel(tiny_tok)
+    res = run_bench(
+        target, draft, judge, tiny_tok, cfg, tmp_path / "d", progress=False, grader=(rater, tiny_tok), grading="rating"
+    )
+    rows = res["tasks"]["mt-bench"]
+    assert rows["target"]["quality:win_rate"] == 0.5
+    assert rows["sd"]["quality:rating"] == rows["target"]["quality:rating"]  # the same answers
+    assert res["grader"]["kind"] == "rating" and (tmp_path / "d" / "ratings.jsonl").exists()
+    # the tiny target's answers are single words: nothing to shuffle, so the grader's signal is unchecked
+    assert "signal is unchecked" in res["grader"]["no_signal"] and set(res["frontier"]["mt-bench"]) == {"quality:nll"}
+    assert grader_note(res["grader"]) in (tmp_path / "d" / "table.txt").read_text()
+    with pytest.raises(InputError, match="grading='vote': pick one of"):
+        run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "f", grader=(rater, tiny_tok), grading="vote")
 
 
 def test_a_sweep_over_draft_lengths_labels_each_point_and_meters_it_at_its_own_k(tmp_path, trio, tiny_tok):

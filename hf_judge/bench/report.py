@@ -14,7 +14,6 @@ __all__ = [
     "engine_prefix",
     "family",
     "format_table",
-    "position_bias",
     "sd_row",
     "quality_keys",
 ]
@@ -75,11 +74,17 @@ def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, 
 
 
 # quality figures in order of preference, and whether higher is better
-QUALITY = (("quality:exact_match", True), ("quality:pass@1", True), ("quality:win_rate", True), ("quality:nll", False))
+QUALITY = (
+    ("quality:exact_match", True),
+    ("quality:pass@1", True),
+    ("quality:win_rate", True),
+    ("quality:rating", True),
+    ("quality:nll", False),
+)
 
 
 def quality_keys(rows: dict[str, dict]) -> list[str]:
-    """The quality figures a task's rows carry, the preferred first: checked quality, the grader's win rate, NLL."""
+    """The quality figures a task's rows carry, the preferred first: checked quality, the grader's, NLL."""
     first = next(iter(rows.values()), {})
     return [q for q, _ in QUALITY if q in first]
 
@@ -119,16 +124,6 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
             b = judges[best]
             out[peer] = f"matched by {best}: {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward ({figures})"
     return out
-
-
-GRADER_MAX_BIAS = 0.8  # a grader naming one position more often than this reads the order, not the answers
-
-
-def position_bias(verdicts: dict[str, int]) -> float:
-    """The share of a pairwise grader's verdicts that name one position (A or B, whichever it names more):
-    near 1, its verdicts follow the order the answers are shown in, and its win rate carries no signal."""
-    n = sum(verdicts.values())
-    return max(verdicts.get("A", 0), verdicts.get("B", 0)) / n if n else 0.0
 
 
 def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:

@@ -21,12 +21,12 @@ from tqdm.auto import tqdm
 from ..core.errors import InputError
 from ..core.scorers import scorer_from_spec
 from ..core.verify import check_threshold
+from ..training.card import grader_note
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
 from .limit import measure_costs
-from .open_ended import PairwiseGrader, answer_nll
+from .open_ended import GRADINGS, answer_nll
 from .report import (
-    GRADER_MAX_BIAS,
     add_limits,
     add_speedups,
     aggregate,
@@ -34,7 +34,6 @@ from .report import (
     dominance,
     family,
     format_table,
-    position_bias,
     quality_keys,
 )
 from .runner import RunResult, run_method
@@ -223,9 +222,10 @@ def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
     return {}
 
 
-def _open_ended(target, tokenizer, examples, runs, texts, grader: PairwiseGrader | None, nll_memo: dict) -> dict:
+def _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo: dict) -> dict:
     """Each method's open-ended quality against the target's own answers (``texts``: each method's decoded
-    answers): the target's NLL per token of the answers, and (with a grader) the pairwise win rate + half ties."""
+    answers): the target's NLL per token of the answers, and (with a grader) its figures (win rate + half ties,
+    and a rating grader's mean rating)."""
     rows: dict[str, dict] = {}
     for m, rs in runs.items():
         nlls = []
@@ -236,9 +236,10 @@ def _open_ended(target, tokenizer, examples, runs, texts, grader: PairwiseGrader
             nlls.append(nll_memo[key])
         rows[m] = {"quality:nll": sum(nlls) / len(nlls)}
         if grader is not None:
-            rows[m]["quality:win_rate"] = grader.win_rate(
+            figures = grader.grade(
                 [e["prompt"] for e in examples], texts[m], texts["target"], [e.get("reference") for e in examples]
             )
+            rows[m].update({f"quality:{name}": v for name, v in figures.items()})
     return rows
 
 
@@ -313,14 +314,16 @@ def run_bench(
     out_dir: str | Path,
     progress: bool = True,
     grader=None,
+    grading: str = "pairwise",
     command: str | None = None,
 ) -> dict:
     """Run the suite; write ``records.jsonl`` (resumable), ``results.json``, ``table.txt`` and plots.
 
     Open-ended prompts (MT-Bench) are measured against the target's own answers: the target's NLL per
-    token always, and with ``grader``, a ``(model, tokenizer)``, the pairwise win rate (see
-    :mod:`hf_judge.bench.open_ended`; its verdicts are kept in ``grades.jsonl``). Every task's rows also
-    go into a frontier plot: quality against tokens per target forward, one curve per method.
+    token always, and with ``grader``, a ``(model, tokenizer)``, the ``grading`` it gives: "pairwise" (the
+    win rate, both orders; verdicts kept in ``grades.jsonl``) or "rating" (each answer rated 1-10 alone: the
+    mean rating and the win rate; ratings kept in ``ratings.jsonl``); see :mod:`hf_judge.bench.open_ended`. Every task's
+    rows also go into a frontier plot: quality against tokens per target forward, one curve per method.
     ``command``, the command line that ran it, is recorded in ``results.json``.
     """
     from .plots import plot_frontier, plot_histograms
@@ -363,7 +366,10 @@ def run_bench(
                 f"{rec_path}: method {m!r} was measured at num_assistant_tokens={r.get('k')}, not {k}: "
                 "pass another output folder"
             )
-    grader = PairwiseGrader(*grader, cache=out / "grades.jsonl") if grader is not None else None
+    if grading not in GRADINGS:
+        raise InputError(f"grading={grading!r}: pick one of {sorted(GRADINGS)}")
+    cache = out / ("grades.jsonl" if grading == "pairwise" else "ratings.jsonl")
+    grader = GRADINGS[grading](*grader, cache=cache) if grader is not None else None
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}
@@ -440,19 +446,13 @@ def run_bench(
     add_speedups(results["overall"])
     if costs is not None:
         add_limits(results["overall"], costs)
-    blind = None  # a grader that always says A is no grader: its win rate decides no verdict below
+    blind = False  # a grader without signal (one that always says A) decides no verdict below
     if grader is not None:
-        verdicts = grader.verdict_counts()
-        bias = position_bias(verdicts)
-        results["grader"] = {"verdicts": verdicts, "position_bias": bias}
-        if bias > GRADER_MAX_BIAS:
-            blind = results["grader"]["no_signal"] = (
-                f"the grader named one position in {bias:.0%} of its verdicts (more than "
-                f"{GRADER_MAX_BIAS:.0%}): its win rate carries no signal and decides no verdict"
-            )
+        results["grader"] = grader.report()
+        blind = "no_signal" in results["grader"]
 
     def judged(rows: dict[str, dict]) -> list[str]:
-        return [q for q in quality_keys(rows) if not (blind and q == "quality:win_rate")]
+        return [q for q in quality_keys(rows) if not (blind and q in ("quality:win_rate", "quality:rating"))]
 
     tasks = results["tasks"]  # for every quality figure: which judge point matches each lossy peer
     results["frontier"] = {task: {q: dominance(rows, q) for q in judged(rows)} for task, rows in tasks.items()}
@@ -471,9 +471,7 @@ def run_bench(
         for q, text in by_q.items():
             table += f"\n\n== {task}, {q[8:]}: the fastest judge point at matched quality\n{text}"
     if "grader" in results:
-        table += f"\n\ngrader verdicts (A = first answer shown): {results['grader']['verdicts']}"
-        if blind:
-            table += f"; {blind}"
+        table += f"\n\n{grader_note(results['grader'])}"
     (out / "table.txt").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=2))
 

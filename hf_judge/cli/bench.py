@@ -38,7 +38,9 @@ def cmd_bench(args) -> int:
             load_tokenizer(args.grader),
         )
     t0 = time.perf_counter()
-    res = run_bench(target, draft, judge, tok, cfg, args.out, grader=grader, command=command_line())
+    res = run_bench(
+        target, draft, judge, tok, cfg, args.out, grader=grader, grading=args.grading, command=command_line()
+    )
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
     if args.update_card:
@@ -87,8 +89,16 @@ def add_bench_command(sub) -> None:
     p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (humaneval)")
     p.add_argument(
         "--grader",
-        help="model (alias, Hub id, path, or 'target') that compares each MT-Bench answer with the target's own, "
-        "both orders (win rate + half ties); without one, open-ended quality is the target's NLL alone",
+        help="model (alias, Hub id, path, or 'target') that grades each MT-Bench answer against the target's own "
+        "(see --grading); without one, open-ended quality is the target's NLL alone",
+    )
+    p.add_argument(
+        "--grading",
+        choices=["pairwise", "rating"],
+        default="pairwise",
+        help="pairwise: the grader compares two answers, both orders (win rate + half ties); rating: it rates each "
+        "answer alone 1-10 (mean rating, and the win rate of the ratings against the target's), checked against "
+        "the target's answers with their words shuffled",
     )
     p.add_argument(
         "--engine",

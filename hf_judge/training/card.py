@@ -217,6 +217,27 @@ def export_head(
     return out
 
 
+def grader_note(report: dict) -> str:
+    """One sentence on what a grader said in a run (its ``report()`` as stored in ``results.json``)."""
+    if report.get("kind", "pairwise") == "pairwise":
+        v = report["verdicts"]
+        note = (
+            f"The pairwise grader's verdicts: A (the answer shown first) {v['A']}, B {v['B']}, tie {v['C']}. A grader "
+            "that mostly names the first answer carries no signal; asking both orders turns it into ties (0.5) "
+            "instead of a false win, and the NLL column is then the open-ended figure to read."
+        )
+    else:
+        t = report["shuffle_test"]
+        note = (
+            "The rating grader scores each answer alone (1-10, the expectation under its next-token probabilities); "
+            f"as a check, it rated the target's own answer above the same words shuffled in {t['above']} of "
+            f"{t['of']} prompts (a grader that cannot tell them apart carries no signal)."
+        )
+    if "no_signal" in report:
+        note += f" In this run {report['no_signal']}."
+    return note
+
+
 def eval_rows(results: dict) -> dict[str, dict]:
     """Flatten ``run_bench`` results into card rows: method -> speed figures, and per task tokens per step
     and quality.
@@ -266,10 +287,8 @@ def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
             f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
             f"{resumed if runs > 1 else ''}."
         )
-        if "grader" in res:  # a grader that always names one position carries no signal: say what it said
-            note += f" Grader verdicts (A = the answer shown first): {res['grader']['verdicts']}."
-            if "no_signal" in res["grader"]:
-                note += f" In this run {res['grader']['no_signal']}."
+        if "grader" in res:  # what the grader said, and whether it carries a signal
+            note += f" {grader_note(res['grader'])}"
         evals.append((rows, note))
         saved.append({"command": command, "environment": env, "results": rows})
     card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
