@@ -479,6 +479,26 @@ def test_mt_bench_rows_carry_nll_and_win_rate_against_the_target(tmp_path, monke
         run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "f", grader=(rater, tiny_tok), grading="vote")
 
 
+@pytest.mark.slow  # packaged data from PyPI
+def test_a_rerun_reads_the_answers_nll_from_disk(tmp_path, monkeypatch, trio, tiny_tok):
+    """The target's NLL of each distinct answer is kept in nll.jsonl: a rerun (say, to grade) runs no
+    target forward for it, and gives the same figures."""
+    from hf_judge.bench import suite
+
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["mt-bench"], limit=2, num_assistant_tokens=2, max_new_tokens=4, judge_thresholds=[0.0])
+    calls = []
+    real = suite.answer_nll
+    monkeypatch.setattr(suite, "answer_nll", lambda *a: calls.append(a) or real(*a))
+    first = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)["tasks"]["mt-bench"]
+    assert calls and (tmp_path / "nll.jsonl").exists()
+    calls.clear()
+    again = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)["tasks"]["mt-bench"]
+    assert calls == [] and {m: r["quality:nll"] for m, r in again.items()} == {
+        m: r["quality:nll"] for m, r in first.items()
+    }
+
+
 def test_a_sweep_over_draft_lengths_labels_each_point_and_meters_it_at_its_own_k(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
     cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=[2, 3], max_new_tokens=6, scorers=["top-k:2"])

@@ -112,7 +112,8 @@ class PairwiseGrader:
         if key not in self._known:
             system, user = judge_prompt("pair", question, reference, answer_a=answer_a, answer_b=answer_b)
             ids = prompt_ids(self.tok, user, system=system) + self.opening
-            logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits[0, -1]  # (V,)
+            ids = torch.tensor([ids], device=self.model.device)
+            logits = self.model(input_ids=ids, logits_to_keep=1).logits[0, -1]  # (V,)
             self._known[key] = "ABC"[int(logits[self.letters].argmax())]
             self.asked += 1
             if self.cache:
@@ -191,13 +192,15 @@ class RatingGrader:
         key = _cache_key(self.model, "rating", question, answer, reference or "")
         if key not in self._known:
             system, user = judge_prompt("single", question, reference, answer=answer)
-            ids = prompt_ids(self.tok, user, system=system) + self.opening + self.ten[:1]  # "1" read at -1
-            logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits[0, -2:].float()
-            first, after_one = logits.softmax(-1)  # (V,), (V,): after the opening, and after its "1"
-            p = torch.cat([first[self.digits], first[self.ten[:1]]])  # ratings 1..9, then 10 (if one token)
-            if len(self.ten) == 2:  # "1" then "0" is a 10; "1" then anything else a 1
-                p[9] = first[self.ten[0]] * after_one[self.ten[1]]
-                p[0] = first[self.ten[0]] - p[9]
+            one = self.ten[:-1]  # [the token of 1] where 10 is two tokens: what follows it is read too
+            ids = prompt_ids(self.tok, user, system=system) + self.opening + one
+            ids = torch.tensor([ids], device=self.model.device)
+            n = 1 + len(one)  # positions read: after the opening, and after its "1"
+            probs = self.model(input_ids=ids, logits_to_keep=n).logits[0, -n:].float().softmax(-1)  # (n, V)
+            p = torch.cat([probs[0, self.digits], probs[0, self.ten[:1]]])  # ratings 1..9, then 10 (one token)
+            if one:  # "1" then "0" is a 10; "1" then anything else a 1
+                p[9] = probs[0, one[0]] * probs[1, self.ten[1]]
+                p[0] = probs[0, one[0]] - p[9]
             self._known[key] = float((p * torch.arange(1, 11)).sum() / p.sum())
             self.asked += 1
             if self.cache:

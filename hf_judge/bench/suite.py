@@ -222,17 +222,20 @@ def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
     return {}
 
 
-def _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo: dict) -> dict:
+def _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo: dict, nll_path: Path) -> dict:
     """Each method's open-ended quality against the target's own answers (``texts``: each method's decoded
     answers): the target's NLL per token of the answers, and (with a grader) its figures (win rate + half ties,
-    and a rating grader's mean rating)."""
+    and a rating grader's mean rating). ``nll_memo`` holds the NLLs known (by prompt and answer); each new one
+    is also appended to ``nll_path`` (what a rerun reads)."""
     rows: dict[str, dict] = {}
     for m, rs in runs.items():
         nlls = []
         for ex, r in zip(examples, rs, strict=True):
-            key = (ex["id"], tuple(r.new_ids))
+            key = hashlib.sha256(json.dumps([ex["id"], r.new_ids]).encode()).hexdigest()[:24]
             if key not in nll_memo:
                 nll_memo[key] = answer_nll(target, prompt_ids(tokenizer, ex["prompt"]), r.new_ids)
+                with open(nll_path, "a") as f:
+                    append_record(f, {"key": key, "nll": nll_memo[key]})
             nlls.append(nll_memo[key])
         rows[m] = {"quality:nll": sum(nlls) / len(nlls)}
         if grader is not None:
@@ -389,7 +392,7 @@ def run_bench(
         results["limit"] = costs.as_dict()
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
     n_items: dict[str, int] = {}
-    nll_memo: dict = {}
+    nll_memo = {r["key"]: r["nll"] for r in read_records(out / "nll.jsonl")}  # the target's NLLs of answers
     run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
     measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
     with open(rec_path, "a") as rec_file:
@@ -429,7 +432,9 @@ def run_bench(
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
             texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
-            chat = _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo) if kind == "chat" else {}
+            chat = {}
+            if kind == "chat":
+                chat = _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo, out / "nll.jsonl")
             rows = _rows(runs, methods)
             for m in methods:
                 for name, val in _quality(kind, examples, texts[m]).items():
