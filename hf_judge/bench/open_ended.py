@@ -225,7 +225,7 @@ class RatingGrader:
 
     def shuffle_test(self) -> tuple[int, int]:
         """(how many, of how many) baseline answers the grader rated above the same words shuffled."""
-        pairs = [(q, b, ref) for q, b, ref in self._baselines if _shuffled(b) != b]
+        pairs = [(q, b, ref) for q, b, ref in self._baselines if _shuffled(b).split() != b.split()]
         above = sum(self.rating(q, b, ref) > self.rating(q, _shuffled(b), ref) for q, b, ref in pairs)
         return above, len(pairs)
 
