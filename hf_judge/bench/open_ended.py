@@ -9,7 +9,8 @@
   instead of a generated explanation. Identical answers are ties without asking.
 - :class:`RatingGrader`: a grader LM rates each answer alone on MT-Bench's 1-10 scale (``single-v1``, or
   ``single-math-v1`` with the reference answer), the rating read as the expectation under the grader's
-  next-token probabilities after ``Rating: [[``: no order to be biased by, one forward per distinct answer.
+  next-token probabilities after ``Rating: [[`` (G-Eval's probability-weighted score, arXiv 2303.16634):
+  no order to be biased by, one forward per distinct answer.
   An answer beats the target's when its rating is higher (equal ratings tie). Its check: a grader that
   cannot tell the target's answers from the same words shuffled carries no signal.
 
