@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..bench.open_ended import GRADINGS
 from ..bench.suite import BenchConfig, run_bench
 from .common import add_model_args, command_line, load_models
 
@@ -94,7 +95,7 @@ def add_bench_command(sub) -> None:
     )
     p.add_argument(
         "--grading",
-        choices=["pairwise", "rating"],
+        choices=sorted(GRADINGS),
         default="pairwise",
         help="pairwise: the grader compares two answers, both orders (win rate + half ties); rating: it rates each "
         "answer alone 1-10 (mean rating, and the win rate of the ratings against the target's), checked against "
