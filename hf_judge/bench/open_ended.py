@@ -90,6 +90,8 @@ def _cache_key(model, *parts: str) -> str:
 class PairwiseGrader:
     """A grader LM ``model`` with its ``tokenizer``, asked which of two answers is better (see module doc)."""
 
+    cache_name = "grades.jsonl"  # the file its verdicts are kept in, in a bench folder
+
     def __init__(self, model, tokenizer, cache: str | Path | None = None):
         self.model, self.tok = model, tokenizer
         self.opening = tokenizer("[[", add_special_tokens=False)["input_ids"]
@@ -166,6 +168,8 @@ def _shuffled(text: str, seed: int = 0) -> str:
 
 class RatingGrader:
     """A grader LM ``model`` with its ``tokenizer`` rating each answer alone, 1 to 10 (see module doc)."""
+
+    cache_name = "ratings.jsonl"  # the file its ratings are kept in, in a bench folder
 
     def __init__(self, model, tokenizer, cache: str | Path | None = None):
         self.model, self.tok = model, tokenizer

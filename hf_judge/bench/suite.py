@@ -371,8 +371,8 @@ def run_bench(
             )
     if grading not in GRADINGS:
         raise InputError(f"grading={grading!r}: pick one of {sorted(GRADINGS)}")
-    cache = out / ("grades.jsonl" if grading == "pairwise" else "ratings.jsonl")
-    grader = GRADINGS[grading](*grader, cache=cache) if grader is not None else None
+    grader_cls = GRADINGS[grading]
+    grader = grader_cls(*grader, cache=out / grader_cls.cache_name) if grader is not None else None
     torch.manual_seed(config.seed)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}
