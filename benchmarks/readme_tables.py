@@ -11,6 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from hf_judge.bench.report import quality_text
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +115,16 @@ def _graded_text(res: dict) -> str:
     )
 
 
+def _interval_text(res: dict) -> str:
+    """The sentence on the quality figures' intervals, for a run that keeps per-prompt figures ("" otherwise)."""
+    if not any("per_item" in r for rows in res["tasks"].values() for r in rows.values()):
+        return ""
+    return (
+        " In brackets: each quality figure's 95% interval, bootstrap over the prompts (how far it could move on "
+        "another draw of as many prompts)."
+    )
+
+
 def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     """Every method's quality beside its tokens per target forward and tokens/s, per task, and which lossy
     peer a judge point matches (from ``hf-judge bench`` results in ``benchmarks/results/<folder>``)."""
@@ -127,7 +138,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         "pass@1 (code); on MT-Bench "
         + _graded_text(res)
         + "the target's mean NLL per token of the answer (lower: closer to what the target says). Tokens per "
-        "forward and quality do not depend on the machine's load; tokens/s does.",
+        "forward and quality do not depend on the machine's load; tokens/s does." + _interval_text(res),
     ]
     for task, rows in res["tasks"].items():
         qs = [k for k in next(iter(rows.values())) if k.startswith("quality:")]
@@ -135,7 +146,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         lines.append("| method | tokens/forward | tokens/s | x target | " + " | ".join(q[8:] for q in qs) + " |")
         lines.append("|---|---|---|---|" + "---|" * len(qs))
         for m, r in rows.items():
-            qual = " | ".join(f"{r[q]:.3f}" for q in qs)
+            qual = " | ".join(quality_text(r, q) for q in qs)
             speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
             lines.append(f"| {m} | {speed} | {qual} |")
         for q, verdicts in res.get("frontier", {}).get(task, {}).items():

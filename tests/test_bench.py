@@ -11,6 +11,7 @@ import torch
 
 import hf_judge
 from hf_judge.bench import plots
+from hf_judge.bench.report import interval, quality_text
 from hf_judge.bench.suite import METRICS, BenchConfig, run_bench
 from hf_judge.bench.tasks import code_program, extract_code, load_task
 from hf_judge.core.errors import InputError
@@ -38,6 +39,8 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     for row in gsm.values():
         assert row["new_tokens"] == 2 * 6  # two prompts, six tokens each (no eos in a random model)
         assert 0.0 <= row["quality:exact_match"] <= 1.0
+        hits = row["per_item"]["quality:exact_match"]  # one per prompt: the figure is their mean
+        assert len(hits) == 2 and set(hits) <= {0.0, 1.0} and sum(hits) / 2 == row["quality:exact_match"]
         assert row["target_forwards"] >= 1 and row["tokens_per_s"] > 0
     assert gsm["target"]["tokens_per_step"] == 1.0
     for m in ("sd", "judge@0"):
@@ -59,6 +62,13 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "frontier_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "x target" in (tmp_path / "table.txt").read_text() and "of cap" in (tmp_path / "table.txt").read_text()
+    lo, hi = interval(gsm["sd"]["per_item"]["quality:exact_match"])
+    intervals = "each quality figure with its 95% interval (bootstrap over the 2 prompts)"
+    assert intervals in (tmp_path / "table.txt").read_text()
+    assert (
+        f"exact_match {gsm['sd']['quality:exact_match']:.3f} [{lo:.3f}, {hi:.3f}]"
+        in (tmp_path / "table.txt").read_text()
+    )
     matched = res["matched"]["gsm-style"]["quality:exact_match"]  # issue 12's bar, over this run's 2 prompts
     assert matched.startswith("judge@") and "at most one of 2 fewer right" in matched
     assert matched in (tmp_path / "table.txt").read_text()
@@ -288,6 +298,7 @@ def test_pairwise_win_rate_both_orders_ties_and_cache(tmp_path, tiny_tok):
     g = PairwiseGrader(fair, tiny_tok, cache=tmp_path / "grades.jsonl")
     assert g.win_rate(qs, ["good one", "bad too", "same"], base) == pytest.approx((1 + 0.5 + 0.5) / 3)
     assert g.win_rate(qs, base, ["good one", "bad too", "same"]) == pytest.approx((0 + 0.5 + 0.5) / 3)
+    assert g.grade(qs, ["good one", "bad too", "same"], base) == {"win_rate": [1.0, 0.5, 0.5]}  # per question
     assert fair.calls == 4  # two pairs differ, each asked in both orders; the reversed call reuses them
     again = PairwiseGrader(fair, tiny_tok, cache=tmp_path / "grades.jsonl")
     assert again.win_rate(qs, ["good one", "bad too", "same"], base) == pytest.approx(2 / 3) and fair.calls == 4
@@ -343,12 +354,12 @@ def test_rating_grader_reads_the_expected_rating_wins_by_rating_and_caches(tmp_p
     model = _RatingModel(tiny_tok)
     g = RatingGrader(model, tiny_tok, cache=tmp_path / "ratings.jsonl")
     qs, base = ["q1", "q2", "q3"], ["zeta bad", "bad zeta", "same"]  # ratings 1, 5, 5
-    out = g.grade(qs, ["a good", "zeta good", "same"], base)  # ratings 9, 5, 5
-    assert out == {"rating": pytest.approx((9 + 5 + 5) / 3), "win_rate": pytest.approx((1 + 0.5 + 0.5) / 3)}
-    assert g.grade(qs, base, ["a good", "zeta good", "same"])["win_rate"] == pytest.approx((0 + 0.5 + 0.5) / 3)
+    out = g.grade(qs, ["a good", "zeta good", "same"], base)  # ratings 9, 5, 5; per question
+    assert out == {"rating": pytest.approx([9, 5, 5]), "win_rate": [1.0, 0.5, 0.5]}
+    assert g.grade(qs, base, ["a good", "zeta good", "same"])["win_rate"] == [0.0, 0.5, 0.5]
     assert model.calls == 5  # five distinct answers; "same" against itself is asked once
     again = RatingGrader(model, tiny_tok, cache=tmp_path / "ratings.jsonl")
-    assert again.grade(qs, ["a good", "zeta good", "same"], base)["rating"] == pytest.approx(19 / 3)
+    assert again.grade(qs, ["a good", "zeta good", "same"], base)["rating"] == pytest.approx([9, 5, 5])
     assert model.calls == 5
     g.rating("q", "a", reference="ref 42")  # MT-Bench's math prompt, with the reference answer
     assert "[The Start of Reference Answer]\nref 42" in model.last
@@ -544,6 +555,21 @@ def test_dominance_names_the_judge_point_that_matches_each_peer():
         for m, r in rows.items()
     }
     assert dominance(nll, "quality:nll")["top-k:2"].startswith("matched by judge@0.5")  # lower NLL is better
+
+
+def test_interval_is_the_bootstrap_interval_of_the_mean_over_prompts():
+    """Half right out of 100: the bootstrap 95% interval is the binomial one, 0.5 +- 1.96 * 0.05; it narrows
+    with more prompts, is the same on a second call (seeded), and is nan where it cannot be drawn."""
+    lo, hi = interval([1.0, 0.0] * 50)
+    assert lo == pytest.approx(0.5 - 1.96 * 0.05, abs=0.015) and hi == pytest.approx(0.5 + 1.96 * 0.05, abs=0.015)
+    lo4, hi4 = interval([1.0, 0.0] * 200)
+    assert hi4 - lo4 == pytest.approx((hi - lo) / 2, rel=0.15)  # width ~ 1 / sqrt(n)
+    assert interval([1.0, 0.0] * 50) == (lo, hi)
+    assert interval([0.7] * 10) == pytest.approx((0.7, 0.7))
+    assert all(math.isnan(x) for x in interval([1.0]) + interval([0.5, float("nan")]))
+    row = {"quality:win_rate": 0.5, "per_item": {"quality:win_rate": [1.0, 0.0] * 50}}
+    assert quality_text(row, "quality:win_rate") == f"0.500 [{lo:.3f}, {hi:.3f}]"
+    assert quality_text({"quality:win_rate": 0.5}, "quality:win_rate") == "0.500"  # results from before
 
 
 def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_target():

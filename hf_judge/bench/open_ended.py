@@ -16,8 +16,8 @@
 
 Win rate = (wins + half the ties) / comparisons; the target against itself is 0.5. A grader's verdicts or
 ratings are kept in a JSONL file, so a rerun asks nothing twice. Both graders give ``grade(...)`` (their
-quality figures for one method's answers) and ``report()`` (what they said, and ``no_signal`` when their
-figures should decide nothing).
+quality figures for one method's answers, one per question: a method's figure is their mean) and
+``report()`` (what they said, and ``no_signal`` when their figures should decide nothing).
 """
 
 from __future__ import annotations
@@ -141,22 +141,22 @@ class PairwiseGrader:
         return out
 
     def grade(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> dict:
-        """``{"win_rate": ...}`` of ``answers`` against ``baseline`` (see :meth:`win_rate`)."""
-        return {"win_rate": self.win_rate(questions, answers, baseline, references)}
-
-    def win_rate(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> float:
-        """(wins + half ties) / comparisons of ``answers`` against ``baseline``, each pair in both orders."""
-        if not questions:
-            return math.nan
+        """``{"win_rate": [...]}``: per question, (wins + half ties) / 2 of its answer against the baseline's,
+        asked in both orders (identical answers tie without asking)."""
         references = references or [None] * len(questions)
         points = []
         for q, a, b, ref in zip(questions, answers, baseline, references, strict=True):
             if a.strip() == b.strip():
-                points += [0.5, 0.5]
+                points.append(0.5)
                 continue
-            points.append(POINTS[self.verdict(q, a, b, ref)])
-            points.append(1.0 - POINTS[self.verdict(q, b, a, ref)])
-        return sum(points) / len(points)
+            first, second = POINTS[self.verdict(q, a, b, ref)], 1.0 - POINTS[self.verdict(q, b, a, ref)]
+            points.append((first + second) / 2)
+        return {"win_rate": points}
+
+    def win_rate(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> float:
+        """(wins + half ties) / comparisons of ``answers`` against ``baseline``, each pair in both orders."""
+        points = self.grade(questions, answers, baseline, references)["win_rate"]
+        return sum(points) / len(points) if points else math.nan
 
 
 def _shuffled(text: str, seed: int = 0) -> str:
@@ -214,10 +214,8 @@ class RatingGrader:
         return self._known[key]
 
     def grade(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> dict:
-        """The mean ``rating`` of ``answers``, and their ``win_rate`` against ``baseline``: per question 1 when
-        rated higher, 0 when lower, 0.5 when equal (identical answers are rated equal without asking)."""
-        if not questions:
-            return {"rating": math.nan, "win_rate": math.nan}
+        """Per question, the ``rating`` of its answer, and its ``win_rate`` against the baseline's: 1 when rated
+        higher, 0 when lower, 0.5 when equal (identical answers are rated equal without asking)."""
         references = references or [None] * len(questions)
         ratings, points = [], []
         for q, a, b, ref in zip(questions, answers, baseline, references, strict=True):
@@ -226,7 +224,7 @@ class RatingGrader:
             ra = rb if a.strip() == b.strip() else self.rating(q, a, ref)
             ratings.append(ra)
             points.append(0.5 if ra == rb else float(ra > rb))
-        return {"rating": sum(ratings) / len(ratings), "win_rate": sum(points) / len(points)}
+        return {"rating": ratings, "win_rate": points}
 
     def shuffle_test(self) -> tuple[int, int]:
         """(how many, of how many) baseline answers the grader rated above the same words shuffled."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+import torch
+
 from ..core.decoding import AcceptanceStats
 from .runner import RunResult
 
@@ -14,8 +18,11 @@ __all__ = [
     "engine_prefix",
     "family",
     "format_table",
+    "interval",
+    "mean",
     "sd_row",
     "quality_keys",
+    "quality_text",
 ]
 
 
@@ -33,6 +40,24 @@ def aggregate(runs: list[RunResult]) -> dict:
         "judge_only_per_step": stats.accepted_judge_only / stats.steps if stats.steps else 0.0,
         "histogram": {int(k): v for k, v in sorted(stats.histogram.items())},
     }
+
+
+def mean(values: list[float]) -> float:
+    """The mean of per-item quality figures (nan for none; an item's nan, as an empty answer's NLL, stays)."""
+    return sum(values) / len(values) if values else math.nan
+
+
+def interval(values: list[float], level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """The ``level`` interval of the mean of per-item figures (``values``, one per prompt), by the percentile
+    bootstrap over prompts: how far a figure could move on another draw of as many prompts. Seeded, so the
+    same figures give the same interval; nan for fewer than two items or a nan item."""
+    x = torch.tensor(values, dtype=torch.float64)  # (N,)
+    if len(values) < 2 or x.isnan().any():
+        return math.nan, math.nan
+    gen = torch.Generator().manual_seed(seed)
+    means = x[torch.randint(len(values), (resamples, len(values)), generator=gen)].mean(1)  # (R,)
+    lo, hi = torch.quantile(means, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
+    return float(lo), float(hi)
 
 
 def add_speedups(rows: dict[str, dict]) -> dict[str, dict]:
@@ -87,6 +112,16 @@ def quality_keys(rows: dict[str, dict]) -> list[str]:
     """The quality figures a task's rows carry, the preferred first: checked quality, the grader's, NLL."""
     first = next(iter(rows.values()), {})
     return [q for q, _ in QUALITY if q in first]
+
+
+def quality_text(row: dict, q: str) -> str:
+    """A row's quality figure ``q`` with its 95% interval over prompts, ``"0.422 [0.313, 0.531]"``, where the
+    row keeps its per-prompt figures (results from before they were kept: the figure alone)."""
+    text = f"{row[q]:.3f}"
+    if q in row.get("per_item", {}):
+        lo, hi = interval(row["per_item"][q])
+        text += f" [{lo:.3f}, {hi:.3f}]"
+    return text
 
 
 def engine_prefix(label: str) -> str:

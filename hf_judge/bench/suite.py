@@ -34,7 +34,9 @@ from .report import (
     dominance,
     family,
     format_table,
+    mean,
     quality_keys,
+    quality_text,
 )
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
@@ -199,34 +201,35 @@ def environment(target) -> dict:
     }
 
 
-def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict:
-    """Checked quality: exact match of the final number (math), pass@1 of the unit tests (code)."""
+def _quality(task_kind: str, examples: list[dict], texts: list[str]) -> dict[str, list[float]]:
+    """Checked quality, per item: exact match of the final number (math), pass@1 of the unit tests (code)."""
     import evaluate
 
     if task_kind == "math":
         m = evaluate.load(str(METRICS / "exact_match"))
-        return m.compute(predictions=[math_answer(t) for t in texts], references=[e["answer"] for e in examples])
+        preds = [math_answer(t) for t in texts]
+        return {"exact_match": m.compute(predictions=preds, references=[e["answer"] for e in examples])["hits"]}
     if task_kind == "code":
         m = evaluate.load(str(METRICS / "code_eval"))
         old = os.environ.get("HF_ALLOW_CODE_EVAL")
         os.environ["HF_ALLOW_CODE_EVAL"] = "1"  # the caller opted in (BenchConfig.allow_code_exec)
         try:
             progs = [[code_program(e, t)] for e, t in zip(examples, texts, strict=True)]
-            score, _ = m.compute(predictions=progs, references=[e["test"] for e in examples], k=[1])
+            _, passed = m.compute(predictions=progs, references=[e["test"] for e in examples], k=[1])
         finally:
             if old is None:
                 os.environ.pop("HF_ALLOW_CODE_EVAL")
             else:
                 os.environ["HF_ALLOW_CODE_EVAL"] = old
-        return score
+        return {"pass@1": [float(p[0]) for p in passed]}  # one program per problem: pass@1 is its mean
     return {}
 
 
 def _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo: dict, nll_path: Path) -> dict:
     """Each method's open-ended quality against the target's own answers (``texts``: each method's decoded
-    answers): the target's NLL per token of the answers, and (with a grader) its figures (win rate + half ties,
-    and a rating grader's mean rating). ``nll_memo`` holds the NLLs known (by prompt and answer); each new one
-    is also appended to ``nll_path`` (what a rerun reads)."""
+    answers), per prompt: the target's NLL per token of the answer, and (with a grader) its figures (win rate
+    + half ties, and a rating grader's rating). ``nll_memo`` holds the NLLs known (by prompt and answer); each
+    new one is also appended to ``nll_path`` (what a rerun reads)."""
     rows: dict[str, dict] = {}
     for m, rs in runs.items():
         nlls = []
@@ -237,12 +240,11 @@ def _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo: dict
                 with open(nll_path, "a") as f:
                     append_record(f, {"key": key, "nll": nll_memo[key]})
             nlls.append(nll_memo[key])
-        rows[m] = {"quality:nll": sum(nlls) / len(nlls)}
+        rows[m] = {"nll": nlls}
         if grader is not None:
-            figures = grader.grade(
+            rows[m] |= grader.grade(
                 [e["prompt"] for e in examples], texts[m], texts["target"], [e.get("reference") for e in examples]
             )
-            rows[m].update({f"quality:{name}": v for name, v in figures.items()})
     return rows
 
 
@@ -437,9 +439,9 @@ def run_bench(
                 chat = _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo, out / "nll.jsonl")
             rows = _rows(runs, methods)
             for m in methods:
-                for name, val in _quality(kind, examples, texts[m]).items():
-                    rows[m][f"quality:{name}"] = val
-                rows[m].update(chat.get(m, {}))
+                per_item = _quality(kind, examples, texts[m]) | chat.get(m, {})  # name -> one figure per prompt
+                rows[m] |= {f"quality:{name}": mean(v) for name, v in per_item.items()}
+                rows[m]["per_item"] = {f"quality:{name}": v for name, v in per_item.items()}  # for intervals
                 all_runs[m].extend(runs[m])
             add_speedups(rows)
             if costs is not None:
@@ -468,6 +470,15 @@ def run_bench(
     }
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
+    for task, rows in results["tasks"].items():
+        if not quality_keys(rows):
+            continue
+        n = n_items[task]
+        table += f"\n\n== {task}: each quality figure with its 95% interval (bootstrap over the {n} prompts)\n"
+        table += "\n".join(
+            f"{m:<22}" + "   ".join(f"{q[8:]} {quality_text(r, q)}" for q in quality_keys(rows))
+            for m, r in rows.items()
+        )
     for task, by_q in results["frontier"].items():
         for q, verdicts in by_q.items():
             table += f"\n\n== {task}, {q[8:]}: is every lossy peer matched by a judge point (and its tokens/forward)?\n"

@@ -10,6 +10,7 @@ Args:
     references: list of str, the gold answers.
 Returns:
     exact_match: float in [0, 1].
+    hits: list of 0.0 / 1.0, one per prediction.
 """
 
 
@@ -31,5 +32,5 @@ class ExactMatch(evaluate.Metric):
         )
 
     def _compute(self, predictions, references):
-        hits = [_norm(p) == _norm(r) for p, r in zip(predictions, references, strict=True)]
-        return {"exact_match": sum(hits) / len(hits) if hits else 0.0}
+        hits = [float(_norm(p) == _norm(r)) for p, r in zip(predictions, references, strict=True)]
+        return {"exact_match": sum(hits) / len(hits) if hits else 0.0, "hits": hits}
