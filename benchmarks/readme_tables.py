@@ -120,8 +120,8 @@ def _interval_text(res: dict) -> str:
     if not any("per_item" in r for rows in res["tasks"].values() for r in rows.values()):
         return ""
     return (
-        " In brackets: each quality figure's 95% interval, bootstrap over the prompts (how far it could move on "
-        "another draw of as many prompts)."
+        " In parentheses: the difference from the target alone and its 95% interval, bootstrap over the prompts, "
+        "paired prompt by prompt (an interval that holds 0: no difference this many prompts can show)."
     )
 
 
@@ -146,7 +146,7 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         lines.append("| method | tokens/forward | tokens/s | x target | " + " | ".join(q[8:] for q in qs) + " |")
         lines.append("|---|---|---|---|" + "---|" * len(qs))
         for m, r in rows.items():
-            qual = " | ".join(quality_text(r, q) for q in qs)
+            qual = " | ".join(quality_text(r, q, rows.get("target")) for q in qs)
             speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
             lines.append(f"| {m} | {speed} | {qual} |")
         for q, verdicts in res.get("frontier", {}).get(task, {}).items():

@@ -62,13 +62,13 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     for f in ("results.json", "table.txt", "records.jsonl", "acceptance_histogram.png", "frontier_gsm-style.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "x target" in (tmp_path / "table.txt").read_text() and "of cap" in (tmp_path / "table.txt").read_text()
-    lo, hi = interval(gsm["sd"]["per_item"]["quality:exact_match"])
-    intervals = "each quality figure with its 95% interval (bootstrap over the 2 prompts)"
+    hits = {m: gsm[m]["per_item"]["quality:exact_match"] for m in ("sd", "target")}
+    lo, hi = interval([s - t for s, t in zip(hits["sd"], hits["target"], strict=True)])
+    intervals = "and its difference from the target alone with the 95% interval of that difference"
     assert intervals in (tmp_path / "table.txt").read_text()
-    assert (
-        f"exact_match {gsm['sd']['quality:exact_match']:.3f} [{lo:.3f}, {hi:.3f}]"
-        in (tmp_path / "table.txt").read_text()
-    )
+    diff = gsm["sd"]["quality:exact_match"] - gsm["target"]["quality:exact_match"]
+    figure = f"exact_match {gsm['sd']['quality:exact_match']:.3f} ({diff:+.3f} [{lo:+.3f}, {hi:+.3f}])"
+    assert figure in (tmp_path / "table.txt").read_text()
     matched = res["matched"]["gsm-style"]["quality:exact_match"]  # issue 12's bar, over this run's 2 prompts
     assert matched.startswith("judge@") and "at most one of 2 fewer right" in matched
     assert matched in (tmp_path / "table.txt").read_text()
@@ -567,9 +567,13 @@ def test_interval_is_the_bootstrap_interval_of_the_mean_over_prompts():
     assert interval([1.0, 0.0] * 50) == (lo, hi)
     assert interval([0.7] * 10) == pytest.approx((0.7, 0.7))
     assert all(math.isnan(x) for x in interval([1.0]) + interval([0.5, float("nan")]))
-    row = {"quality:win_rate": 0.5, "per_item": {"quality:win_rate": [1.0, 0.0] * 50}}
-    assert quality_text(row, "quality:win_rate") == f"0.500 [{lo:.3f}, {hi:.3f}]"
-    assert quality_text({"quality:win_rate": 0.5}, "quality:win_rate") == "0.500"  # results from before
+    target = {"quality:rating": 6.0, "per_item": {"quality:rating": [6.0, 7.0] * 50}}
+    row = {"quality:rating": 5.75, "per_item": {"quality:rating": [5.0, 7.5] * 50}}  # -1, +0.5: paired
+    dlo, dhi = interval([-1.0, 0.5] * 50)
+    assert dlo == pytest.approx(-0.25 - 1.96 * 0.075, abs=0.03) and dhi == pytest.approx(-0.25 + 1.96 * 0.075, abs=0.03)
+    assert quality_text(row, "quality:rating", target) == f"5.750 (-0.250 [{dlo:+.3f}, {dhi:+.3f}])"
+    assert quality_text(target, "quality:rating", target) == "6.000"  # the target against itself
+    assert quality_text({"quality:rating": 5.75}, "quality:rating", target) == "5.750"  # results from before
 
 
 def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_target():

@@ -114,13 +114,16 @@ def quality_keys(rows: dict[str, dict]) -> list[str]:
     return [q for q, _ in QUALITY if q in first]
 
 
-def quality_text(row: dict, q: str) -> str:
-    """A row's quality figure ``q`` with its 95% interval over prompts, ``"0.422 [0.313, 0.531]"``, where the
-    row keeps its per-prompt figures (results from before they were kept: the figure alone)."""
+def quality_text(row: dict, q: str, base: dict | None = None) -> str:
+    """A row's quality figure ``q``, and where both keep their per-prompt figures, its difference from
+    ``base`` (the target alone) with that difference's 95% interval, paired prompt by prompt:
+    ``"6.380 (-0.036 [-0.169, +0.108])"``; the figure alone for the base itself or results from before."""
     text = f"{row[q]:.3f}"
-    if q in row.get("per_item", {}):
-        lo, hi = interval(row["per_item"][q])
-        text += f" [{lo:.3f}, {hi:.3f}]"
+    a, b = row.get("per_item", {}).get(q), (base or {}).get("per_item", {}).get(q)
+    if a is not None and b is not None and base is not row:
+        diff = [x - y for x, y in zip(a, b, strict=True)]  # (N,) prompt by prompt
+        lo, hi = interval(diff)
+        text += f" ({mean(diff):+.3f} [{lo:+.3f}, {hi:+.3f}])"
     return text
 
 

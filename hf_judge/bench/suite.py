@@ -473,10 +473,13 @@ def run_bench(
     for task, rows in results["tasks"].items():
         if not quality_keys(rows):
             continue
-        n = n_items[task]
-        table += f"\n\n== {task}: each quality figure with its 95% interval (bootstrap over the {n} prompts)\n"
+        n, base = n_items[task], rows.get("target")
+        table += (
+            f"\n\n== {task}: each quality figure, and its difference from the target alone with the 95% interval "
+            f"of that difference (bootstrap over the {n} prompts, paired prompt by prompt)\n"
+        )
         table += "\n".join(
-            f"{m:<22}" + "   ".join(f"{q[8:]} {quality_text(r, q)}" for q in quality_keys(rows))
+            f"{m:<22}" + "   ".join(f"{q[8:]} {quality_text(r, q, base)}" for q in quality_keys(rows))
             for m, r in rows.items()
         )
     for task, by_q in results["frontier"].items():
