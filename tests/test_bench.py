@@ -550,11 +550,22 @@ def test_dominance_names_the_judge_point_that_matches_each_peer():
     assert set(out) == {"top-k:2", "ensemble@0.5"}
     assert out["top-k:2"].startswith("matched by judge@0.5")  # the faster of the two that match it
     assert out["ensemble@0.5"].startswith("NOT matched")  # no judge point reaches 8 tokens per forward
+    assert "best judge point as fast" not in out["ensemble@0.5"]
     nll = {
         m: {"quality:nll": 1 - r["quality:exact_match"], "tokens_per_step": r["tokens_per_step"]}
         for m, r in rows.items()
     }
     assert dominance(nll, "quality:nll")["top-k:2"].startswith("matched by judge@0.5")  # lower NLL is better
+    rows["judge@0.7"] = row(0.9, 8.5)  # as fast as the ensemble, but fewer right on one prompt in ten
+    rows["judge@0.6"] = row(0.8, 9.0)  # also as fast, and worse still
+    rows["ensemble@0.5"] = row(1.0, 8.0)
+    rows["judge@0.7"]["per_item"] = {"quality:exact_match": [1.0] * 9 + [0.0]}
+    rows["ensemble@0.5"]["per_item"] = {"quality:exact_match": [1.0] * 10}
+    lo, hi = interval([0.0] * 9 + [-1.0])
+    out = dominance(rows, "quality:exact_match")["ensemble@0.5"]
+    assert out.startswith("NOT matched") and out.endswith(
+        f"the best judge point as fast: judge@0.7, exact_match 0.900 (-0.100 [{lo:+.3f}, {hi:+.3f}])"
+    )
 
 
 def test_interval_is_the_bootstrap_interval_of_the_mean_over_prompts():

@@ -142,7 +142,9 @@ def family(label: str) -> str:
 def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     """For every lossy peer (a training-free scorer or the ensemble), the judge point that matches it, with
     at least its quality ``q`` and at least its tokens per target forward, or a plain 'not matched'
-    (within the transformers path: the vLLM rows are the same methods in another engine)."""
+    (within the transformers path: the vLLM rows are the same methods in another engine); where not
+    matched, the best judge point with at least its tokens per forward, and (rows with per-prompt figures)
+    its difference from the peer, paired prompt by prompt, with that difference's 95% interval."""
     higher = dict(QUALITY)[q]
 
     def at_least(a: float, b: float) -> bool:
@@ -158,6 +160,10 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
         figures = f"{q[8:]} {p[q]:.3f}, {p['tokens_per_step']:.2f} tokens/forward"
         if best is None:
             out[peer] = f"NOT matched by any judge point ({figures})"
+            fast = [m for m, r in judges.items() if r["tokens_per_step"] >= p["tokens_per_step"]]
+            near = max(fast, key=lambda m: judges[m][q] if higher else -judges[m][q], default=None)
+            if near is not None:  # how far the best judge point as fast falls short, paired against the peer
+                out[peer] += f"; the best judge point as fast: {near}, {q[8:]} {quality_text(judges[near], q, p)}"
         else:
             b = judges[best]
             out[peer] = f"matched by {best}: {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward ({figures})"
