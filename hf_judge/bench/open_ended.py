@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from ..core.errors import InputError
 from ..registry.packaged import wheel_member
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
+from .report import mean
 
 __all__ = ["GRADINGS", "PairwiseGrader", "RatingGrader", "answer_nll", "judge_prompt", "position_bias"]
 
@@ -155,8 +155,7 @@ class PairwiseGrader:
 
     def win_rate(self, questions: list[str], answers: list[str], baseline: list[str], references=None) -> float:
         """(wins + half ties) / comparisons of ``answers`` against ``baseline``, each pair in both orders."""
-        points = self.grade(questions, answers, baseline, references)["win_rate"]
-        return sum(points) / len(points) if points else math.nan
+        return mean(self.grade(questions, answers, baseline, references)["win_rate"])
 
 
 def _shuffled(text: str, seed: int = 0) -> str:

@@ -439,9 +439,9 @@ def run_bench(
                 chat = _open_ended(target, tokenizer, examples, runs, texts, grader, nll_memo, out / "nll.jsonl")
             rows = _rows(runs, methods)
             for m in methods:
-                per_item = _quality(kind, examples, texts[m]) | chat.get(m, {})  # name -> one figure per prompt
-                rows[m] |= {f"quality:{name}": mean(v) for name, v in per_item.items()}
-                rows[m]["per_item"] = {f"quality:{name}": v for name, v in per_item.items()}  # for intervals
+                figures = _quality(kind, examples, texts[m]) | chat.get(m, {})  # name -> one figure per prompt
+                per_item = {f"quality:{name}": v for name, v in figures.items()}  # kept for the intervals
+                rows[m] |= {q: mean(v) for q, v in per_item.items()} | {"per_item": per_item}
                 all_runs[m].extend(runs[m])
             add_speedups(rows)
             if costs is not None:
@@ -471,7 +471,8 @@ def run_bench(
     table = "\n\n".join(f"== {task}\n{format_table(rows)}" for task, rows in results["tasks"].items())
     table += f"\n\n== all tasks\n{format_table(results['overall'])}"
     for task, rows in results["tasks"].items():
-        if not quality_keys(rows):
+        qs = quality_keys(rows)
+        if not qs:
             continue
         n, base = n_items[task], rows.get("target")
         table += (
@@ -479,8 +480,7 @@ def run_bench(
             f"of that difference (bootstrap over the {n} prompts, paired prompt by prompt)\n"
         )
         table += "\n".join(
-            f"{m:<22}" + "   ".join(f"{q[8:]} {quality_text(r, q, base)}" for q in quality_keys(rows))
-            for m, r in rows.items()
+            f"{m:<22}" + "   ".join(f"{q[8:]} {quality_text(r, q, base)}" for q in qs) for m, r in rows.items()
         )
     for task, by_q in results["frontier"].items():
         for q, verdicts in by_q.items():
