@@ -16,7 +16,7 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("generate", "demo", "build-data", "train", "calibrate", "test-head", "bench"):
+    for cmd in ("generate", "demo", "build-data", "recheck", "train", "calibrate", "test-head", "bench"):
         assert cmd in out
 
 
@@ -68,6 +68,36 @@ def test_building_pairs_loads_no_model(tmp_path, tiny_tok, monkeypatch):
     args = ["build-data", "--source", "pairs", "--pairs", str(pairs), "--target", str(tmp_path / "tok")]
     assert main([*args, "--out", str(tmp_path / "d")]) == 0
     assert (tmp_path / "d" / "dataset_info.json").exists()
+
+
+def test_recheck_writes_the_rechecked_data_and_its_report_and_skips_a_finished_folder(
+    tmp_path, tiny_tok, monkeypatch, capsys
+):
+    """`hf-judge recheck` on a math-steps shard: the items come from --items/--n-items/--seed, the data set and
+    recheck.json (counts, command) go to --out whole, the checkpoint is removed, and a second run does nothing."""
+    import hf_judge.cli.train as cli_train
+    from hf_judge.training.data import STEPS_INSTRUCTION, auto_items, load_dataset_dir
+    from tests.conftest import tiny_for
+    from tests.test_train import _recheck_rows
+
+    items, _ = auto_items("math-steps", 3, 7)
+    _recheck_rows(tiny_tok, items, STEPS_INSTRUCTION).save_to_disk(str(tmp_path / "math-steps" / "seed-7"))
+    target = tiny_for(tiny_tok, layers=1, seed=0)
+    monkeypatch.setattr(cli_train, "_models", lambda args, need_draft: (tiny_tok, target, None))
+    out = tmp_path / "rechecked" / "seed-7"
+    args = ["recheck", "--data", str(tmp_path / "math-steps" / "seed-7"), "--items", "math-steps", "--n-items", "3"]
+    args += ["--seed", "7", "--label-max-new-tokens", "12", "--samples", "2", "--batch-size", "4", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["hf-judge", *args])
+    assert main(args) == 0
+    report = json.loads((out / "recheck.json").read_text())
+    assert report["rechecked"] == 6 and report["samples"] == 2 and report["command"].startswith("hf-judge recheck")
+    assert (
+        report["kept"] == sum(ex["labels"] == [0] for ex in load_dataset_dir(out) if ex["source"] != "auto:target") - 3
+    )
+    assert not out.with_name("seed-7.progress.jsonl").exists()
+    assert main(args) == 0 and "already rechecked" in capsys.readouterr().out
+    bad = [*args[:-2], "--seed", "8", "--out", str(tmp_path / "other")]  # another seed: other questions
+    assert main(bad) == 2 and "begins with none of the items' prompts" in capsys.readouterr().err
 
 
 def test_unknown_alias_is_a_clean_error(capsys):

@@ -503,6 +503,120 @@ def test_a_decided_answer_stops_its_continuation(tiny_tok):
     assert got == [full[0][:3], full[1]]
 
 
+def test_a_sampled_continuation_is_seeded_and_near_zero_temperature_is_greedy(tiny_tok):
+    """With ``temperature`` the labeller's batch samples (the same seed: the same tokens) from the full
+    distribution; near 0 it is the greedy continuation, and at 1.0 it is not (a random tiny model is flat)."""
+    from hf_judge.training.data import _continue_batch
+
+    target = tiny_for(tiny_tok, layers=2, seed=3)
+    prefixes = [tiny_tok("a b c")["input_ids"], tiny_tok("x y")["input_ids"]]
+    greedy = _continue_batch(target, tiny_tok, prefixes, [12, 12])
+    torch.manual_seed(0)
+    assert _continue_batch(target, tiny_tok, prefixes, [12, 12], temperature=1e-4) == greedy
+    torch.manual_seed(0)
+    hot = _continue_batch(target, tiny_tok, prefixes, [12, 12], temperature=1.0)
+    torch.manual_seed(0)
+    assert _continue_batch(target, tiny_tok, prefixes, [12, 12], temperature=1.0) == hot != greedy
+
+
+def test_votes_to_label_keeps_an_error_unless_most_of_the_answers_are_right():
+    from hf_judge.training.recheck import votes_to_label
+
+    # 1 + 4 votes, the greedy one wrong: 3 sampled right answers are the majority, 2 are not
+    assert [votes_to_label(k, 4) for k in range(5)] == [0, 0, 0, 1, 1]
+    assert [votes_to_label(k, 1) for k in range(2)] == [0, 0]  # 1 right of 2 is no majority
+    with pytest.raises(InputError, match="right=5"):
+        votes_to_label(5, 4)
+
+
+def _recheck_rows(tok, items, instruction):
+    """Auto-labelled rows by hand: per item two errors, an acceptable disagreement and the target's own tokens."""
+    from hf_judge.training.data import _to_dataset, prompt_ids
+
+    rows = []
+    for it in items:
+        p = prompt_ids(tok, f"{it['question']} {instruction}".strip())
+        a = tok("Tom has 12", add_special_tokens=False)["input_ids"]
+        rows += [
+            {"input_ids": p + a[:1], "positions": [len(p)], "labels": [0], "source": "auto:mismatch"},
+            {"input_ids": p + a[:2], "positions": [len(p) + 1], "labels": [0], "source": "auto:mismatch:hard"},
+            {"input_ids": p + a[:3], "positions": [len(p) + 2], "labels": [1], "source": "auto:mismatch"},
+            {"input_ids": p + a, "positions": [len(p), len(p) + 1], "labels": [1, 0], "source": "auto:target"},
+            {"input_ids": p + [tok.eos_token_id], "positions": [len(p)], "labels": [0], "source": "auto:mismatch"},
+        ]
+    return _to_dataset(rows)
+
+
+def test_recheck_relabels_an_error_by_the_majority_of_its_sampled_answers(tiny_tok):
+    """Each error row gets `samples` sampled answers; it becomes acceptable iff more than half of the
+    1 + samples answers are right. Acceptable rows, the target's own tokens and a substituted end of text
+    (no answer follows it) are left as they are, and the report counts what changed."""
+    from hf_judge.training.recheck import recheck_errors, votes_to_label
+
+    target = tiny_for(tiny_tok, layers=1, seed=0)
+    items = [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(3)]
+    ds = _recheck_rows(tiny_tok, items, "Reply.")
+    calls = []
+
+    def checker(text, answer):  # the j-th error row (in order) gets j % 5 of its 4 answers right
+        calls.append(answer)
+        row, k = divmod(len(calls) - 1, 4)
+        return k < row % 5
+
+    got, report = recheck_errors(
+        target, tiny_tok, ds, items, checker=checker, instruction="Reply.", max_new_tokens=8, samples=4,
+        batch_size=8, progress=False,
+    )  # fmt: skip
+    errors = [r for r, ex in enumerate(ds) if ex["source"].startswith("auto:mismatch") and ex["labels"] == [0]
+              and ex["input_ids"][-1] != tiny_tok.eos_token_id]  # fmt: skip
+    assert len(errors) == 6 and len(calls) == 24
+    assert calls == [items[r // 5]["answer"] for r in errors for _ in range(4)]  # each row checked on its item's answer
+    want = {r: [votes_to_label(j % 5, 4)] for j, r in enumerate(errors)}
+    assert [ex["labels"] for ex in got] == [want.get(r, ex["labels"]) for r, ex in enumerate(ds)]
+    assert want[errors[3]] == [1] and want[errors[2]] == [0]  # the case the test is about: both outcomes occur
+    assert got["input_ids"] == ds["input_ids"] and got["source"] == ds["source"]
+    kept = sum(v == [0] for v in want.values())
+    assert report["rechecked"] == 6 and report["kept"] == kept
+    assert report["right_answers"] == {"0": 2, "1": 1, "2": 1, "3": 1, "4": 1}  # j % 5 for j = 0..5
+    assert report["errors_after"] == kept + 3 + 3  # the kept, the target rows' own 0s and the eos rows
+    with pytest.raises(InputError, match="row 0 begins with none of the items' prompts"):
+        recheck_errors(target, tiny_tok, ds, items, checker=checker, instruction="Other.", progress=False)
+    with pytest.raises(InputError, match="samples=0"):
+        recheck_errors(target, tiny_tok, ds, items, samples=0, progress=False)
+
+
+@pytest.mark.bad_input
+def test_an_interrupted_recheck_resumes_to_the_labels_of_an_uninterrupted_one(tmp_path, tiny_tok, monkeypatch):
+    """`hf-judge recheck` interrupted | resumes from its checkpoint to the labels of an uninterrupted run
+
+    Only the unfinished chunks are sampled again (each chunk's sampling is seeded by its place)."""
+    from hf_judge.training import recheck
+
+    target = tiny_for(tiny_tok, layers=1, seed=0)
+    items = [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(3)]
+    ds = _recheck_rows(tiny_tok, items, "")
+    kw = dict(checker=lambda text, answer: len(text) % 2 == 0, max_new_tokens=10, samples=2, batch_size=4)
+    want, _ = recheck.recheck_errors(target, tiny_tok, ds, items, progress=False, **kw)
+    ckpt, real, calls = tmp_path / "r.progress.jsonl", recheck._right_answers, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 2:  # the second chunk of the first run
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recheck, "_right_answers", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        recheck.recheck_errors(target, tiny_tok, ds, items, checkpoint=ckpt, progress=False, **kw)
+    got, _ = recheck.recheck_errors(target, tiny_tok, ds, items, checkpoint=ckpt, progress=False, **kw)
+    assert len(calls) == 4 and calls[2] == calls[1]  # 3 chunks of 2 rows: the finished first one is not rerun
+    assert got.to_list() == want.to_list()
+    rechecked = [tuple(want[5 * i + j]["labels"]) for i in range(3) for j in (0, 1)]  # the two errors of each item
+    assert set(rechecked) == {(0,), (1,)}  # both outcomes occur: the resumed labels are not trivially equal
+    with pytest.raises(ValueError, match="written for other items or settings"):
+        recheck.recheck_errors(target, tiny_tok, ds, items, checkpoint=ckpt, progress=False, **{**kw, "samples": 1})
+
+
 def test_word_problem_splits_are_disjoint_and_checked():
     from hf_judge.training.checkable import question_split, word_problems
 

@@ -67,6 +67,46 @@ def cmd_build_data(args) -> int:
     return 0
 
 
+def cmd_recheck(args) -> int:
+    """``recheck_errors`` on a saved data set; the result and ``recheck.json`` (its report, the command and the
+    environment) go to ``--out``, written whole; an interrupted run resumes from ``OUT.progress.jsonl``."""
+    import shutil
+
+    from ..bench.suite import environment
+    from ..training.data import auto_items, load_dataset_dir
+    from ..training.recheck import recheck_errors
+
+    out = Path(args.out)
+    if (out / "dataset_info.json").exists():
+        print(f"{out} is already rechecked; delete it to recheck again")
+        return 0
+    items, kw = auto_items(args.items, args.n_items, args.seed, args.allow_code_exec)
+    tok, target, _ = _models(args, need_draft=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    progress = out.with_name(out.name + ".progress.jsonl")
+    ds, report = recheck_errors(
+        target,
+        tok,
+        load_dataset_dir(args.data),
+        items,
+        **kw,
+        max_new_tokens=args.label_max_new_tokens,
+        samples=args.samples,
+        temperature=args.temperature,
+        batch_size=args.batch_size,
+        checkpoint=progress,
+    )
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ds.save_to_disk(str(tmp))
+    report = {**report, "data": args.data, "command": command_line(), "environment": environment(target)}
+    (tmp / "recheck.json").write_text(json.dumps(report, indent=2))
+    tmp.rename(out)
+    progress.unlink(missing_ok=True)
+    print(f"rechecked {report['rechecked']} errors, {report['kept']} kept; saved to {out}")
+    return 0
+
+
 def _domains(paths, rows):
     """{domain: (N,) bool} from the folder that holds each data folder (``data/judge/math-steps/seed-1000``:
     ``math-steps``); None with one domain only."""
@@ -349,6 +389,26 @@ def add_train_commands(sub) -> None:
     p.add_argument("--dataset-name", help="data set name for the model card")
     p.add_argument("--push", metavar="REPO_ID", help="push the exported head to this Hub repo")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "recheck",
+        help="recheck an auto-labelled data set's errors with sampled continuations: an error most of them "
+        "answer right becomes acceptable",
+    )
+    models(p, draft=False)
+    p.add_argument("--data", required=True, help="the auto-labelled data set folder")
+    p.add_argument(
+        "--items", required=True, choices=[i for i in AUTO_ITEMS if i != "open-ended"], help="as it was built with"
+    )
+    p.add_argument("--n-items", type=int, required=True, help="as it was built with")
+    p.add_argument("--seed", type=int, required=True, help="as it was built with")
+    p.add_argument("--label-max-new-tokens", type=int, required=True, help="as it was built with")
+    p.add_argument("--allow-code-exec", action="store_true", help="opt in to running model-written code (programs)")
+    p.add_argument("--samples", type=int, default=4, help="sampled continuations per error (default: %(default)s)")
+    p.add_argument("--temperature", type=float, default=0.7, help="their temperature (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=16, help="continuations run together (default: %(default)s)")
+    p.add_argument("--out", required=True, help="folder to save the rechecked data set to (with recheck.json)")
+    p.set_defaults(func=cmd_recheck)
 
     p = sub.add_parser("calibrate", help="re-pick a head's threshold on a data set for a target error recall")
     models(p, draft=False)

@@ -39,6 +39,7 @@ __all__ = [
     "FEATURES",
     "MATH_INSTRUCTION",
     "STEPS_INSTRUCTION",
+    "auto_items",
     "auto_label",
     "build_dataset",
     "load_dataset_dir",
@@ -151,13 +152,19 @@ class _RowStop(StoppingCriteria):
 
 
 @torch.no_grad()
-def _continue_batch(target, tokenizer, prefixes: list[list[int]], budgets: list[int], decided=None) -> list[list[int]]:
-    """The target's greedy continuation of each prefix, all in one left-padded batch.
+def _continue_batch(
+    target, tokenizer, prefixes: list[list[int]], budgets: list[int], decided=None, temperature: float | None = None
+) -> list[list[int]]:
+    """The target's greedy continuation of each prefix, all in one left-padded batch; with ``temperature``,
+    sampled from the target's full distribution at that temperature instead (no top-k or top-p cut).
 
     Row r keeps at most ``budgets[r]`` tokens and stops at eos or as soon as ``decided(text)``
     says its answer is settled: on a CPU a batch of B continuations costs about what two or three
     single ones do, because each step is bound by reading the weights, not by the B tokens.
     """
+    how = {"do_sample": False}
+    if temperature is not None:  # (top_k=None would be transformers' default of 50)
+        how = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     n = max(map(len, prefixes))
     ids = torch.tensor([[pad] * (n - len(p)) + p for p in prefixes], device=target.device)  # (B, n)
@@ -167,7 +174,7 @@ def _continue_batch(target, tokenizer, prefixes: list[list[int]], budgets: list[
         input_ids=ids,
         attention_mask=mask,
         max_new_tokens=max(budgets),
-        do_sample=False,
+        **how,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=pad,
         stopping_criteria=StoppingCriteriaList([stop]),
@@ -438,14 +445,23 @@ def build_dataset(
     needs ``allow_code_exec``) or 'open-ended' (writing, role-play, explanation... prompts of the train
     split, labelled by :func:`preservation`). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ...).
     """
-    from .checkable import boxed_answer_written, gsm_style_items, word_problems
-    from .open_prompts import open_prompts
-    from .programs import code_block_closed, passes_tests, programming_tasks
-
     if source == "pairs":
         return pairs_dataset(tok, load_seed_pairs(pairs) if pairs else None)
     if source != "auto":
         raise InputError(f"{source=} is not one of ('pairs', 'auto')")
+    qs, kw = auto_items(items, n_items, seed, allow_code_exec)
+    target.generation_config.eos_token_id = tok.eos_token_id
+    return auto_label(target, draft, tok, qs, progress=progress, **kw, **auto_kwargs)
+
+
+def auto_items(items: str, n_items: int, seed: int, allow_code_exec: bool = False) -> tuple[list[dict], dict]:
+    """The questions of an auto-labelled data set (``build_dataset``'s ``items``, ``n_items``, ``seed``) and how
+    their answers are asked for and checked: ``{"instruction", "checker", "decided"}``, those that differ from
+    :func:`auto_label`'s defaults."""
+    from .checkable import boxed_answer_written, gsm_style_items, word_problems
+    from .open_prompts import open_prompts
+    from .programs import code_block_closed, passes_tests, programming_tasks
+
     if items not in AUTO_ITEMS:
         raise InputError(f"items={items!r} is not one of {AUTO_ITEMS}")
     if items == "programs" and not allow_code_exec:
@@ -453,20 +469,17 @@ def build_dataset(
             "items='programs' labels by running model-written code: opt in with allow_code_exec=True "
             "(CLI: --allow-code-exec)"
         )
-    target.generation_config.eos_token_id = tok.eos_token_id
     if items == "gsm-style":
-        qs, kw = gsm_style_items(n_items, seed=seed), {}
-    elif items == "programs":
+        return gsm_style_items(n_items, seed=seed), {}
+    if items == "programs":
         qs = programming_tasks(n_items, seed=seed, split="train")
-        kw = {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
-    elif items == "open-ended":  # nothing to check: labelled by whether the target's own answer is kept
+        return qs, {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
+    if items == "open-ended":  # nothing to check: labelled by whether the target's own answer is kept
         warnings.warn(
             "items='open-ended' labels by preservation, which did not predict checked labels on math data "
             "(benchmarks/results/preservation_vs_checked.json): experimental, not yet a label to train on",
-            stacklevel=2,
+            stacklevel=3,
         )
-        qs, kw = open_prompts(n_items, seed=seed, split="train"), {"instruction": "", "checker": None}
-    else:
-        qs = word_problems(n_items, seed=seed, split="train")
-        kw = {"instruction": STEPS_INSTRUCTION, "decided": boxed_answer_written}
-    return auto_label(target, draft, tok, qs, progress=progress, **kw, **auto_kwargs)
+        return open_prompts(n_items, seed=seed, split="train"), {"instruction": "", "checker": None}
+    qs = word_problems(n_items, seed=seed, split="train")
+    return qs, {"instruction": STEPS_INSTRUCTION, "decided": boxed_answer_written}
