@@ -357,6 +357,51 @@ def held_out_sentence(h: dict) -> str:
     )
 
 
+def recheck_table(folders: list[str]) -> list[str]:
+    """What ``hf-judge recheck`` changed in each data folder (its ``recheck.json``)."""
+    lines = [
+        "| shard | errors rechecked: evenly spread / where the target likes the draft's token least | kept as errors "
+        "| errors with 0 / 1 / 2 / 3 / 4 of 4 sampled answers right |",
+        "|---|---|---|---|",
+    ]
+    for folder in folders:
+        r = json.loads((ROOT / folder / "recheck.json").read_text())
+        src = r["by_source"]
+        n = [src.get(s, {}).get("rechecked", 0) for s in ("auto:mismatch", "auto:mismatch:hard")]
+        hist = " / ".join(str(r["right_answers"].get(str(k), 0)) for k in range(r["samples"] + 1))
+        lines.append(f"| {folder} | {n[0]} / {n[1]} | {r['kept']} of {r['rechecked']} | {hist} |")
+    return lines
+
+
+def judge_recheck_text(rep: dict) -> str:
+    """The default head on the held-out math shards before and after their errors were rechecked: the same
+    positions and scores, other labels."""
+    before = _report("judge_heldout_math_layer18_v2_cpu", "test_report.json")
+    if before["head"] != rep["head"]:
+        raise ValueError("the two held-out tests must be of the same head")
+    b, a = before["test_disagreements"], rep["test_disagreements"]
+    if b["n"] != a["n"]:
+        raise ValueError("the rechecked held-out data must hold the same disagreements")
+    lines = [
+        f"Measured by `{rep['command']}` (and the same on the shards as built: "
+        f"`benchmarks/results/judge_heldout_math_layer18_v2_cpu/`); rechecked by `bash data/judge/recheck.sh "
+        "math-steps 1005 1006`." + INTERVAL_NOTE,
+        "",
+        *recheck_table(rep["data"]),
+        "",
+        "| scorer | ROC-AUC on the held-out disagreements, labels as built | rechecked labels |",
+        "|---|---|---|",
+        f"| the default head | {auc_text(b)}, {b['n_errors']} errors of {b['n']} | {auc_text(a)}, {a['n_errors']} "
+        f"errors of {a['n']} |",
+    ]
+    for rule, m in rep.get("free_rules", {}).items():
+        lines.append(
+            f"| free rule: {rule} | {before['free_rules'][rule]['test_disagreements']:.3f} "
+            f"| {m['test_disagreements']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 # what the parentheses after an ROC-AUC are (``auc_text``)
 INTERVAL_NOTE = (
     " In parentheses: the 95% interval of an ROC-AUC from chance alone (DeLong's, on the logit scale; it takes "
@@ -439,6 +484,10 @@ SECTIONS = {
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
     "judge-data-cpu": (RESULTS / "judge_training_layer18_v2_cpu" / "training_report.json", judge_data_text),
     "judge-weight-cpu": (RESULTS / "judge_training_layer18_v3_cpu" / "training_report.json", judge_weight_text),
+    "judge-recheck-cpu": (
+        RESULTS / "judge_heldout_rechecked_math_layer18_v2_cpu" / "test_report.json",
+        judge_recheck_text,
+    ),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
