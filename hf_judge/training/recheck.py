@@ -83,20 +83,11 @@ def recheck_errors(
     of_row = {r: _item_of(rows[r]["input_ids"], prompts, r) for r in errors}  # (prompt length, item)
     per = batch_size // samples
     chunks = [errors[c : c + per] for c in range(0, len(errors), per)]
-    settings = dict(
-        checker=checker,
-        instruction=instruction,
-        decided=decided,
-        max_new_tokens=max_new_tokens,
-        samples=samples,
-        temperature=temperature,
-        batch_size=batch_size,
-        seed=seed,
-        models=_models_key(target, None),
-    )
     how = dict(
         checker=checker, decided=decided, max_new_tokens=max_new_tokens, samples=samples, temperature=temperature
     )
+    settings = {**how, "instruction": instruction, "batch_size": batch_size, "seed": seed}
+    settings["models"] = _models_key(target, None)  # what the labels depend on beyond the settings
     done = _resume(checkpoint, chunks, settings)
     with open(checkpoint, "a") if checkpoint else contextlib.nullcontext() as log:
         if log is not None and not done:
