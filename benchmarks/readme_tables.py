@@ -359,13 +359,17 @@ def held_out_sentence(h: dict) -> str:
 
 def recheck_table(folders: list[str]) -> list[str]:
     """What ``hf-judge recheck`` changed in each data folder (its ``recheck.json``)."""
+    reports = {folder: json.loads((ROOT / folder / "recheck.json").read_text()) for folder in folders}
+    samples = {r["samples"] for r in reports.values()}
+    if len(samples) != 1:
+        raise ValueError(f"the shards were rechecked with different numbers of samples: {sorted(samples)}")
+    k = samples.pop()
     lines = [
         "| shard | errors rechecked: evenly spread / where the target likes the draft's token least | kept as errors "
-        "| errors with 0 / 1 / 2 / 3 / 4 of 4 sampled answers right |",
+        f"| errors with {' / '.join(map(str, range(k + 1)))} of {k} sampled answers right |",
         "|---|---|---|---|",
     ]
-    for folder in folders:
-        r = json.loads((ROOT / folder / "recheck.json").read_text())
+    for folder, r in reports.items():
         src = r["by_source"]
         n = [src.get(s, {}).get("rechecked", 0) for s in ("auto:mismatch", "auto:mismatch:hard")]
         hist = " / ".join(str(r["right_answers"].get(str(k), 0)) for k in range(r["samples"] + 1))

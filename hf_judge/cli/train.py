@@ -39,9 +39,21 @@ def _source_kwargs(args) -> dict:
     }
 
 
-def cmd_build_data(args) -> int:
+def _save_whole(ds, out: Path, progress: Path, files: dict[str, str] | None = None) -> None:
+    """Save ``ds`` (and ``files``: name -> text, beside it) to ``out`` whole: written to a temporary folder and
+    renamed, so ``out`` never holds half a data set; then the run's checkpoint ``progress`` is removed."""
     import shutil
 
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ds.save_to_disk(str(tmp))
+    for name, text in (files or {}).items():
+        (tmp / name).write_text(text)
+    tmp.rename(out)
+    progress.unlink(missing_ok=True)
+
+
+def cmd_build_data(args) -> int:
     out = Path(args.out)
     if (out / "dataset_info.json").exists():
         print(f"{out} is already built; delete it to build again")
@@ -56,11 +68,7 @@ def cmd_build_data(args) -> int:
         tok, target, draft = _models(args, need_draft=True)
     extra = {"checkpoint": progress} if args.source == "auto" else {}
     ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args), **extra)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    ds.save_to_disk(str(tmp))
-    tmp.rename(out)
-    progress.unlink(missing_ok=True)
+    _save_whole(ds, out, progress)
     n = sum(len(x) for x in ds["labels"])
     errors = sum(x.count(0) for x in ds["labels"])
     print(f"saved {len(ds)} rows, {n} labelled positions ({errors} errors) to {out}")
@@ -70,8 +78,6 @@ def cmd_build_data(args) -> int:
 def cmd_recheck(args) -> int:
     """``recheck_errors`` on a saved data set; the result and ``recheck.json`` (its report, the command and the
     environment) go to ``--out``, written whole; an interrupted run resumes from ``OUT.progress.jsonl``."""
-    import shutil
-
     from ..bench.suite import environment
     from ..training.data import auto_items, load_dataset_dir
     from ..training.recheck import recheck_errors
@@ -96,13 +102,8 @@ def cmd_recheck(args) -> int:
         batch_size=args.batch_size,
         checkpoint=progress,
     )
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    ds.save_to_disk(str(tmp))
     report = {**report, "data": args.data, "command": command_line(), "environment": environment(target)}
-    (tmp / "recheck.json").write_text(json.dumps(report, indent=2))
-    tmp.rename(out)
-    progress.unlink(missing_ok=True)
+    _save_whole(ds, out, progress, {"recheck.json": json.dumps(report, indent=2)})
     print(f"rechecked {report['rechecked']} errors, {report['kept']} kept; saved to {out}")
     return 0
 

@@ -2,9 +2,10 @@
 
 The labeller (:func:`~hf_judge.training.data.auto_label`) substitutes the draft's token, lets the target
 continue greedily once, and labels the token an error when that one answer is wrong. On step-by-step math
-most of the errors it finds are rewordings ("To solve" where the target wrote "To determine", "we can" for
-"we need") after which the target's one greedy path happened to go wrong: the label then says how fragile
-the target is there, not whether the token is wrong, and a judge cannot learn it.
+many of the errors it finds read like rewordings ("To solve" where the target wrote "To determine", "we
+can" for "we need"): did the token lead the target astray, or did its one greedy path happen to go wrong?
+More answers from the same prefix tell the two apart. (On the held-out math shards most errors stayed
+errors: see the README's "Rechecked labels".)
 
 Here each such error gets ``samples`` more continuations of the same prefix, sampled from the target at
 ``temperature``. With the greedy one (wrong, or it would not be an error) they are ``1 + samples`` votes,
