@@ -1,99 +1,192 @@
-"""Which features make the better judge? Held-out test ROC-AUC of heads trained on each, one run.
+"""Which features make the better judge? Held-out ROC-AUC of heads trained on each, one run.
 
-- ``target``: the target's last hidden state at the draft token (the paper's judge);
+- ``target``: the target's hidden state ``hidden_states[layer]`` at the draft token (the paper's judge),
+  with its logit features where ``--logit-features`` (the shipped recipe);
+- ``target+draft_logits``: and the draft's own logit features for the token (log ratio, log rank,
+  entropy of the draft's distribution that proposed it: how sure the draft was);
 - ``target+draft_prev``: and the draft's last hidden state at the position that proposed the token
   (AutoJudge-style; the decoding loop has it for every draft token);
-- ``target+draft``: and the draft's last hidden state at the token itself;
-- ``target+rules``: and the free rules' scores at the token (log 1/rank, log probability ratio, gated
-  entropy: what the verification forward's logits already say).
+- ``target+draft``: and the draft's last hidden state at the token itself (the loop has it for every
+  draft token but the last of a block);
+- ``target+draft_prev+draft_logits``: both of the first two additions.
 
 The free rules themselves (top-k, probability ratio, entropy-gated; no training) are scored on the same
-test positions: a trained head that does not beat them has no reason to exist.
+positions: a trained head that does not beat them has no reason to exist.
 
-Same data, same split by question (train / validation / test), same trainer; the test split is
-reported only. python benchmarks/judge_features.py --data data/judge/math-steps/seed-* \
-    --out benchmarks/results/judge_features.json
+Same data, same split by question (train / validation / test), same trainer and grid (learning rates and
+weight decays, picked on validation: ``--select-on``); the test split is reported only, and ``--heldout``
+shards (never trained or selected on) are reported on their own, with 95% intervals: all positions, the
+evenly spread draft/target disagreements (what decoding meets), those and the hard picks together (more
+errors to rank), and the disagreements per domain. Features are cached (``~/.cache/hf_judge/features``), so a
+rerun runs no model. For example::
+
+    python benchmarks/judge_features.py --data data/judge/math-steps/seed-100[0-4] ... \\
+        --heldout data/judge/math-steps/seed-1005 ... --hidden-layer 18 --logit-features \\
+        --lr 0.01 0.001 --weight-decay 0.01 1 10 --select-on disagreements --out benchmarks/results/x.json
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import shlex
+import sys
+from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from hf_judge.bench.suite import environment
-from hf_judge.core import _compat
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model
 from hf_judge.training.data import load_dataset_dir
 from hf_judge.training.features import extract
 from hf_judge.training.split import disagreements, position_split, split_by_question
-from hf_judge.training.trainer import TrainConfig, rules_auc, train_head
+from hf_judge.training.trainer import (
+    SELECT_ON,
+    TrainConfig,
+    metrics,
+    roc_auc,
+    rules_auc,
+    train_best,
+)
 
 
-@torch.no_grad()
-def draft_states(draft, ds) -> tuple[torch.Tensor, torch.Tensor]:
-    """The draft's last hidden state at each labelled position and at the one before it: (N, Hd) each."""
-    at, before = [], []
-    for ex in tqdm(ds, desc="draft features"):
-        pos = torch.as_tensor(ex["positions"], dtype=torch.long)
-        hidden = _compat.last_hidden_states(draft, torch.tensor([ex["input_ids"]]))[0].float()  # (T, Hd)
-        at.append(hidden[pos])
-        before.append(hidden[pos - 1])
-    return torch.cat(at), torch.cat(before)
+def draft_states(draft, ds, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The draft's last hidden state at each labelled position ``p`` and at ``p - 1`` (N, Hd) each, and its
+    logit features for the token at ``p`` (N, 3), from one cached extraction over the positions
+    ``[p - 1 ..., p ...]`` of every row (labels repeated, unused)."""
+
+    def both(ex):
+        pos = list(ex["positions"])
+        return {"positions": [p - 1 for p in pos] + pos, "labels": list(ex["labels"]) * 2}
+
+    f = extract(draft, ds.map(both, keep_in_memory=True), progress, cache=cache_dir() / "features", layer=-1)
+    n = [len(p) for p in ds["positions"] if len(p)]
+    before, at, feats = [], [], []
+    for X, F in zip(f.X.split([2 * k for k in n]), f.F.split([2 * k for k in n]), strict=True):
+        k = len(X) // 2
+        before.append(X[:k])
+        at.append(X[k:])
+        feats.append(F[k:])
+    return torch.cat(at), torch.cat(before), torch.cat(feats)
+
+
+def _domain_of(paths: list[str], ds) -> list[str]:
+    names = [Path(p).resolve().parent.name for p in paths]
+    return [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", nargs="+", required=True)
+    ap.add_argument("--data", nargs="+", required=True, help="data set folders to train, validate and test on")
+    ap.add_argument("--heldout", nargs="*", default=[], help="data set folders reported only")
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--head-type", default="linear", choices=["linear", "mlp"])
+    ap.add_argument("--hidden-layer", type=int, default=-1)
+    ap.add_argument("--logit-features", action="store_true", help="every head also reads the target's logit features")
+    ap.add_argument("--lr", type=float, nargs="+", default=[1e-2])
+    ap.add_argument("--weight-decay", type=float, nargs="+", default=[1e-2])
+    ap.add_argument("--select-on", default="positions", choices=SELECT_ON)
+    ap.add_argument("--sets", nargs="+", help="feature sets to train (default: all)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     dtype = resolve_dtype(args.dtype)
-    ds = load_dataset_dir(args.data)
+    paths = list(args.data) + list(args.heldout)
+    ds = load_dataset_dir(paths)
     target = load_model(DEFAULT_TARGET, dtype=dtype)
-    feats = extract(target, ds, cache=cache_dir() / "features")
-    X, y, rows = feats.X, feats.y, feats.rows
+    feats = extract(target, ds, cache=cache_dir() / "features", layer=args.hidden_layer)
+    X, y, rows, F = feats.X, feats.y, feats.rows, feats.F
+    env = environment(target)
     del target
     draft = load_model(DEFAULT_DRAFT, dtype=dtype)
-    d_at, d_before = draft_states(draft, ds)
+    d_at, d_before, d_logits = draft_states(draft, ds)
+    n_train_rows = len(load_dataset_dir(args.data))
+    held = rows >= n_train_rows  # (N,)
     split = position_split(split_by_question(ds), rows)  # (N,)
+    split[held] = 3  # neither trained, validated nor tested on inside the grid
     disagreement = disagreements(ds, rows)  # (N,)
-    logs = torch.stack([feats.rules[r].clamp_min(1e-6).log() for r in ("top-k", "ratio", "entropy")], 1)  # (N, 3)
+    # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
+    every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
+    domain = _domain_of(paths, ds)
+    domains = {name: torch.tensor([d == name for d in domain])[rows] for name in dict.fromkeys(domain)}
     sets = {
         "target": X,
+        "target+draft_logits": torch.cat([X, d_logits], 1),
         "target+draft_prev": torch.cat([X, d_before], 1),
         "target+draft": torch.cat([X, d_at], 1),
-        "target+rules": torch.cat([X, logs], 1),
+        "target+draft_prev+draft_logits": torch.cat([X, d_before, d_logits], 1),
     }
+    sets = {k: v for k, v in sets.items() if not args.sets or k in args.sets}
+    configs = [
+        TrainConfig(head_type=args.head_type, logit_features=args.logit_features, lr=lr, weight_decay=wd)
+        for lr, wd in itertools.product(args.lr, args.weight_decay)
+    ]
+
+    def report(p, thr, where):
+        """Metrics at threshold ``thr`` (ROC-AUC with its 95% interval) on ``where`` (N,) bool."""
+        return metrics(p[where], y[where], thr) if where.any() else None
+
     results = {}
-    for name, feats in sets.items():
-        _, rep = train_head(
-            feats,
-            y,
-            rows,
-            TrainConfig(head_type=args.head_type),
-            split=split,
-            disagreement=disagreement,
+    for name, Xs in sets.items():
+        head, rep, grid = train_best(
+            Xs[~held],
+            y[~held],
+            rows[~held],
+            configs,
+            select_on=args.select_on,
+            split=split[~held],
+            disagreement=disagreement[~held],
+            features=F[~held],
+            hidden_layer=args.hidden_layer,
             progress=False,
         )
-        results[name] = {"val": rep.val, "test": rep.test, "test_disagreements": rep.test_disagreements}
-        print(name, json.dumps({k: v and round(v["roc_auc"], 4) for k, v in results[name].items()}))
+        with torch.no_grad():
+            p = torch.sigmoid(head(Xs, F if head.reads_logits else None).float())  # (N,)
+        thr = head.config.threshold
+        res = {
+            "grid": grid,
+            "val_disagreements": rep.val_disagreements,
+            "test": rep.test,
+            "test_disagreements": rep.test_disagreements,
+            "heldout": report(p, thr, held),
+            "heldout_disagreements": report(p, thr, held & disagreement),
+            "heldout_disagreements_and_hard": report(p, thr, held & every_mismatch),
+            "heldout_by_domain": {
+                d: {"all": report(p, thr, held & m), "disagreements": report(p, thr, held & m & disagreement)}
+                for d, m in domains.items()
+                if (held & m).any()
+            },
+        }
+        results[name] = res
+        short = {
+            k: res[k] and round(res[k]["roc_auc"], 4)
+            for k in ("test_disagreements", "heldout", "heldout_disagreements", "heldout_disagreements_and_hard")
+        }
+        print(name, json.dumps(short), flush=True)
     out = {
-        "command": f"python benchmarks/judge_features.py --data {' '.join(args.data)} --dtype {args.dtype} "
-        f"--head-type {args.head_type} --out {args.out}",
-        "environment": environment(draft),
-        "positions": {s: int((split == i).sum()) for i, s in enumerate(("train", "val", "test"))},
-        "disagreements": {s: int(((split == i) & disagreement).sum()) for i, s in enumerate(("train", "val", "test"))},
+        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "environment": env,
+        "positions": {s: int((split == i).sum()) for i, s in enumerate(("train", "val", "test", "heldout"))},
+        "disagreements": {
+            s: int(((split == i) & disagreement).sum()) for i, s in enumerate(("train", "val", "test", "heldout"))
+        },
         "results": results,
-        "free_rules": rules_auc(feats.rules, y, split == 2, disagreement),
+        "free_rules": {
+            "test": rules_auc(feats.rules, y, split == 2, disagreement),
+            "heldout": rules_auc(feats.rules, y, held, disagreement),
+            "heldout_disagreements_and_hard": {
+                r: roc_auc(s[held & every_mismatch], y[held & every_mismatch]) for r, s in feats.rules.items()
+            },
+            "heldout_by_domain": {
+                d: {r: roc_auc(s[held & m & disagreement], y[held & m & disagreement]) for r, s in feats.rules.items()}
+                for d, m in domains.items()
+                if (held & m & disagreement).any()
+            },
+        },
     }
     print("free rules", json.dumps(out["free_rules"]))
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=2)
+    Path(args.out).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -406,6 +406,39 @@ def judge_recheck_text(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_features_text(res: dict) -> str:
+    """Heads trained on the same data with other features beside the target's (the draft's hidden states,
+    AutoJudge's; the draft's logit features), on held-out shards, against the free rules."""
+    held = res["results"]["target"]["heldout_disagreements"]
+    keys = ("heldout_disagreements", "heldout_disagreements_and_hard", "heldout")
+    n = {k: res["results"]["target"][k] for k in keys}
+    lines = [
+        f"Measured by `{res['command']}`." + INTERVAL_NOTE,
+        "",
+        f"| what the head reads beside the target's | ROC-AUC on the held-out disagreements ({held['n_errors']} errors of {held['n']}) "
+        f"| and the hard picks too ({n[keys[1]]['n_errors']} of {n[keys[1]]['n']}) "
+        f"| every held-out position ({n[keys[2]]['n_errors']} of {n[keys[2]]['n']}) |",
+        "|---|---|---|---|",
+    ]
+    for name, r in res["results"].items():
+        lines.append(f"| {FEATURE_SETS.get(name, name)} | " + " | ".join(auc_text(r[k]) for k in keys) + " |")
+    rules = res["free_rules"]
+    for rule, m in rules["heldout"].items():
+        both = rules["heldout_disagreements_and_hard"][rule]
+        lines.append(f"| free rule: {rule} | {m['test_disagreements']:.3f} | {both:.3f} | {m['test']:.3f} |")
+    return "\n".join(lines)
+
+
+# what each feature set of benchmarks/judge_features.py reads beside the target's hidden state
+FEATURE_SETS = {
+    "target": "nothing (the default head's recipe)",
+    "target+draft_logits": "the draft's logit features for the token",
+    "target+draft_prev": "the draft's last hidden state that proposed the token (AutoJudge)",
+    "target+draft": "the draft's last hidden state at the token",
+    "target+draft_prev+draft_logits": "the draft's state that proposed the token and its logit features",
+}
+
+
 # what the parentheses after an ROC-AUC are (``auc_text``)
 INTERVAL_NOTE = (
     " In parentheses: the 95% interval of an ROC-AUC from chance alone (DeLong's, on the logit scale; it takes "
@@ -492,6 +525,7 @@ SECTIONS = {
         RESULTS / "judge_heldout_rechecked_math_layer18_v2_cpu" / "test_report.json",
         judge_recheck_text,
     ),
+    "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
