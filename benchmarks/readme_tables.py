@@ -512,6 +512,7 @@ SECTIONS = {
     "frontier-mtbench-layer18-v2-cpu": _frontier("frontier_mtbench_layer18_v2_cpu"),
     "frontier-mtbench32-layer18-v2-cpu": _frontier("frontier_mtbench32_layer18_v2_cpu"),
     "frontier-mtbench-heldout-layer18-v2-cpu": _frontier("frontier_mtbench_heldout_layer18_v2_cpu"),
+    "frontier-mtbench64-layer18-v2-cpu": _frontier("frontier_mtbench64_layer18_v2_cpu"),
     "frontier-math512-layer18-v2-cpu": _frontier("frontier_math512_layer18_v2_cpu"),
     "frontier-humaneval-layer18-v2-cpu": _frontier("frontier_humaneval_layer18_v2_cpu"),
     "frontier-humaneval-heldout-layer18-v2-cpu": _frontier("frontier_humaneval_heldout_layer18_v2_cpu"),
