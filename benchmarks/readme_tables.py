@@ -406,6 +406,32 @@ def judge_recheck_text(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_labels_text(res: dict) -> str:
+    """Heads trained on the math shards' labels as built and as rechecked, each tested on the held-out
+    shards' labels of both kinds: the same positions and features, other labels (``res``: built / built,
+    the target-only head of ``benchmarks/judge_features.py``'s run)."""
+    runs = {("built", "built"): res}
+    for train, test in (("rechecked", "rechecked"), ("rechecked", "built"), ("built", "rechecked")):
+        runs[(train, test)] = json.loads(
+            (RESULTS / f"judge_labels_math_train_{train}_test_{test}_cpu.json").read_text()
+        )
+    lines = [
+        "Measured by `benchmarks/judge_features.py` (the target-only head, the default head's recipe) on math "
+        "shards 1000–1004, tested on 1005–1006, with the labels as built or rechecked; the commands are in "
+        "`benchmarks/results/judge_labels_math_*_cpu.json` and `judge_features_math_layer18_cpu.json`.",
+        "",
+        "| trained on labels | ROC-AUC on the held-out disagreements: labels as built | rechecked labels |",
+        "|---|---|---|",
+    ]
+    for train in ("built", "rechecked"):
+        cells = []
+        for test in ("built", "rechecked"):
+            m = runs[(train, test)]["results"]["target"]["heldout_disagreements"]
+            cells.append(f"{auc_text(m)}, {m['n_errors']} errors of {m['n']}")
+        lines.append(f"| {'as built' if train == 'built' else 'rechecked'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def judge_features_text(res: dict) -> str:
     """Heads trained on the same data with other features beside the target's (the draft's hidden states,
     AutoJudge's; the draft's logit features), on held-out shards, against the free rules."""
@@ -415,7 +441,8 @@ def judge_features_text(res: dict) -> str:
     lines = [
         f"Measured by `{res['command']}`." + INTERVAL_NOTE,
         "",
-        f"| what the head reads beside the target's | ROC-AUC on the held-out disagreements ({held['n_errors']} errors of {held['n']}) "
+        "| what the head reads beside the target's "
+        f"| ROC-AUC on the held-out disagreements ({held['n_errors']} errors of {held['n']}) "
         f"| and the hard picks too ({n[keys[1]]['n_errors']} of {n[keys[1]]['n']}) "
         f"| every held-out position ({n[keys[2]]['n_errors']} of {n[keys[2]]['n']}) |",
         "|---|---|---|---|",
@@ -527,6 +554,7 @@ SECTIONS = {
         judge_recheck_text,
     ),
     "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
+    "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
