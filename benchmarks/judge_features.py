@@ -72,7 +72,8 @@ def draft_states(draft, ds, progress: bool = True) -> tuple[torch.Tensor, torch.
     return torch.cat(at), torch.cat(before), torch.cat(feats)
 
 
-def _domain_of(paths: list[str], ds) -> list[str]:
+def _domain_of(paths: list[str]) -> list[str]:
+    """Each row's domain: the folder that holds its data folder (``data/judge/math-steps/seed-1000``: math-steps)."""
     names = [Path(p).resolve().parent.name for p in paths]
     return [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
 
@@ -108,7 +109,7 @@ def main() -> None:
     disagreement = disagreements(ds, rows)  # (N,)
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
     every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
-    domain = _domain_of(paths, ds)
+    domain = _domain_of(paths)
     domains = {name: torch.tensor([d == name for d in domain])[rows] for name in dict.fromkeys(domain)}
     sets = {
         "target": X,
