@@ -39,7 +39,7 @@ import torch
 from hf_judge.bench.suite import environment
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model
-from hf_judge.training.data import load_dataset_dir
+from hf_judge.training.data import domain_masks, load_dataset_dir
 from hf_judge.training.features import extract
 from hf_judge.training.split import disagreements, position_split, split_by_question
 from hf_judge.training.trainer import (
@@ -70,12 +70,6 @@ def draft_states(draft, ds, progress: bool = True) -> tuple[torch.Tensor, torch.
         at.append(X[k:])
         feats.append(F[k:])
     return torch.cat(at), torch.cat(before), torch.cat(feats)
-
-
-def _domain_of(paths: list[str]) -> list[str]:
-    """Each row's domain: the folder that holds its data folder (``data/judge/math-steps/seed-1000``: math-steps)."""
-    names = [Path(p).resolve().parent.name for p in paths]
-    return [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
 
 
 def main() -> None:
@@ -109,8 +103,7 @@ def main() -> None:
     disagreement = disagreements(ds, rows)  # (N,)
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
     every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
-    domain = _domain_of(paths)
-    domains = {name: torch.tensor([d == name for d in domain])[rows] for name in dict.fromkeys(domain)}
+    domains = domain_masks(paths, rows)  # {domain: (N,) bool}
     sets = {
         "target": X,
         "target+draft_logits": torch.cat([X, d_logits], 1),

@@ -40,7 +40,7 @@ def test_train_names_each_rows_domain_by_the_folder_holding_its_data(tmp_path):
     from datasets import Dataset
 
     from hf_judge.cli.train import _domains
-    from hf_judge.training.data import FEATURES
+    from hf_judge.training.data import FEATURES, domain_masks
 
     row = {"input_ids": [1, 2, 3], "positions": [1, 2], "labels": [1, 0], "source": "t"}
     for folder, n in (("math-steps/seed-1", 2), ("math-steps/seed-2", 1), ("pairs/open-ended", 3)):
@@ -53,6 +53,8 @@ def test_train_names_each_rows_domain_by_the_folder_holding_its_data(tmp_path):
         got["pairs"], ~got["math-steps"]
     )
     assert _domains(paths[:2], rows[:3]) is None  # one domain: nothing to break down
+    one = domain_masks(paths[:2], rows[:3])  # the masks themselves, one domain or more
+    assert list(one) == ["math-steps"] and one["math-steps"].tolist() == [True, True, True]
 
 
 def test_building_pairs_loads_no_model(tmp_path, tiny_tok, monkeypatch):

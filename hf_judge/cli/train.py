@@ -109,17 +109,11 @@ def cmd_recheck(args) -> int:
 
 
 def _domains(paths, rows):
-    """{domain: (N,) bool} from the folder that holds each data folder (``data/judge/math-steps/seed-1000``:
-    ``math-steps``); None with one domain only."""
-    import torch
+    """:func:`~hf_judge.training.data.domain_masks`, or None with one domain only (nothing to break down)."""
+    from ..training.data import domain_masks
 
-    from ..training.data import load_dataset_dir
-
-    names = [Path(p).resolve().parent.name for p in paths]
-    if len(set(names)) < 2:
-        return None
-    of_row = [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
-    return {name: torch.tensor([r == name for r in of_row])[rows] for name in dict.fromkeys(names)}
+    masks = domain_masks(paths, rows)
+    return masks if len(masks) > 1 else None
 
 
 def cmd_train(args) -> int:

@@ -42,6 +42,7 @@ __all__ = [
     "auto_items",
     "auto_label",
     "build_dataset",
+    "domain_masks",
     "load_dataset_dir",
     "load_seed_pairs",
     "pairs_dataset",
@@ -421,6 +422,15 @@ def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
             raise FileNotFoundError(f"no judge data set at {p}")
         parts.append(load_from_disk(str(p)))
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def domain_masks(paths: Iterable[str | Path], rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """{domain: (N,) bool} for the positions of ``rows`` (N,), rows of ``load_dataset_dir(paths)``: a row's
+    domain is the folder that holds its data folder (``data/judge/math-steps/seed-1000``: ``math-steps``)."""
+    paths = list(paths)
+    names = [Path(p).resolve().parent.name for p in paths]
+    of_row = [name for name, p in zip(names, paths, strict=True) for _ in range(len(load_dataset_dir(p)))]
+    return {name: torch.tensor([r == name for r in of_row])[rows] for name in dict.fromkeys(names)}
 
 
 def build_dataset(
