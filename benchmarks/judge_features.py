@@ -72,6 +72,9 @@ def draft_states(draft, ds, progress: bool = True) -> tuple[torch.Tensor, torch.
     return torch.cat(at), torch.cat(before), torch.cat(feats)
 
 
+FEATURE_SETS = ("target", "target+draft_logits", "target+draft_prev", "target+draft", "target+draft_prev+draft_logits")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="data set folders to train, validate and test on")
@@ -83,7 +86,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, nargs="+", default=[1e-2])
     ap.add_argument("--weight-decay", type=float, nargs="+", default=[1e-2])
     ap.add_argument("--select-on", default="positions", choices=SELECT_ON)
-    ap.add_argument("--sets", nargs="+", help="feature sets to train (default: all)")
+    ap.add_argument("--sets", nargs="+", choices=FEATURE_SETS, help="feature sets to train (default: all)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     dtype = resolve_dtype(args.dtype)
@@ -94,8 +97,10 @@ def main() -> None:
     X, y, rows, F = feats.X, feats.y, feats.rows, feats.F
     env = environment(target)
     del target
-    draft = load_model(DEFAULT_DRAFT, dtype=dtype)
-    d_at, d_before, d_logits = draft_states(draft, ds)
+    names = [n for n in FEATURE_SETS if not args.sets or n in args.sets]
+    if any("draft" in n for n in names):  # the draft runs only where a set reads it
+        draft = load_model(DEFAULT_DRAFT, dtype=dtype)
+        d_at, d_before, d_logits = draft_states(draft, ds)
     n_train_rows = len(load_dataset_dir(args.data))
     held = rows >= n_train_rows  # (N,)
     split = position_split(split_by_question(ds), rows)  # (N,)
@@ -104,14 +109,10 @@ def main() -> None:
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
     every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
     domains = domain_masks(paths, rows)  # {domain: (N,) bool}
-    sets = {
-        "target": X,
-        "target+draft_logits": torch.cat([X, d_logits], 1),
-        "target+draft_prev": torch.cat([X, d_before], 1),
-        "target+draft": torch.cat([X, d_at], 1),
-        "target+draft_prev+draft_logits": torch.cat([X, d_before, d_logits], 1),
-    }
-    sets = {k: v for k, v in sets.items() if not args.sets or k in args.sets}
+    parts = {"target": lambda: X}
+    if any("draft" in n for n in names):
+        parts.update(draft_logits=lambda: d_logits, draft_prev=lambda: d_before, draft=lambda: d_at)
+    sets = {n: torch.cat([parts[k]() for k in n.split("+")], 1) for n in names}  # (N, H [+ Hd] [+ 3])
     configs = [
         TrainConfig(head_type=args.head_type, logit_features=args.logit_features, lr=lr, weight_decay=wd)
         for lr, wd in itertools.product(args.lr, args.weight_decay)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hf_judge.bench.report import quality_text
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
+from hf_judge.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -439,7 +440,8 @@ def judge_features_text(res: dict) -> str:
     keys = ("heldout_disagreements", "heldout_disagreements_and_hard", "heldout")
     n = {k: res["results"]["target"][k] for k in keys}
     lines = [
-        f"Measured by `{res['command']}`." + INTERVAL_NOTE,
+        f"Measured by `{res['command']}`, the MLP head by `{json.loads(MLP_FEATURES.read_text())['command']}`."
+        + INTERVAL_NOTE,
         "",
         "| what the head reads beside the target's "
         f"| ROC-AUC on the held-out disagreements ({held['n_errors']} errors of {held['n']}) "
@@ -449,12 +451,20 @@ def judge_features_text(res: dict) -> str:
     ]
     for name, r in res["results"].items():
         lines.append(f"| {FEATURE_SETS.get(name, name)} | " + " | ".join(auc_text(r[k]) for k in keys) + " |")
+        if name == "target":  # the same features, one hidden layer in place of the linear head
+            mlp = json.loads(MLP_FEATURES.read_text())
+            r = mlp["results"]["target"]
+            lines.append(f"| nothing, an MLP head ({MLP_NOTE}) | " + " | ".join(auc_text(r[k]) for k in keys) + " |")
     rules = res["free_rules"]
     for rule, m in rules["heldout"].items():
         both = rules["heldout_disagreements_and_hard"][rule]
         lines.append(f"| free rule: {rule} | {m['test_disagreements']:.3f} | {both:.3f} | {m['test']:.3f} |")
     return "\n".join(lines)
 
+
+# the target-only feature set trained as an MLP head (one hidden layer) by the same script, grid and data
+MLP_FEATURES = RESULTS / "judge_features_math_layer18_mlp_cpu.json"
+MLP_NOTE = f"one hidden layer of {TrainConfig.mlp_hidden_size} in place of the linear layer"
 
 # what each feature set of benchmarks/judge_features.py reads beside the target's hidden state
 FEATURE_SETS = {
