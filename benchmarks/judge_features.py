@@ -32,6 +32,7 @@ import itertools
 import json
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -41,10 +42,11 @@ from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model
 from hf_judge.training.data import domain_masks, load_dataset_dir
 from hf_judge.training.features import extract
-from hf_judge.training.split import disagreements, position_split, split_by_question
+from hf_judge.training.split import disagreements, position_split, question_groups, split_by_question
 from hf_judge.training.trainer import (
     SELECT_ON,
     TrainConfig,
+    learning_curve,
     metrics,
     roc_auc,
     rules_auc,
@@ -75,6 +77,34 @@ def draft_states(draft, ds, progress: bool = True) -> tuple[torch.Tensor, torch.
 FEATURE_SETS = ("target", "target+draft_logits", "target+draft_prev", "target+draft", "target+draft_prev+draft_logits")
 
 
+def plot_curves(curves: list[list[dict]], rules: dict[str, float], path: Path) -> None:
+    """Held-out disagreement ROC-AUC against training disagreements (log scale): each seed's curve faint, their
+    mean bold, the free rules' levels on the same held-out disagreements dotted."""
+    from hf_judge.bench.plots import plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for c in curves:
+        ax.plot(
+            [p["train_disagreements"] for p in c],
+            [p["test_disagreements_roc_auc"] for p in c],
+            "o-",
+            c="C0",
+            alpha=0.25,
+        )
+    xs = [sum(c[i]["train_disagreements"] for c in curves) / len(curves) for i in range(len(curves[0]))]
+    ys = [sum(c[i]["test_disagreements_roc_auc"] for c in curves) / len(curves) for i in range(len(curves[0]))]
+    ax.plot(xs, ys, "o-", c="C0", lw=2.5, label=f"judge head, mean of {len(curves)} seeds")
+    for i, (rule, auc) in enumerate(sorted(rules.items())):
+        ax.axhline(auc, color=f"C{i + 2}", ls=":", label=f"free rule {rule}")
+    ax.set_xscale("log")
+    ax.set(xlabel="training disagreements (log scale)", ylabel="ROC-AUC, held-out disagreements")
+    ax.set_title("Math judge: held-out learning curve")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="data set folders to train, validate and test on")
@@ -87,6 +117,15 @@ def main() -> None:
     ap.add_argument("--weight-decay", type=float, nargs="+", default=[1e-2])
     ap.add_argument("--select-on", default="positions", choices=SELECT_ON)
     ap.add_argument("--sets", nargs="+", choices=FEATURE_SETS, help="feature sets to train (default: all)")
+    ap.add_argument(
+        "--learning-curve",
+        type=int,
+        default=0,
+        metavar="SEEDS",
+        help="each set's chosen config trained again on 1/8, 1/4, 1/2 and all of the training questions, "
+        "tested on the --heldout shards (would more data of this kind still help?), once per seed 0..SEEDS-1 "
+        "(the seed picks the shares' questions and the initialisation)",
+    )
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     dtype = resolve_dtype(args.dtype)
@@ -105,6 +144,7 @@ def main() -> None:
     held = rows >= n_train_rows  # (N,)
     split = position_split(split_by_question(ds), rows)  # (N,)
     split[held] = 3  # neither trained, validated nor tested on inside the grid
+    groups = torch.tensor(question_groups(ds))[rows]  # (N,) each position's question
     disagreement = disagreements(ds, rows)  # (N,)
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
     every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
@@ -153,6 +193,16 @@ def main() -> None:
                 if (held & m).any()
             },
         }
+        if args.learning_curve and held.any():
+            # the held-out shards take the test split's place (the grid's own test questions sit out)
+            part = split.clone()
+            part[split == 2] = -1
+            part[held] = 2
+            cfg = TrainConfig(**rep.config)
+            res["heldout_learning_curves"] = [
+                learning_curve(Xs, y, rows, part, groups, disagreement, replace(cfg, seed=seed), features=F)
+                for seed in range(args.learning_curve)
+            ]
         results[name] = res
         short = {
             k: res[k] and round(res[k]["roc_auc"], 4)
@@ -182,6 +232,13 @@ def main() -> None:
     }
     print("free rules", json.dumps(out["free_rules"]))
     Path(args.out).write_text(json.dumps(out, indent=2))
+    if args.learning_curve and held.any():
+        rules = {r: m["test_disagreements"] for r, m in out["free_rules"]["heldout"].items()}
+        for name, res in results.items():
+            suffix = "" if len(results) == 1 else "_" + name.replace("+", "_")
+            plot_curves(
+                res["heldout_learning_curves"], rules, Path(args.out).with_name(Path(args.out).stem + suffix + ".png")
+            )
 
 
 if __name__ == "__main__":

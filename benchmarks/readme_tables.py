@@ -462,6 +462,33 @@ def judge_features_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_learning_curve_text(res: dict) -> str:
+    """The default recipe's head trained on nested shares of the math training questions, tested on the
+    held-out math shards, once per seed (which questions, and the initialisation)."""
+    curves = res["results"]["target"]["heldout_learning_curves"]
+    held = res["results"]["target"]["heldout_disagreements"]
+    ratio = res["free_rules"]["heldout"]["ratio"]["test_disagreements"]
+    lines = [
+        f"Measured by `{res['command']}`: {len(curves)} seeds, each its own draw of the shares' questions. "
+        f"The held-out disagreements hold {held['n_errors']} errors of {held['n']}; the best free rule "
+        f"(probability ratio) ranks them at {ratio:.3f}.",
+        "",
+        "| share of the training questions | questions | training disagreements (mean) "
+        "| ROC-AUC on the held-out disagreements: mean (lowest–highest seed) | every held-out position: mean |",
+        "|---|---|---|---|---|",
+    ]
+    for i, p in enumerate(curves[0]):
+        pts = [c[i] for c in curves]
+        dis = [q["test_disagreements_roc_auc"] for q in pts]
+        allp = [q["test_roc_auc"] for q in pts]
+        n = sum(q["train_disagreements"] for q in pts) / len(pts)
+        lines.append(
+            f"| {p['fraction']:g} | {p['train_questions']} | {n:.0f} "
+            f"| {sum(dis) / len(dis):.3f} ({min(dis):.3f}–{max(dis):.3f}) | {sum(allp) / len(allp):.3f} |"
+        )
+    return "\n".join(lines)
+
+
 # the target-only feature set trained as an MLP head (one hidden layer) by the same script, grid and data
 MLP_FEATURES = RESULTS / "judge_features_math_layer18_mlp_cpu.json"
 MLP_NOTE = f"one hidden layer of {TrainConfig.mlp_hidden_size} in place of the linear layer"
@@ -565,6 +592,7 @@ SECTIONS = {
     ),
     "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
     "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
+    "judge-learning-curve-cpu": (RESULTS / "judge_learning_curve_math_layer18_cpu.json", judge_learning_curve_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
