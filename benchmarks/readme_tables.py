@@ -462,6 +462,31 @@ def judge_features_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+def label_cost_text(res: dict) -> str:
+    """The labeller's continuations of built items replayed with one shared prefill and with a batch prefill."""
+    env = res["environment"]
+    lines = [
+        f"Measured by `{res['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, "
+        f"torch {env['torch']}, transformers {env['transformers']}: both ways in one run, item by item.",
+        "",
+        "| item | substitutions | prefix tokens (mean) | batch prefill (s) | one shared prefill (s) | faster "
+        "| same continuations | same labels | labels as in the shard |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, g in enumerate(res["groups"]):
+        lines.append(
+            f"| {i + 1} | {g['rows']} | {sum(g['prefix_tokens']) / g['rows']:.0f} | {g['seconds_batch_prefill']:.0f} "
+            f"| {g['seconds_shared_prefill']:.0f} | {g['speedup']:.2f}x | {g['same_continuations']} of {g['rows']} "
+            f"| {g['same_labels']} of {g['rows']} | {g['labels_as_built']} of {g['rows']} |"
+        )
+    sec = res["seconds"]
+    lines.append(
+        f"| all | {sum(g['rows'] for g in res['groups'])} | | {sec['batch_prefill']:.0f} | {sec['shared_prefill']:.0f} "
+        f"| {res['speedup']:.2f}x | | | |"
+    )
+    return "\n".join(lines)
+
+
 def judge_learning_curve_text(res: dict) -> str:
     """The default recipe's head trained on nested shares of the math training questions, tested on the
     held-out math shards, once per seed (which questions, and the initialisation)."""
@@ -592,6 +617,7 @@ SECTIONS = {
     ),
     "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
     "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
+    "label-cost-cpu": (RESULTS / "label_cost_cpu.json", label_cost_text),
     "judge-learning-curve-cpu": (RESULTS / "judge_learning_curve_math_layer18_cpu.json", judge_learning_curve_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }

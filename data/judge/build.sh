@@ -13,6 +13,8 @@
 # The models run in float32 on every machine (the dtype features are extracted in; --dtype auto would pick
 # bfloat16 where a CPU computes it natively, and a shard's labels would depend on the machine); a
 # checkpoint records the models' dtype and is not resumed in another.
+# From math-steps seed 1008's second item on, the continuations start from one shared prefill of the answer
+# (benchmarks/label_cost.py: the same continuations and labels as the batch prefill, in less time).
 # Programs shards up to seed 9 were labelled before the checker ran an indented code block dedented (as the
 # bench's grader does): there an answer written indented was skipped, or a substitution labelled an error.
 set -euo pipefail

@@ -87,10 +87,11 @@ def _one_layer(layer: int) -> list[int]:
     return [layer]
 
 
-def cached_forward(model, input_ids: torch.Tensor, cache_obj=None):
-    """A forward that keeps its KV cache, whatever this transformers calls it: ``(logits, cache)``."""
+def cached_forward(model, input_ids: torch.Tensor, cache_obj=None, logits_to_keep: int = 0):
+    """A forward that keeps its KV cache, whatever this transformers calls it: ``(logits, cache)``; the logits of
+    the last ``logits_to_keep`` positions only (0: all)."""
     kw = {_cache_kwarg(type(model)): cache_obj} if cache_obj is not None else {}
-    out = model(input_ids=input_ids, use_cache=True, **kw)
+    out = model(input_ids=input_ids, use_cache=True, logits_to_keep=logits_to_keep, **kw)
     kept = getattr(out, "cache", None)
     return out.logits, kept if kept is not None else out.past_key_values
 
@@ -111,6 +112,34 @@ def states_and_logits(
     kwargs = {"use_cache": False} if cache_obj is None else {_cache_kwarg(type(model)): cache_obj, "use_cache": True}
     out = model(input_ids=input_ids, logits_to_keep=logits_at, output_hidden_states=_one_layer(layer), **kwargs)
     return out.hidden_states[layer], out.logits
+
+
+def left_padded_cache(model, caches: list, which: list[int], lengths: list[int], width: int):
+    """A batch's cache built from the caches of a few sequences (batch 1 each): row r holds the first
+    ``lengths[r]`` tokens of ``caches[which[r]]``, after ``width - lengths[r]`` zero pads that the batch's
+    attention mask hides, as a left-padded batch's prefill would have left it (up to float rounding). Returns
+    ``(keyword, cache)`` for ``generate``, or None where a cache is not a plain dynamic cache of full-attention
+    layers (sliding windows, hybrid or quantised layers), for the caller to prefill the batch itself."""
+    from transformers.cache_utils import DynamicLayer
+
+    for c in caches:
+        layers = getattr(c, "layers", None)
+        if not layers or any(type(layer) is not DynamicLayer or layer.keys is None for layer in layers):
+            return None
+    for r, (i, n) in enumerate(zip(which, lengths, strict=True)):
+        if not 0 <= n <= min(width, caches[i].get_seq_length()):
+            raise ValueError(f"row {r}: {n} tokens of a cache of {caches[i].get_seq_length()}, in a width of {width}")
+    data = []
+    for li in range(len(caches[0].layers)):
+        pair = []
+        for kind in ("keys", "values"):
+            t = getattr(caches[0].layers[li], kind)  # (1, heads, T, d)
+            rows = t.new_zeros(len(which), t.shape[1], width, t.shape[3])  # (B, heads, width, d)
+            for r, (i, n) in enumerate(zip(which, lengths, strict=True)):
+                rows[r, :, width - n :] = getattr(caches[i].layers[li], kind)[0, :, :n]
+            pair.append(rows)
+        data.append(tuple(pair))
+    return _cache_kwarg(type(model)), DynamicCache(data, config=model.config.get_text_config(decoder=True))
 
 
 def cropped_copy(cache_obj, length: int):

@@ -154,7 +154,13 @@ class _RowStop(StoppingCriteria):
 
 @torch.no_grad()
 def _continue_batch(
-    target, tokenizer, prefixes: list[list[int]], budgets: list[int], decided=None, temperature: float | None = None
+    target,
+    tokenizer,
+    prefixes: list[list[int]],
+    budgets: list[int],
+    decided=None,
+    temperature: float | None = None,
+    share_prefix: bool = True,
 ) -> list[list[int]]:
     """The target's greedy continuation of each prefix, all in one left-padded batch; with ``temperature``,
     sampled from the target's full distribution at that temperature instead (no top-k or top-p cut).
@@ -162,7 +168,15 @@ def _continue_batch(
     Row r keeps at most ``budgets[r]`` tokens and stops at eos or as soon as ``decided(text)``
     says its answer is settled: on a CPU a batch of B continuations costs about what two or three
     single ones do, because each step is bound by reading the weights, not by the B tokens.
+
+    Rows that share their beginnings share its prefill: each longest prefix (less its last token) runs once,
+    and each row starts from its share of that cache, rather than the batch prefilling B padded copies (a
+    labeller's substitutions into one answer: one forward over the answer instead of 16; on a CPU that prefill
+    took most of a labelling run's time); ``share_prefix=False`` prefills the batch as it stands
+    (``benchmarks/label_cost.py`` compares the two).
     """
+    from ..core import _compat
+
     how = {"do_sample": False}
     if temperature is not None:  # (top_k=None would be transformers' default of 50)
         how = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
@@ -171,6 +185,18 @@ def _continue_batch(
     ids = torch.tensor([[pad] * (n - len(p)) + p for p in prefixes], device=target.device)  # (B, n)
     mask = torch.tensor([[0] * (n - len(p)) + [1] * len(p) for p in prefixes], device=target.device)  # (B, n)
     stop = _RowStop(n, budgets, tokenizer.eos_token_id, tokenizer, decided)
+    bases: list[list[int]] = []  # the longest prefixes (less their last token): every row's begins one of them
+    for p in sorted(prefixes, key=len, reverse=True):
+        if not any(b[: len(p) - 1] == p[:-1] for b in bases):
+            bases.append(p[:-1])
+    cached = {}
+    if share_prefix and len(bases) < len(prefixes) and n > 1:
+        which = [next(i for i, b in enumerate(bases) if b[: len(p) - 1] == p[:-1]) for p in prefixes]
+        caches = [
+            _compat.cached_forward(target, torch.tensor([b], device=target.device), logits_to_keep=1)[1] for b in bases
+        ]
+        made = _compat.left_padded_cache(target, caches, which, [len(p) - 1 for p in prefixes], n - 1)
+        cached = dict([made]) if made is not None else {}
     out = target.generate(
         input_ids=ids,
         attention_mask=mask,
@@ -179,6 +205,7 @@ def _continue_batch(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=pad,
         stopping_criteria=StoppingCriteriaList([stop]),
+        **cached,
     )  # (B, n + T)
     return [out[r, n : n + (stop.length[r] or budgets[r])].tolist() for r in range(len(prefixes))]
 
