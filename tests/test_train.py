@@ -491,37 +491,22 @@ def test_batched_continuations_equal_one_at_a_time(tiny_tok):
     assert got == want and [len(x) for x in got] == budgets
 
 
-def test_substitutions_into_one_answer_prefill_it_once(tiny_tok):
-    """Rows that differ from one answer only in their last token (the labeller's substitutions) start from
-    one forward over that answer, each from its share of the cache: the batch prefills one token per row, and
-    every row still gets the target's own greedy continuation."""
+@pytest.mark.parametrize("case", ["substitutions into one answer", "several answers, repeated"])
+def test_rows_that_share_a_beginning_prefill_it_once(tiny_tok, case):
+    """The labeller's batch (rows that differ from one answer only in their last token) and the recheck's (a
+    few prefixes, each repeated, and a prefix of one of them): each longest prefix, less its last token, runs
+    once; the batch then feeds one token per row from the first step, and every row still gets the target's
+    own greedy continuation."""
     from hf_judge.training.data import _continue_batch, _greedy
 
     target = tiny_for(tiny_tok, layers=2, seed=3)
-    answer = tiny_tok("one two three four five six seven")["input_ids"]
-    prefixes = [answer[:i] + [7 + i] for i in (2, 5, 3)]
-    budgets = [6, 4, 8]
-    shapes = []
-    hook = target.register_forward_pre_hook(
-        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
-    )
-    got = _continue_batch(target, tiny_tok, prefixes, budgets)
-    hook.remove()
-    want = [_greedy(target, None, p, b, eos=None) for p, b in zip(prefixes, budgets, strict=True)]
-    assert got == want and [len(x) for x in got] == budgets
-    assert shapes[0] == (1, 5)  # the answer up to the longest row's substitution, once
-    assert set(shapes[1:]) == {(3, 1)}  # then one token per row per step, from the first
-
-
-def test_rows_of_several_answers_prefill_each_answer_once(tiny_tok):
-    """The recheck's batch: a few prefixes, each repeated; and a prefix of one of them: each longest prefix runs
-    once, every row gets its own greedy continuation."""
-    from hf_judge.training.data import _continue_batch, _greedy
-
-    target = tiny_for(tiny_tok, layers=2, seed=3)
-    a, b = tiny_tok("one two three four five six")["input_ids"], tiny_tok("x y z")["input_ids"]
-    prefixes = [a, b, a, b, a[:3], [9]]
-    budgets = [5, 7, 5, 7, 6, 4]
+    a, b = tiny_tok("one two three four five six seven")["input_ids"], tiny_tok("x y z")["input_ids"]
+    if case == "substitutions into one answer":
+        prefixes, budgets = [a[:i] + [7 + i] for i in (2, 5, 3)], [6, 4, 8]
+        once = [(1, 5)]  # the answer up to the longest row's substitution
+    else:
+        prefixes, budgets = [a, b, a, b, a[:3], [9]], [5, 7, 5, 7, 6, 4]
+        once = [(1, len(a) - 1), (1, len(b) - 1)]
     shapes = []
     hook = target.register_forward_pre_hook(
         lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
@@ -529,8 +514,8 @@ def test_rows_of_several_answers_prefill_each_answer_once(tiny_tok):
     got = _continue_batch(target, tiny_tok, prefixes, budgets)
     hook.remove()
     want = [_greedy(target, None, p, n, eos=None) for p, n in zip(prefixes, budgets, strict=True)]
-    assert got == want
-    assert shapes[:2] == [(1, len(a) - 1), (1, len(b) - 1)] and set(shapes[2:]) == {(6, 1)}
+    assert got == want and [len(x) for x in got] == budgets
+    assert shapes[: len(once)] == once and set(shapes[len(once) :]) == {(len(prefixes), 1)}
 
 
 def test_a_decided_answer_stops_its_continuation(tiny_tok):

@@ -171,8 +171,8 @@ def _continue_batch(
 
     Rows that share their beginnings share its prefill: each longest prefix (less its last token) runs once,
     and each row starts from its share of that cache, rather than the batch prefilling B padded copies (a
-    labeller's substitutions into one answer: one forward over the answer instead of 16; on a CPU that prefill
-    took most of a labelling run's time); ``share_prefix=False`` prefills the batch as it stands
+    labeller's substitutions into one answer: one forward over the answer instead of 16, a large share of a
+    labelling run's time on a CPU); ``share_prefix=False`` prefills the batch as it stands
     (``benchmarks/label_cost.py`` compares the two).
     """
     from ..core import _compat
