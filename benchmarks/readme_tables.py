@@ -492,11 +492,12 @@ def judge_learning_curve_text(res: dict) -> str:
     held-out math shards, once per seed (which questions, and the initialisation)."""
     curves = res["results"]["target"]["heldout_learning_curves"]
     held = res["results"]["target"]["heldout_disagreements"]
-    ratio = res["free_rules"]["heldout"]["ratio"]["test_disagreements"]
+    rules = {r: m["test_disagreements"] for r, m in res["free_rules"]["heldout"].items()}
+    best = max(rules, key=rules.get)
     lines = [
         f"Measured by `{res['command']}`: {len(curves)} seeds, each its own draw of the shares' questions. "
         f"The held-out disagreements hold {held['n_errors']} errors of {held['n']}; the best free rule "
-        f"(probability ratio) ranks them at {ratio:.3f}.",
+        f"({best}) ranks them at {rules[best]:.3f}.",
         "",
         "| share of the training questions | questions | training disagreements (mean) "
         "| ROC-AUC on the held-out disagreements: mean (lowest–highest seed) | every held-out position: mean |",
