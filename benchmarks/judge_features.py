@@ -137,9 +137,10 @@ def main() -> None:
     env = environment(target)
     del target
     names = [n for n in FEATURE_SETS if not args.sets or n in args.sets]
+    parts = {"target": X}
     if any("draft" in n for n in names):  # the draft runs only where a set reads it
-        draft = load_model(DEFAULT_DRAFT, dtype=dtype)
-        d_at, d_before, d_logits = draft_states(draft, ds)
+        d_at, d_before, d_logits = draft_states(load_model(DEFAULT_DRAFT, dtype=dtype), ds)
+        parts.update(draft_logits=d_logits, draft_prev=d_before, draft=d_at)
     n_train_rows = len(load_dataset_dir(args.data))
     held = rows >= n_train_rows  # (N,)
     split = position_split(split_by_question(ds), rows)  # (N,)
@@ -149,10 +150,7 @@ def main() -> None:
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
     every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
     domains = domain_masks(paths, rows)  # {domain: (N,) bool}
-    parts = {"target": lambda: X}
-    if any("draft" in n for n in names):
-        parts.update(draft_logits=lambda: d_logits, draft_prev=lambda: d_before, draft=lambda: d_at)
-    sets = {n: torch.cat([parts[k]() for k in n.split("+")], 1) for n in names}  # (N, H [+ Hd] [+ 3])
+    sets = {n: torch.cat([parts[k] for k in n.split("+")], 1) for n in names}  # (N, H [+ Hd] [+ 3])
     configs = [
         TrainConfig(head_type=args.head_type, logit_features=args.logit_features, lr=lr, weight_decay=wd)
         for lr, wd in itertools.product(args.lr, args.weight_decay)

@@ -25,23 +25,19 @@ from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_TARGET, load_model, load_tokenizer
 from hf_judge.training.checkable import is_correct_number
 from hf_judge.training.data import MATH_INSTRUCTION, _continue_batch, auto_items, load_dataset_dir, prompt_ids
+from hf_judge.training.recheck import _item_of
 
 
-def item_rows(
-    rows: list[dict], items: list[dict], instruction: str, tokenizer, eos: int
-) -> list[tuple[dict, int, list]]:
-    """``[(item, prompt length, its substitution rows)]``: the rows that begin with the item's prompt."""
-    out = []
-    for it in items:
-        p = prompt_ids(tokenizer, f"{it['question']} {instruction}".strip())
-        subs = [
-            r
-            for r in rows
-            if r["source"].startswith("auto:mismatch") and r["input_ids"][: len(p)] == p and r["input_ids"][-1] != eos
-        ]
-        if len(subs) > 1:
-            out.append((it, len(p), subs))
-    return out
+def item_rows(rows: list[dict], items: list[dict], instruction: str, tokenizer, eos: int) -> list[tuple]:
+    """``[(item, prompt length, its substitution rows)]`` for the items with more than one, matched by prompt
+    as ``hf-judge recheck`` matches them."""
+    prompts = {tuple(prompt_ids(tokenizer, f"{it['question']} {instruction}".strip())): it for it in items}
+    by_item: dict[int, tuple] = {}
+    for r, row in enumerate(rows):
+        if row["source"].startswith("auto:mismatch") and row["input_ids"][-1] != eos:
+            n, it = _item_of(row["input_ids"], prompts, r)
+            by_item.setdefault(id(it), (it, n, []))[2].append(row)
+    return [g for g in by_item.values() if len(g[2]) > 1]
 
 
 def main() -> None:

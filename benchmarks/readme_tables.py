@@ -439,9 +439,9 @@ def judge_features_text(res: dict) -> str:
     held = res["results"]["target"]["heldout_disagreements"]
     keys = ("heldout_disagreements", "heldout_disagreements_and_hard", "heldout")
     n = {k: res["results"]["target"][k] for k in keys}
+    mlp = json.loads(MLP_FEATURES.read_text())
     lines = [
-        f"Measured by `{res['command']}`, the MLP head by `{json.loads(MLP_FEATURES.read_text())['command']}`."
-        + INTERVAL_NOTE,
+        f"Measured by `{res['command']}`, the MLP head by `{mlp['command']}`." + INTERVAL_NOTE,
         "",
         "| what the head reads beside the target's "
         f"| ROC-AUC on the held-out disagreements ({held['n_errors']} errors of {held['n']}) "
@@ -452,7 +452,6 @@ def judge_features_text(res: dict) -> str:
     for name, r in res["results"].items():
         lines.append(f"| {FEATURE_SETS.get(name, name)} | " + " | ".join(auc_text(r[k]) for k in keys) + " |")
         if name == "target":  # the same features, one hidden layer in place of the linear head
-            mlp = json.loads(MLP_FEATURES.read_text())
             r = mlp["results"]["target"]
             lines.append(f"| nothing, an MLP head ({MLP_NOTE}) | " + " | ".join(auc_text(r[k]) for k in keys) + " |")
     rules = res["free_rules"]
