@@ -40,27 +40,39 @@ def item_rows(rows: list[dict], items: list[dict], instruction: str, tokenizer, 
     return [g for g in by_item.values() if len(g[2]) > 1]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def replay_parser(doc: str, n_groups: int) -> argparse.ArgumentParser:
+    """The options of a replay of built items (this script's and ``label_batching.py``'s)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--data", required=True, help="a built auto-labelled shard")
     ap.add_argument("--items", default="math-steps")
     ap.add_argument("--seed", type=int, required=True, help="the seed the shard was built with")
     ap.add_argument("--n-items", type=int, default=20, help="the shard's --n-items")
     ap.add_argument("--label-max-new-tokens", type=int, default=320, help="the shard's --label-max-new-tokens")
-    ap.add_argument("--n-groups", type=int, default=2, help="items to replay")
+    ap.add_argument("--n-groups", type=int, default=n_groups, help="items to replay")
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    return ap
+
+
+def load_replay(args) -> tuple:
+    """``(tokenizer, target, checker, decided, groups)`` for a replay: the first ``--n-groups`` items of the shard
+    with their substitution rows, the target loaded as build-data loads it, warmed up."""
     items, how = auto_items(args.items, args.n_items, args.seed)
     tok = load_tokenizer(DEFAULT_TARGET)
     checker = how.get("checker", is_correct_number)  # auto_label's defaults where the items keep them
     if checker is None:
         raise SystemExit(f"--items {args.items} has no answer to check: nothing to replay")
-    target = load_model(DEFAULT_TARGET, dtype=resolve_dtype(args.dtype), cpu_linear="auto")  # as build-data loads it
+    target = load_model(DEFAULT_TARGET, dtype=resolve_dtype(args.dtype), cpu_linear="auto")
     rows = load_dataset_dir(args.data).to_list()
     groups = item_rows(rows, items, how.get("instruction", MATH_INSTRUCTION), tok, tok.eos_token_id)
     groups = groups[: args.n_groups]
     _continue_batch(target, tok, [groups[0][2][0]["input_ids"][:8]] * 2, [2, 2])  # warm-up, not timed
+    return tok, target, checker, how.get("decided"), groups
+
+
+def main() -> None:
+    args = replay_parser(__doc__, n_groups=2).parse_args()
+    tok, target, checker, decided, groups = load_replay(args)
     results = []
     for it, n_prompt, subs in groups:
         prefixes = [r["input_ids"] for r in subs]
@@ -68,7 +80,9 @@ def main() -> None:
         timed, outs = {}, {}
         for share in (False, True):
             t = time.perf_counter()
-            outs[share] = _continue_batch(target, tok, prefixes, budgets, how.get("decided"), share_prefix=share)
+            outs[share] = _continue_batch(
+                target, tok, prefixes, budgets, decided, share_prefix=share, drop_settled=False
+            )
             timed[share] = time.perf_counter() - t
         labels = {
             share: [

@@ -486,6 +486,27 @@ def label_cost_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+def label_batching_text(res: dict) -> str:
+    """The labeller's continuations of built items replayed one item per batch and several items per batch."""
+    env, sec, n = res["environment"], res["seconds"], res["rows"]
+    per = " + ".join(f"{x:.0f}" for x in res["seconds_per_item_before"])
+    return "\n".join(
+        [
+            f"Measured by `{res['command']}` on {env['device']}, {env['dtype'].replace('torch.', '')}, "
+            f"torch {env['torch']}, transformers {env['transformers']}: both ways in one run, on the "
+            f"{res['items']} items' {n} substitutions ({res['errors_as_built']} labelled errors in the shard).",
+            "",
+            "| way | seconds | faster | same continuations | same labels | labels as in the shard |",
+            "|---|---|---|---|---|---|",
+            "| one item per batch, every row stepped until the item's longest is done "
+            f"| {sec['one_item_per_batch']:.0f} ({per}) | 1.00x | | | |",
+            f"| the items' rows in one batch, a row leaving it once its answer is written "
+            f"| {sec['items_together_done_rows_leave']:.0f} | {res['speedup']:.2f}x "
+            f"| {res['same_continuations']} of {n} | {res['same_labels']} of {n} | {res['labels_as_built']} of {n} |",
+        ]
+    )
+
+
 def judge_learning_curve_text(res: dict) -> str:
     """The default recipe's head trained on nested shares of the math training questions, tested on the
     held-out math shards, once per seed (which questions, and the initialisation)."""
@@ -618,6 +639,7 @@ SECTIONS = {
     "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
     "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
     "label-cost-cpu": (RESULTS / "label_cost_cpu.json", label_cost_text),
+    "label-batching-cpu": (RESULTS / "label_batching_cpu.json", label_batching_text),
     "judge-learning-curve-cpu": (RESULTS / "judge_learning_curve_math_layer18_cpu.json", judge_learning_curve_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }

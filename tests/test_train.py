@@ -432,7 +432,7 @@ def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, m
     want = auto_label(target, draft, tiny_tok, items, **kw)
 
     ckpt = tmp_path / "out.progress.jsonl"
-    real, calls = data._label_item, []
+    real, calls = data._plan_item, []
 
     def interrupted(*args, **kwargs):
         calls.append(args[3])
@@ -440,7 +440,7 @@ def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, m
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(data, "_label_item", interrupted)
+    monkeypatch.setattr(data, "_plan_item", interrupted)
     with pytest.raises(KeyboardInterrupt):
         auto_label(target, draft, tiny_tok, items, checkpoint=ckpt, **kw)
     assert [r["item"] for r in read_records(ckpt)[1:]] == [0, 1]
@@ -451,6 +451,38 @@ def test_interrupted_auto_label_resumes_without_duplicates(tmp_path, tiny_tok, m
     assert [r["item"] for r in read_records(ckpt)[1:]] == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="written for other items or settings"):
         auto_label(target, draft, tiny_tok, items[:3], checkpoint=ckpt, **kw)
+
+
+def test_consecutive_items_share_a_batch_of_continuations(tiny_tok, monkeypatch):
+    """auto_label continues the substitutions of consecutive items together, in batches of up to
+    ``batch_size`` rows (a CPU step costs little more for more rows), and labels every row as one item per
+    batch does."""
+    from hf_judge.training import data
+
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    set_draft_len(draft, 3)
+    items = [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(5)]
+    kw = {
+        "checker": lambda text, ans: (len(text) + int(ans)) % 3 != 0,  # some answers wrong, some rows errors
+        "max_new_tokens": 12,
+        "max_mismatches": 4,
+        "progress": False,
+    }
+    real, batches = data._continue_batch, []
+
+    def counted(target, tokenizer, prefixes, *args, **kwargs):
+        batches.append(len(prefixes))
+        return real(target, tokenizer, prefixes, *args, **kwargs)
+
+    monkeypatch.setattr(data, "_continue_batch", counted)
+    alone = auto_label(target, draft, tiny_tok, items, batch_size=4, **kw)
+    one_each = list(batches)
+    batches.clear()
+    shared = auto_label(target, draft, tiny_tok, items, batch_size=8, **kw)
+    assert len(one_each) >= 3 and max(one_each) <= 4  # one item's substitutions per batch
+    assert len(batches) < len(one_each) and max(batches) > 4 and sum(batches) == sum(one_each)
+    assert shared.to_list() == alone.to_list()
+    assert {lab for row in alone.to_list() for lab in row["labels"]} == {0, 1}
 
 
 def test_a_checkpoint_is_not_resumed_with_the_models_in_another_dtype(tmp_path, tiny_tok):
@@ -515,7 +547,45 @@ def test_rows_that_share_a_beginning_prefill_it_once(tiny_tok, case):
     hook.remove()
     want = [_greedy(target, None, p, n, eos=None) for p, n in zip(prefixes, budgets, strict=True)]
     assert got == want and [len(x) for x in got] == budgets
-    assert shapes[: len(once)] == once and set(shapes[len(once) :]) == {(len(prefixes), 1)}
+    assert shapes[: len(once)] == once and shapes[len(once)] == (len(prefixes), 1)  # then one token per row
+    assert {t for _, t in shapes[len(once) :]} == {1}
+
+
+@pytest.mark.parametrize("drop_settled", [True, False])
+def test_a_done_row_leaves_the_batch(tiny_tok, drop_settled):
+    """A greedy row whose continuation is done (here: its budget used) leaves the labeller's batch: each later
+    step runs only the rows still writing, and every row still gets the target's own greedy continuation;
+    ``drop_settled=False`` (transformers' generate) steps all three rows until the last is done."""
+    from hf_judge.training.data import _continue_batch, _greedy
+
+    target = tiny_for(tiny_tok, layers=2, seed=3)
+    prefixes, budgets = [tiny_tok("a b c")["input_ids"], tiny_tok("one two three")["input_ids"], [5, 6]], [2, 5, 3]
+    shapes = []
+    hook = target.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    got = _continue_batch(target, tiny_tok, prefixes, budgets, share_prefix=False, drop_settled=drop_settled)
+    hook.remove()
+    want = [_greedy(target, None, p, n, eos=None) for p, n in zip(prefixes, budgets, strict=True)]
+    assert got == want
+    # after the prefill, the rows fed at each step: the 5 tokens of the longest row take 5 steps (generate's
+    # prefill of the whole prefixes yields the first token)
+    rows = [3, 3, 2, 1, 1] if drop_settled else [3] * 4
+    assert shapes[1:] == [(b, 1) for b in rows]
+
+
+def test_a_generation_config_that_changes_greedy_choices_is_kept(tiny_tok):
+    """A target whose generation config penalises repetition continues as ``generate`` would, penalty included:
+    the labeller's own loop (the argmax of the logits) runs only where that is greedy."""
+    from hf_judge.training.data import _continue_batch, _greedy
+
+    target = tiny_for(tiny_tok, layers=2, seed=3)
+    prefixes, budgets = [tiny_tok("a b c")["input_ids"], [5, 6]], [12, 9]
+    plain = _continue_batch(target, tiny_tok, prefixes, budgets)
+    target.generation_config.repetition_penalty = 5.0
+    got = _continue_batch(target, tiny_tok, prefixes, budgets)
+    assert got == [_greedy(target, None, p, n, eos=None) for p, n in zip(prefixes, budgets, strict=True)]
+    assert got != plain  # the penalty changed the choices
 
 
 def test_a_decided_answer_stops_its_continuation(tiny_tok):

@@ -307,7 +307,11 @@ def add_train_commands(sub) -> None:
         p.add_argument("--max-positives", type=int, default=8, help="auto: target tokens added as acceptable per item")
         p.add_argument("--label-max-new-tokens", type=int, default=96, help="auto: answer length cap")
         p.add_argument(
-            "--label-batch-size", type=int, default=8, help="auto: target continuations run together in one batch"
+            "--label-batch-size",
+            type=int,
+            default=8,
+            help="auto: target continuations run together in one batch; consecutive items share one (a CPU step "
+            "costs little more for more rows)",
         )
         p.add_argument(
             "--hard-share",

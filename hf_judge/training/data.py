@@ -130,6 +130,15 @@ def _greedy(target, draft, ids: list[int], max_new_tokens: int, eos) -> list[int
     return out[0, len(ids) :].tolist()
 
 
+def _settled(tokens: list[int], budget: int, eos: int | None, tokenizer, decided) -> bool:
+    """Whether a continuation ``tokens`` is done: its budget used, at eos, or ``decided(text)`` (its answer written)."""
+    return (
+        len(tokens) >= budget
+        or (bool(tokens) and tokens[-1] == eos)
+        or (decided is not None and decided(tokenizer.decode(tokens)))
+    )
+
+
 class _RowStop(StoppingCriteria):
     """Stops each row of a batch on its own: at eos, after its budget, or once ``decided(text)`` holds."""
 
@@ -140,16 +149,71 @@ class _RowStop(StoppingCriteria):
     def __call__(self, input_ids, scores, **kwargs):
         n = input_ids.shape[1] - self.start
         for r, budget in enumerate(self.budgets):
-            if self.length[r] is not None:
-                continue
-            last = int(input_ids[r, -1])
-            if (
-                n >= budget
-                or last == self.eos
-                or (self.decided is not None and self.decided(self.tok.decode(input_ids[r, self.start :])))
+            if self.length[r] is None and _settled(
+                input_ids[r, self.start :].tolist(), budget, self.eos, self.tok, self.decided
             ):
                 self.length[r] = min(n, budget)
         return torch.tensor([x is not None for x in self.length], device=input_ids.device)
+
+
+# generation-config fields that leave generate()'s greedy choice the argmax of the logits (do_sample=False is passed)
+_GREEDY_NEUTRAL = {
+    *("_from_model_config", "transformers_version", "use_cache", "pad_token_id", "bos_token_id", "eos_token_id"),
+    *("output_attentions", "output_hidden_states", "output_scores", "output_logits", "return_dict_in_generate"),
+    *("do_sample", "temperature", "top_k", "top_p", "min_p", "typical_p", "max_length", "max_new_tokens"),
+}
+
+
+def _argmax_is_greedy(model) -> bool:
+    """Whether ``generate``'s greedy choice on ``model`` is the argmax of its logits: its generation config sets
+    nothing else (a repetition penalty, say, or banned tokens, which ``generate`` would apply)."""
+    return set(model.generation_config.to_diff_dict()) <= _GREEDY_NEUTRAL
+
+
+def _shared_prefill(target, prefixes: list[list[int]], width: int):
+    """``(keyword, cache)`` of the left-padded batch of ``prefixes`` holding all but its last column, where rows
+    share their beginnings: each longest prefix (less its last token) runs once and each row gets its share; None
+    where no two rows share one (or the cache is not a plain one): the caller prefills the batch itself."""
+    from ..core import _compat
+
+    bases: list[list[int]] = []  # the longest prefixes (less their last token): every row's begins one of them
+    for p in sorted(prefixes, key=len, reverse=True):
+        if not any(b[: len(p) - 1] == p[:-1] for b in bases):
+            bases.append(p[:-1])
+    if len(bases) == len(prefixes) or width < 2:
+        return None
+    which = [next(i for i, b in enumerate(bases) if b[: len(p) - 1] == p[:-1]) for p in prefixes]
+    caches = [
+        _compat.cached_forward(target, torch.tensor([b], device=target.device), logits_to_keep=1)[1] for b in bases
+    ]
+    return _compat.left_padded_cache(target, caches, which, [len(p) - 1 for p in prefixes], width - 1)
+
+
+@torch.no_grad()
+def _greedy_rows(target, last: torch.Tensor, mask: torch.Tensor, cache, done) -> list[list[int]]:
+    """Greedy continuations of a left-padded batch whose ``cache`` holds all but its ``last`` tokens (B, 1)
+    (``mask`` (B, n) covers both). Row r stops once ``done(r, tokens)``, and leaves the batch then: later steps
+    run only the rows still writing."""
+    from ..core import _compat
+
+    rows = torch.arange(last.shape[0], device=last.device)  # (R,) the batch rows still writing
+    outs: list[list[int]] = [[] for _ in range(last.shape[0])]
+    while True:
+        logits, cache = _compat.masked_forward(target, last, mask, cache)  # (R, V)
+        nxt = logits.argmax(-1)  # (R,)
+        going = []
+        for a, (r, t) in enumerate(zip(rows.tolist(), nxt.tolist(), strict=True)):
+            outs[r].append(t)
+            if not done(r, outs[r]):
+                going.append(a)
+        if not going:
+            return outs
+        if len(going) < len(rows):
+            keep = torch.tensor(going, device=rows.device)  # (R',)
+            _compat.keep_rows(cache, keep)
+            rows, mask, nxt = rows[keep], mask[keep], nxt[keep]
+        mask = torch.cat([mask, mask.new_ones(len(rows), 1)], -1)  # (R, n + 1)
+        last = nxt[:, None]  # (R, 1)
 
 
 @torch.no_grad()
@@ -161,6 +225,7 @@ def _continue_batch(
     decided=None,
     temperature: float | None = None,
     share_prefix: bool = True,
+    drop_settled: bool = True,
 ) -> list[list[int]]:
     """The target's greedy continuation of each prefix, all in one left-padded batch; with ``temperature``,
     sampled from the target's full distribution at that temperature instead (no top-k or top-p cut).
@@ -171,41 +236,41 @@ def _continue_batch(
 
     Rows that share their beginnings share its prefill: each longest prefix (less its last token) runs once,
     and each row starts from its share of that cache, rather than the batch prefilling B padded copies (a
-    labeller's substitutions into one answer: one forward over the answer instead of 16, a large share of a
-    labelling run's time on a CPU); ``share_prefix=False`` prefills the batch as it stands
-    (``benchmarks/label_cost.py`` compares the two).
+    labeller's substitutions into one answer: one forward over the answer instead of 16);
+    ``share_prefix=False`` prefills the batch as it stands. A greedy row that is done leaves the batch
+    (``drop_settled``), so that later steps run only the rows still writing; ``drop_settled=False``, sampling,
+    and a target whose generation config changes greedy choices (a repetition penalty, say) run transformers'
+    ``generate`` (whose seeded sampler a recheck reproduces), which steps every row until the last is done
+    (``benchmarks/label_cost.py`` and ``benchmarks/label_batching.py`` compare the ways).
     """
     from ..core import _compat
 
-    how = {"do_sample": False}
-    if temperature is not None:  # (top_k=None would be transformers' default of 50)
-        how = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    eos = tokenizer.eos_token_id
     n = max(map(len, prefixes))
     ids = torch.tensor([[pad] * (n - len(p)) + p for p in prefixes], device=target.device)  # (B, n)
     mask = torch.tensor([[0] * (n - len(p)) + [1] * len(p) for p in prefixes], device=target.device)  # (B, n)
-    stop = _RowStop(n, budgets, tokenizer.eos_token_id, tokenizer, decided)
-    bases: list[list[int]] = []  # the longest prefixes (less their last token): every row's begins one of them
-    for p in sorted(prefixes, key=len, reverse=True):
-        if not any(b[: len(p) - 1] == p[:-1] for b in bases):
-            bases.append(p[:-1])
-    cached = {}
-    if share_prefix and len(bases) < len(prefixes) and n > 1:
-        which = [next(i for i, b in enumerate(bases) if b[: len(p) - 1] == p[:-1]) for p in prefixes]
-        caches = [
-            _compat.cached_forward(target, torch.tensor([b], device=target.device), logits_to_keep=1)[1] for b in bases
-        ]
-        made = _compat.left_padded_cache(target, caches, which, [len(p) - 1 for p in prefixes], n - 1)
-        cached = dict([made]) if made is not None else {}
+    made = _shared_prefill(target, prefixes, n) if share_prefix else None
+    if drop_settled and temperature is None and _argmax_is_greedy(target):
+        cache = made[1] if made is not None else None
+        if cache is None and n > 1:
+            _, cache = _compat.masked_forward(target, ids[:, :-1], mask[:, :-1])
+        return _greedy_rows(
+            target, ids[:, -1:], mask, cache, lambda r, toks: _settled(toks, budgets[r], eos, tokenizer, decided)
+        )
+    how = {"do_sample": False}
+    if temperature is not None:  # (top_k=None would be transformers' default of 50)
+        how = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+    stop = _RowStop(n, budgets, eos, tokenizer, decided)
     out = target.generate(
         input_ids=ids,
         attention_mask=mask,
         max_new_tokens=max(budgets),
         **how,
-        eos_token_id=tokenizer.eos_token_id,
+        eos_token_id=eos,
         pad_token_id=pad,
         stopping_criteria=StoppingCriteriaList([stop]),
-        **cached,
+        **(dict([made]) if made is not None else {}),
     )  # (B, n + T)
     return [out[r, n : n + (stop.length[r] or budgets[r])].tolist() for r in range(len(prefixes))]
 
@@ -248,9 +313,10 @@ def auto_label(
     target's own tokens are added as acceptable examples.
 
     Cost: the reference answer is decoded with lossless speculative decoding (``use_draft_for_speed``);
-    the continuations run ``batch_size`` at a time in one batch, and each stops as soon as
+    the continuations of consecutive items share batches of up to ``batch_size`` rows (an item's substitutions
+    are not split between batches unless one item has more than ``batch_size``), and each stops as soon as
     ``decided(text)`` says its answer is written (for instance a closed ``\\boxed{}``), since the
-    label cannot change after that.
+    label cannot change after that. Items are recorded as their batch finishes.
 
     Where no answer can be checked (``checker=None``: open-ended prompts, items ``{"question"}``),
     a substitution is labelled by whether it keeps the target's own answer: see
@@ -262,8 +328,9 @@ def auto_label(
     their rows have source ``auto:mismatch:hard``, and the evenly spread ones ``auto:mismatch``, the
     natural mix of disagreements that reports on disagreements use.
 
-    With ``checkpoint`` (a JSONL file) every finished item is recorded as it completes; a rerun
-    after an interruption skips the recorded items, so nothing is labelled twice.
+    With ``checkpoint`` (a JSONL file) every finished item is recorded as its batch completes; a rerun
+    after an interruption skips the recorded items, so nothing is labelled twice (the items of the batch under
+    way are labelled again).
     """
     items = list(items)
     if window < 1 or tolerance < 0:
@@ -291,11 +358,48 @@ def auto_label(
     with open(checkpoint, "a") if checkpoint else contextlib.nullcontext() as log:
         if log is not None and not done:
             append_record(log, {"fingerprint": _fingerprint(items, made_with)})
-        todo = [i for i in range(len(items)) if i not in done]
-        for i in tqdm(todo, desc="auto-label", disable=not progress, initial=len(done), total=len(items)):
-            done[i] = {"item": i, "rows": _label_item(target, draft, tokenizer, items[i], **settings)}
+        bar = tqdm(desc="auto-label", disable=not progress, initial=len(done), total=len(items))
+        pending: list[tuple[int, dict]] = []  # checked items whose continuations wait to share one batch
+
+        def finish(i: int, rows: list[dict] | None) -> None:
+            done[i] = {"item": i, "rows": rows}
             if log is not None:
                 append_record(log, done[i])
+            bar.update()
+
+        def flush() -> None:
+            jobs = [(items[i], plan) for i, plan in pending]
+            labels = _checked_labels(target, tokenizer, jobs, checker, max_new_tokens, batch_size, decided)
+            for (i, plan), got in zip(pending, labels, strict=True):
+                finish(i, _item_rows(plan, got, max_positives))
+            pending.clear()
+
+        for i in [i for i in range(len(items)) if i not in done]:
+            plan = _plan_item(
+                target,
+                draft,
+                tokenizer,
+                items[i],
+                checker=checker,
+                max_new_tokens=max_new_tokens,
+                max_mismatches=max_mismatches,
+                instruction=instruction,
+                use_draft=use_draft_for_speed,
+                hard_share=hard_share,
+            )
+            if plan is None:
+                finish(i, None)
+            elif checker is None:
+                drops = preservation(target, plan["p"], plan["ref"], plan["subs_to"], window)
+                labels = {j: int(j in drops and drops[j] <= tolerance) for j in plan["subs"]}  # an early stop: none
+                finish(i, _item_rows(plan, labels, max_positives))
+            else:
+                pending.append((i, plan))
+                if sum(len(q["subs"]) for _, q in pending) + max_mismatches > batch_size:  # the next may not fit
+                    flush()
+        if pending:
+            flush()
+        bar.close()
     skipped = sum(done[i]["rows"] is None for i in range(len(items)))
     if progress and skipped:
         print(f"auto-label: skipped {skipped}/{len(items)} items the target answered wrongly")
@@ -330,7 +434,7 @@ def _resume(checkpoint, items: list[dict], settings: dict) -> dict[int, dict]:
     return {r["item"]: r for r in records[1:]}
 
 
-def _label_item(
+def _plan_item(
     target,
     draft,
     tokenizer,
@@ -339,16 +443,13 @@ def _label_item(
     checker,
     max_new_tokens: int,
     max_mismatches: int,
-    max_positives: int,
     instruction: str,
     use_draft: bool,
-    batch_size: int,
-    decided,
-    window: int = 16,
-    tolerance: float = 0.5,
     hard_share: float = 0.0,
-) -> list[dict] | None:
-    """The labelled rows of one item, or None when the target's own answer is wrong."""
+) -> dict | None:
+    """The target's answer to ``item`` and the disagreements to label in it, or None when the answer is wrong:
+    ``p`` (the prompt), ``ref`` (the answer), ``d_pred`` (the draft's token at each of its positions), ``subs``
+    (the positions to label), ``hard`` (those picked as hard), ``subs_to`` (position -> the draft's token)."""
     eos = tokenizer.eos_token_id
     helper = draft if use_draft else None  # greedy SD gives the target's own greedy text faster
     p = prompt_ids(tokenizer, f"{item['question']} {instruction}".strip())
@@ -366,19 +467,20 @@ def _label_item(
         lp = logits.log_softmax(-1)[torch.arange(len(ref)), torch.tensor(d_pred)].tolist()  # (len(ref),)
         hard = set(sorted(mism, key=lambda i: lp[i])[: round(max_mismatches * hard_share)])
     subs = sorted([*hard, *_spread([i for i in mism if i not in hard], max_mismatches - len(hard))])
-    if checker is None:
-        drops = preservation(target, p, ref, {i: d_pred[i] for i in subs if d_pred[i] != eos}, window)
-        labels = {i: int(i in drops and drops[i] <= tolerance) for i in subs}  # an early stop loses the rest
-    else:
-        labels = _checked_labels(
-            target, tokenizer, item, p, ref, d_pred, subs, checker, max_new_tokens, batch_size, decided
-        )
+    subs_to = {i: d_pred[i] for i in subs if d_pred[i] != eos}  # a substituted eos ends the answer there
+    return {"p": p, "ref": ref, "d_pred": d_pred, "subs": subs, "hard": hard, "mism": mism, "subs_to": subs_to}
+
+
+def _item_rows(plan: dict, labels: dict[int, int], max_positives: int) -> list[dict]:
+    """The data set rows of one planned item: each substitution with its label, and up to ``max_positives`` of
+    the target's own tokens as acceptable."""
+    p, ref, d_pred = plan["p"], plan["ref"], plan["d_pred"]
     rows = []
-    for i in subs:
+    for i in plan["subs"]:
         sub = p + ref[:i] + [d_pred[i]]
-        source = "auto:mismatch:hard" if i in hard else "auto:mismatch"
+        source = "auto:mismatch:hard" if i in plan["hard"] else "auto:mismatch"
         rows.append({"input_ids": sub, "positions": [len(sub) - 1], "labels": [labels[i]], "source": source})
-    same = _spread([i for i in range(len(ref)) if i not in set(mism)], max_positives)
+    same = _spread([i for i in range(len(ref)) if i not in set(plan["mism"])], max_positives)
     if same:
         rows.append(
             {
@@ -391,23 +493,30 @@ def _label_item(
     return rows
 
 
-def _checked_labels(target, tokenizer, item, p, ref, d_pred, subs, checker, max_new_tokens, batch_size, decided):
-    """1 where the target's continuation after the substituted draft token still gets the answer right."""
-    eos = tokenizer.eos_token_id
-    conts = {i: [] for i in subs}  # a substituted eos ends the answer there
-    todo = [i for i in subs if d_pred[i] != eos]
+def _checked_labels(
+    target, tokenizer, jobs: list[tuple[dict, dict]], checker, max_new_tokens, batch_size, decided
+) -> list[dict[int, int]]:
+    """For each ``(item, plan)``: position -> 1 where the target's continuation after the substituted draft token
+    still gets the answer right. The continuations of all the items run together, ``batch_size`` rows at a time:
+    a step costs about the same for a few more rows (``benchmarks/label_cost.py``)."""
+    conts = {(k, i): [] for k, (_, plan) in enumerate(jobs) for i in plan["subs"]}  # a substituted eos: no more
+    todo = [(k, i) for k, (_, plan) in enumerate(jobs) for i in plan["subs_to"]]
     for b in range(0, len(todo), batch_size):
         chunk = todo[b : b + batch_size]
         outs = _continue_batch(
             target,
             tokenizer,
-            [p + ref[:i] + [d_pred[i]] for i in chunk],
-            [max(1, max_new_tokens - i - 1) for i in chunk],
+            [jobs[k][1]["p"] + jobs[k][1]["ref"][:i] + [jobs[k][1]["d_pred"][i]] for k, i in chunk],
+            [max(1, max_new_tokens - i - 1) for _, i in chunk],
             decided,
         )
         conts.update(zip(chunk, outs, strict=True))
-    texts = {i: tokenizer.decode(ref[:i] + [d_pred[i]] + conts[i], skip_special_tokens=True) for i in subs}
-    return {i: int(checker(texts[i], item["answer"])) for i in subs}
+    labels: list[dict[int, int]] = [{} for _ in jobs]
+    for (k, i), cont in conts.items():
+        item, plan = jobs[k]
+        text = tokenizer.decode(plan["ref"][:i] + [plan["d_pred"][i]] + cont, skip_special_tokens=True)
+        labels[k][i] = int(checker(text, item["answer"]))
+    return labels
 
 
 @torch.no_grad()

@@ -382,6 +382,25 @@ def left_padded_cache(model, caches: list, which: list[int], lengths: list[int],
     return _cache_kwarg(type(model)), DynamicCache(data, config=model.config.get_text_config(decoder=True))
 
 
+def masked_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache_obj=None):
+    """One forward of a left-padded batch as ``generate`` runs it: ``input_ids`` (B, T) after what ``cache_obj``
+    holds (a new cache without one), ``attention_mask`` (B, held + T), positions counted from each row's first
+    token. Returns the logits at the last position (B, V) and the cache."""
+    pos = attention_mask.long().cumsum(-1) - 1  # (B, held + T)
+    pos = pos.masked_fill(attention_mask == 0, 1)[:, -input_ids.shape[1] :]  # (B, T)
+    kw = {_cache_kwarg(type(model)): cache_obj} if cache_obj is not None else {}
+    out = model(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=pos, use_cache=True, logits_to_keep=1, **kw
+    )
+    kept = getattr(out, "cache", None)
+    return out.logits[:, -1], kept if kept is not None else out.past_key_values
+
+
+def keep_rows(cache_obj, rows: torch.Tensor) -> None:
+    """Keep only the batch rows ``rows`` (R,) of ``cache_obj``, in that order."""
+    cache_obj.batch_select_indices(rows)
+
+
 def cropped_copy(cache_obj, length: int):
     """A copy of ``cache_obj`` holding its first ``length`` tokens; ``cache_obj`` itself is left as it is."""
     copy = deepcopy(cache_obj)
