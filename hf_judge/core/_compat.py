@@ -92,8 +92,13 @@ def cached_forward(model, input_ids: torch.Tensor, cache_obj=None, logits_to_kee
     the last ``logits_to_keep`` positions only (0: all)."""
     kw = {_cache_kwarg(type(model)): cache_obj} if cache_obj is not None else {}
     out = model(input_ids=input_ids, use_cache=True, logits_to_keep=logits_to_keep, **kw)
+    return out.logits, _kept_cache(out)
+
+
+def _kept_cache(out):
+    """The cache a forward's output carries, whatever this transformers calls the field."""
     kept = getattr(out, "cache", None)
-    return out.logits, kept if kept is not None else out.past_key_values
+    return kept if kept is not None else out.past_key_values
 
 
 def last_hidden_states(model, input_ids: torch.Tensor) -> torch.Tensor:
@@ -152,8 +157,7 @@ def masked_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     out = model(
         input_ids=input_ids, attention_mask=attention_mask, position_ids=pos, use_cache=True, logits_to_keep=1, **kw
     )
-    kept = getattr(out, "cache", None)
-    return out.logits[:, -1], kept if kept is not None else out.past_key_values
+    return out.logits[:, -1], _kept_cache(out)
 
 
 def keep_rows(cache_obj, rows: torch.Tensor) -> None:

@@ -471,13 +471,18 @@ def _plan_item(
     return {"p": p, "ref": ref, "d_pred": d_pred, "subs": subs, "hard": hard, "mism": mism, "subs_to": subs_to}
 
 
+def _substituted(plan: dict, i: int) -> list[int]:
+    """The prompt and the answer up to position ``i``, with the draft's token there in place of the target's."""
+    return plan["p"] + plan["ref"][:i] + [plan["d_pred"][i]]
+
+
 def _item_rows(plan: dict, labels: dict[int, int], max_positives: int) -> list[dict]:
     """The data set rows of one planned item: each substitution with its label, and up to ``max_positives`` of
     the target's own tokens as acceptable."""
-    p, ref, d_pred = plan["p"], plan["ref"], plan["d_pred"]
+    p, ref = plan["p"], plan["ref"]
     rows = []
     for i in plan["subs"]:
-        sub = p + ref[:i] + [d_pred[i]]
+        sub = _substituted(plan, i)
         source = "auto:mismatch:hard" if i in plan["hard"] else "auto:mismatch"
         rows.append({"input_ids": sub, "positions": [len(sub) - 1], "labels": [labels[i]], "source": source})
     same = _spread([i for i in range(len(ref)) if i not in set(plan["mism"])], max_positives)
@@ -498,7 +503,7 @@ def _checked_labels(
 ) -> list[dict[int, int]]:
     """For each ``(item, plan)``: position -> 1 where the target's continuation after the substituted draft token
     still gets the answer right. The continuations of all the items run together, ``batch_size`` rows at a time:
-    a step costs about the same for a few more rows (``benchmarks/label_cost.py``)."""
+    a step costs little more for more rows (``benchmarks/label_batching.py``)."""
     conts = {(k, i): [] for k, (_, plan) in enumerate(jobs) for i in plan["subs"]}  # a substituted eos: no more
     todo = [(k, i) for k, (_, plan) in enumerate(jobs) for i in plan["subs_to"]]
     for b in range(0, len(todo), batch_size):
@@ -506,7 +511,7 @@ def _checked_labels(
         outs = _continue_batch(
             target,
             tokenizer,
-            [jobs[k][1]["p"] + jobs[k][1]["ref"][:i] + [jobs[k][1]["d_pred"][i]] for k, i in chunk],
+            [_substituted(jobs[k][1], i) for k, i in chunk],
             [max(1, max_new_tokens - i - 1) for _, i in chunk],
             decided,
         )
