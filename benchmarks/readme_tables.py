@@ -535,6 +535,35 @@ def judge_learning_curve_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+LEARNING_CURVE = RESULTS / "judge_learning_curve_math_layer18_cpu.json"
+
+
+def judge_more_data_text(res: dict) -> str:
+    """The same learning curve with more math shards, and its head on all of the training questions beside the
+    head of the run before (``LEARNING_CURVE``), on the same held-out shards."""
+    runs = {"before": json.loads(LEARNING_CURVE.read_text()), "with the shards built since": res}
+    lines = [
+        judge_learning_curve_text(res),
+        "",
+        "The head on all of the training questions (each run's grid choosing its learning rate and weight decay), "
+        "on the same held-out shards (ROC-AUC with its 95% interval):",
+        "",
+        "| run | training shards | training disagreements | held-out disagreements "
+        "| held-out disagreements and hard picks |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in runs.items():
+        t = r["results"]["target"]
+        shards = r["command"].split(" --data ")[1].split(" --")[0].split()
+        dis, hard = t["heldout_disagreements"], t["heldout_disagreements_and_hard"]
+        lines.append(
+            f"| {name} | {len(shards)} | {r['disagreements']['train']} "
+            f"| {auc_text(dis)}, {dis['n_errors']} errors of {dis['n']} "
+            f"| {auc_text(hard)}, {hard['n_errors']} errors of {hard['n']} |"
+        )
+    return "\n".join(lines)
+
+
 # the target-only feature set trained as an MLP head (one hidden layer) by the same script, grid and data
 MLP_FEATURES = RESULTS / "judge_features_math_layer18_mlp_cpu.json"
 MLP_NOTE = f"one hidden layer of {TrainConfig.mlp_hidden_size} in place of the linear layer"
@@ -640,7 +669,8 @@ SECTIONS = {
     "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
     "label-cost-cpu": (RESULTS / "label_cost_cpu.json", label_cost_text),
     "label-batching-cpu": (RESULTS / "label_batching_cpu.json", label_batching_text),
-    "judge-learning-curve-cpu": (RESULTS / "judge_learning_curve_math_layer18_cpu.json", judge_learning_curve_text),
+    "judge-learning-curve-cpu": (LEARNING_CURVE, judge_learning_curve_text),
+    "judge-more-data-cpu": (RESULTS / "judge_learning_curve_math_more_layer18_cpu.json", judge_more_data_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
