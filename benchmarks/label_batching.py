@@ -23,7 +23,7 @@ from pathlib import Path
 from label_cost import load_replay, replay_parser
 
 from hf_judge.bench.suite import environment
-from hf_judge.training.data import _continue_batch
+from hf_judge.training.data import _continuation_budget, _continue_batch
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
     tok, target, checker, decided, groups = load_replay(args)
     jobs = [(it, n, r["input_ids"]) for it, n, subs in groups for r in subs]  # (item, prompt length, prefix)
-    budgets = [max(1, args.label_max_new_tokens - (len(x) - n)) for _, n, x in jobs]  # the labeller's
+    budgets = [_continuation_budget(args.label_max_new_tokens, len(x) - n) for _, n, x in jobs]  # the labeller's
 
     t = time.perf_counter()  # before: one item per batch, every row stepped until the longest is done
     before, per_item = [], []

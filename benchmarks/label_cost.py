@@ -24,7 +24,14 @@ from hf_judge.bench.suite import environment
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.packaged import DEFAULT_TARGET, load_model, load_tokenizer
 from hf_judge.training.checkable import is_correct_number
-from hf_judge.training.data import MATH_INSTRUCTION, _continue_batch, auto_items, load_dataset_dir, prompt_ids
+from hf_judge.training.data import (
+    MATH_INSTRUCTION,
+    _continuation_budget,
+    _continue_batch,
+    auto_items,
+    load_dataset_dir,
+    prompt_ids,
+)
 from hf_judge.training.recheck import _item_of
 
 
@@ -76,7 +83,7 @@ def main() -> None:
     results = []
     for it, n_prompt, subs in groups:
         prefixes = [r["input_ids"] for r in subs]
-        budgets = [max(1, args.label_max_new_tokens - (len(x) - n_prompt)) for x in prefixes]  # the labeller's
+        budgets = [_continuation_budget(args.label_max_new_tokens, len(x) - n_prompt) for x in prefixes]
         timed, outs = {}, {}
         for share in (False, True):
             t = time.perf_counter()

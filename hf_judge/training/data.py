@@ -471,6 +471,12 @@ def _plan_item(
     return {"p": p, "ref": ref, "d_pred": d_pred, "subs": subs, "hard": hard, "mism": mism, "subs_to": subs_to}
 
 
+def _continuation_budget(max_new_tokens: int, written: int) -> int:
+    """The new tokens a continuation may add to an answer of ``written`` tokens (the substituted one included):
+    what is left of the answer's ``max_new_tokens``, and at least one."""
+    return max(1, max_new_tokens - written)
+
+
 def _substituted(plan: dict, i: int) -> list[int]:
     """The prompt and the answer up to position ``i``, with the draft's token there in place of the target's."""
     return plan["p"] + plan["ref"][:i] + [plan["d_pred"][i]]
@@ -512,7 +518,7 @@ def _checked_labels(
             target,
             tokenizer,
             [_substituted(jobs[k][1], i) for k, i in chunk],
-            [max(1, max_new_tokens - i - 1) for _, i in chunk],
+            [_continuation_budget(max_new_tokens, i + 1) for _, i in chunk],
             decided,
         )
         conts.update(zip(chunk, outs, strict=True))

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..core.errors import InputError
 from .checkable import is_correct_number
-from .data import _continue_batch, _fingerprint, _models_key, _resume, _to_dataset, prompt_ids
+from .data import _continuation_budget, _continue_batch, _fingerprint, _models_key, _resume, _to_dataset, prompt_ids
 from .records import append_record
 
 __all__ = ["recheck_errors", "votes_to_label"]
@@ -123,7 +123,7 @@ def _right_answers(
     for r in chunk:
         ids, (n, _) = rows[r]["input_ids"], of_row[r]
         prefixes += [ids] * samples
-        budgets += [max(1, max_new_tokens - (len(ids) - n))] * samples  # the labeller's budget for this row
+        budgets += [_continuation_budget(max_new_tokens, len(ids) - n)] * samples  # the labeller's budget for this row
     torch.manual_seed(seed)
     outs = _continue_batch(target, tokenizer, prefixes, budgets, decided, temperature=temperature)
     got = []
