@@ -330,7 +330,6 @@ def judge_weight_text(rep: dict) -> str:
         ),
         ("disagreements weighed", rep, _report("judge_heldout_all_layer18_v3_cpu", "test_report.json")),
     ]
-    _same_held_out([(r, h) for _, r, h in heads])
     if training_data(heads[0][1]) != training_data(rep):
         raise ValueError("the two heads must be trained on the same data")
     cfg = rep["config"]
@@ -340,12 +339,56 @@ def judge_weight_text(rep: dict) -> str:
         f"{cfg['weight_decay']:g}, disagreement weight {cfg['disagreement_weight']:g}). "
         + held_out_sentence(heads[1][2]),
         "",
+        *heads_table(heads),
+    ]
+    return "\n".join(lines + own_curve(rep))
+
+
+def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
+    """Heads ``(name, training report, held-out report)`` side by side: validation and test ROC-AUC on their
+    own splits, and on the held-out shards they share, in all and by domain."""
+    _same_held_out([(r, h) for _, r, h in heads])
+    lines = [
         "| head | validation ROC-AUC | test ROC-AUC | test, disagreements | held-out ROC-AUC "
         "| held-out, disagreements | held-out disagreements at its threshold: errors rejected / acceptable kept |",
         "|---|---|---|---|---|---|---|",
     ]
     lines += [held_out_row(f"{name} (threshold {r['val']['threshold']:.3f})", r, h) for name, r, h in heads]
-    lines += held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
+    return lines + held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
+
+
+def judge_more_shards_text(rep: dict) -> str:
+    """The default head's command again with the shards built since it was trained added to its data: both
+    heads on the same held-out shards, and the new head's learning curve."""
+    default = _report("judge_training_layer18_v2_cpu", "training_report.json")
+    before, after = training_data(default), training_data(rep)
+    added = [d for d in after if d not in before]
+    if not added or any(d not in after for d in before):
+        raise ValueError("the head must be trained on the default head's data and more")
+    heads = [
+        ("default", default, _report("judge_heldout_all_layer18_v2_cpu", "test_report.json")),
+        (f"with {', '.join(added)}", rep, _report("judge_heldout_all_layer18_v4_cpu", "test_report.json")),
+    ]
+    lines = [
+        f"Trained by `{rep['command']}`: the default head's command with {', '.join(added)} added to `--data`. "
+        + held_out_sentence(heads[1][2]),
+        "",
+        *heads_table(heads),
+        "",
+        "At each head's own threshold, the held-out disagreements of each domain (errors rejected / acceptable "
+        "kept): "
+        + "; ".join(
+            f"{domain}: "
+            + ", ".join(
+                f"{name} {h['by_domain'][domain]['test_disagreements']['error_recall']:.0%} / "
+                f"{h['by_domain'][domain]['test_disagreements']['recall']:.0%}"
+                for name, _, h in heads
+            )
+            for domain, m in heads[0][2]["by_domain"].items()
+            if m.get("test_disagreements")
+        )
+        + ".",
+    ]
     return "\n".join(lines + own_curve(rep))
 
 
@@ -671,6 +714,10 @@ SECTIONS = {
     "label-batching-cpu": (RESULTS / "label_batching_cpu.json", label_batching_text),
     "judge-learning-curve-cpu": (LEARNING_CURVE, judge_learning_curve_text),
     "judge-more-data-cpu": (RESULTS / "judge_learning_curve_math_more_layer18_cpu.json", judge_more_data_text),
+    "judge-more-shards-cpu": (
+        RESULTS / "judge_training_layer18_v4_cpu" / "training_report.json",
+        judge_more_shards_text,
+    ),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
