@@ -308,15 +308,16 @@ def judge_data_text(rep: dict) -> str:
             f"| {r['val']['roc_auc']:.3f} | {r['test_disagreements']['roc_auc']:.3f} | {h['test']['roc_auc']:.3f} "
             f"| {auc_text(hd)} | {hd['error_recall']:.0%} / {hd['recall']:.0%} |"
         )
-    rules = held.get("free_rules", {})
-    if rules:
-        lines += [
-            "",
-            "The free rules on the same held-out disagreements: "
-            + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in rules.items() if "test_disagreements" in m)
-            + ".",
-        ]
-    return "\n".join(lines + own_curve(rep))
+    return "\n".join(lines + free_rules_lines(held) + own_curve(rep))
+
+
+def free_rules_lines(held: dict) -> list[str]:
+    """The free rules' ROC-AUC on the held-out disagreements of a test-head report, where it has them."""
+    rules = {k: m["test_disagreements"] for k, m in held.get("free_rules", {}).items() if "test_disagreements" in m}
+    if not rules:
+        return []
+    text = ", ".join(f"{k} {auc:.3f}" for k, auc in rules.items())
+    return ["", f"The free rules on the same held-out disagreements: {text}."]
 
 
 def judge_weight_text(rep: dict) -> str:
@@ -357,39 +358,64 @@ def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
     return lines + held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
 
 
-def judge_more_shards_text(rep: dict) -> str:
-    """The default head's command again with the shards built since it was trained added to its data: both
-    heads on the same held-out shards, and the new head's learning curve."""
+def _default_and_candidate(rep: dict, held: tuple[str, str]) -> tuple[list[tuple[str, dict, dict]], list[str]]:
+    """The default head and ``rep``'s head, trained by the default head's command with more shards, each with its
+    ``hf-judge test-head`` report from ``held`` (two result folders, the default's first); and the shards added."""
     default = _report("judge_training_layer18_v2_cpu", "training_report.json")
     before, after = training_data(default), training_data(rep)
     added = [d for d in after if d not in before]
     if not added or any(d not in after for d in before):
         raise ValueError("the head must be trained on the default head's data and more")
     heads = [
-        ("default", default, _report("judge_heldout_all_layer18_v2_cpu", "test_report.json")),
-        (f"with {', '.join(added)}", rep, _report("judge_heldout_all_layer18_v4_cpu", "test_report.json")),
+        ("default", default, _report(held[0], "test_report.json")),
+        (f"with {', '.join(added)}", rep, _report(held[1], "test_report.json")),
     ]
+    return heads, added
+
+
+def heads_compared(heads: list[tuple[str, dict, dict]]) -> list[str]:
+    """:func:`heads_table`, then what each head's own threshold does on each domain's held-out disagreements
+    (where the held-out data hold more than one domain)."""
+    if not all(h.get("by_domain") for _, _, h in heads):
+        return heads_table(heads)
+    by_domain = "; ".join(
+        f"{domain}: "
+        + ", ".join(
+            f"{name} {h['by_domain'][domain]['test_disagreements']['error_recall']:.0%} / "
+            f"{h['by_domain'][domain]['test_disagreements']['recall']:.0%}"
+            for name, _, h in heads
+        )
+        for domain, m in heads[0][2]["by_domain"].items()
+        if m.get("test_disagreements")
+    )
+    return [
+        *heads_table(heads),
+        "",
+        "At each head's own threshold, the held-out disagreements of each domain (errors rejected / acceptable "
+        f"kept): {by_domain}.",
+    ]
+
+
+def judge_more_shards_text(rep: dict) -> str:
+    """The default head's command again with the shards built since it was trained added to its data: both
+    heads on the same held-out shards, and the new head's learning curve."""
+    held = ("judge_heldout_all_layer18_v2_cpu", "judge_heldout_all_layer18_v4_cpu")
+    heads, added = _default_and_candidate(rep, held)
     lines = [
         f"Trained by `{rep['command']}`: the default head's command with {', '.join(added)} added to `--data`. "
         + held_out_sentence(heads[1][2]),
         "",
-        *heads_table(heads),
-        "",
-        "At each head's own threshold, the held-out disagreements of each domain (errors rejected / acceptable "
-        "kept): "
-        + "; ".join(
-            f"{domain}: "
-            + ", ".join(
-                f"{name} {h['by_domain'][domain]['test_disagreements']['error_recall']:.0%} / "
-                f"{h['by_domain'][domain]['test_disagreements']['recall']:.0%}"
-                for name, _, h in heads
-            )
-            for domain, m in heads[0][2]["by_domain"].items()
-            if m.get("test_disagreements")
-        )
-        + ".",
+        *heads_compared(heads),
     ]
     return "\n".join(lines + own_curve(rep))
+
+
+def judge_fresh_text(rep: dict) -> str:
+    """The same two heads on a shard built after both were trained (and after every choice made on the
+    held-out shards above)."""
+    held = ("judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu")
+    heads, _ = _default_and_candidate(rep, held)
+    return "\n".join([held_out_sentence(heads[1][2]), "", *heads_compared(heads), *free_rules_lines(heads[1][2])])
 
 
 def held_out_sentence(h: dict) -> str:
@@ -718,6 +744,7 @@ SECTIONS = {
         RESULTS / "judge_training_layer18_v4_cpu" / "training_report.json",
         judge_more_shards_text,
     ),
+    "judge-fresh-cpu": (RESULTS / "judge_training_layer18_v4_cpu" / "training_report.json", judge_fresh_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
