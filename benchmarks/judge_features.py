@@ -148,7 +148,7 @@ def main() -> None:
     groups = torch.tensor(question_groups(ds))[rows]  # (N,) each position's question
     disagreement = disagreements(ds, rows)  # (N,)
     # and the hard picks (where the target likes the draft's token least): more errors to rank, reported only
-    every_mismatch = torch.tensor([s.startswith("auto:mismatch") for s in ds["source"]])[rows]  # (N,)
+    every_mismatch = disagreements(ds, rows, hard=True)  # (N,)
     domains = domain_masks(paths, rows)  # {domain: (N,) bool}
     sets = {n: torch.cat([parts[k] for k in n.split("+")], 1) for n in names}  # (N, H [+ Hd] [+ 3])
     configs = [

@@ -415,7 +415,19 @@ def judge_fresh_text(rep: dict) -> str:
     held-out shards above)."""
     held = ("judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu")
     heads, _ = _default_and_candidate(rep, held)
-    return "\n".join([held_out_sentence(heads[1][2]), "", *heads_compared(heads), *free_rules_lines(heads[1][2])])
+    lines = [held_out_sentence(heads[1][2]), "", *heads_compared(heads), *free_rules_lines(heads[1][2])]
+    both = heads[1][2].get("test_disagreements_and_hard")
+    if both:  # more errors to rank, so narrower intervals, though not the mix decoding meets
+        rules = heads[1][2]["free_rules"]
+        lines += [
+            "",
+            f"With the hard picks beside them ({both['n']} positions, {both['n_errors']} errors), ROC-AUC: "
+            + ", ".join(f"{name} {auc_text(h['test_disagreements_and_hard'])}" for name, _, h in heads)
+            + "; the free rules "
+            + ", ".join(f"{k} {m['test_disagreements_and_hard']:.3f}" for k, m in rules.items())
+            + ".",
+        ]
+    return "\n".join(lines)
 
 
 def held_out_sentence(h: dict) -> str:

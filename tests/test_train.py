@@ -1085,3 +1085,26 @@ def test_open_ended_pairs_mark_a_real_first_error_and_stay_clear_of_mt_bench(tin
     bench = [e["prompt"].lower() for e in load_task("mt-bench", 80)]  # the questions the bench asks
     closest = max(difflib.SequenceMatcher(None, p["prompt"].lower(), q).ratio() for p in pairs for q in bench)
     assert closest < 0.75
+
+
+def test_held_out_reports_the_hard_picks_beside_the_disagreements():
+    """``held_out`` with ``hard`` (the evenly spread disagreements and the hard picks together, from
+    ``disagreements(..., hard=True)``) reports the head and every free rule on those positions too."""
+    from hf_judge.training.split import disagreements
+    from hf_judge.training.trainer import held_out
+
+    ds = Dataset.from_dict({"source": ["auto:answer", "auto:mismatch", "auto:mismatch:hard", "pairs"]})
+    rows = torch.tensor([0, 0, 1, 1, 2, 2, 2, 3])  # (N,) each position's row
+    even, every = disagreements(ds, rows), disagreements(ds, rows, hard=True)
+    assert even.tolist() == [False, False, True, True, False, False, False, False]
+    assert every.tolist() == [False, False, True, True, True, True, True, False]
+    y = torch.tensor([1.0, 1, 1, 0, 1, 0, 0, 1])
+    probs = torch.tensor([0.9, 0.8, 0.7, 0.2, 0.1, 0.3, 0.4, 0.6])  # ranks the hard picks wrongly
+    rules = {"ratio": torch.tensor([0.5, 0.5, 0.9, 0.1, 0.8, 0.2, 0.3, 0.5])}
+    rep = held_out(probs, y, 0.5, even, rules, hard=every)
+    assert rep["test_disagreements"]["roc_auc"] == 1.0 and rep["test_disagreements"]["n"] == 2
+    hard = rep["test_disagreements_and_hard"]
+    assert hard["n"] == 5 and hard["n_errors"] == 3
+    assert hard["roc_auc"] == pytest.approx(roc_auc(probs[every], y[every])) and hard["roc_auc"] < 1
+    assert rep["free_rules"]["ratio"]["test_disagreements_and_hard"] == 1.0
+    assert "test_disagreements_and_hard" not in held_out(probs, y, 0.5, even, rules)  # only where asked

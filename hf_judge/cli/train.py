@@ -249,19 +249,22 @@ def cmd_calibrate(args) -> int:
 
 def cmd_test_head(args) -> int:
     """A head on data it never saw: its ROC-AUC and what it keeps at its threshold, on every labelled
-    position and on the draft/target disagreements, beside the free rules' ROC-AUC on the same positions;
-    with data folders of several domains (``data/judge/DOMAIN/...``), the same for each in ``by_domain``."""
+    position, on the draft/target disagreements and on those with the hard picks, beside the free rules'
+    ROC-AUC on the same positions; with data folders of several domains (``data/judge/DOMAIN/...``), the
+    same for each in ``by_domain``."""
     from ..bench.suite import environment
     from ..training.split import disagreements
     from ..training.trainer import held_out
 
     head, target, ds, f, probs = _head_on_data(args)
-    dis, thr = disagreements(ds, f.rows), head.config.threshold  # (N,) bool
-    rep = held_out(probs, f.y, thr, dis, f.rules)
+    dis, hard, thr = disagreements(ds, f.rows), disagreements(ds, f.rows, hard=True), head.config.threshold
+    rep = held_out(probs, f.y, thr, dis, f.rules, hard)
     domains = _domains(args.data, f.rows)  # {domain: (N,) bool}, or None with one domain
     if domains:  # the same report on each domain's positions: a head may win on one and lose on another
         rep["by_domain"] = {
-            name: held_out(probs[m], f.y[m], thr, dis[m], {r: s[m] for r, s in f.rules.items()} if f.rules else None)
+            name: held_out(
+                probs[m], f.y[m], thr, dis[m], {r: s[m] for r, s in f.rules.items()} if f.rules else None, hard[m]
+            )
             for name, m in domains.items()
         }
     rep = {**rep, "head": str(args.head), "data": [str(d) for d in args.data]}

@@ -61,8 +61,10 @@ def position_split(row_split: list[str], rows: torch.Tensor) -> torch.Tensor:
     return per_row[rows]
 
 
-def disagreements(dataset, rows: torch.Tensor) -> torch.Tensor:
+def disagreements(dataset, rows: torch.Tensor, hard: bool = False) -> torch.Tensor:
     """(N,) bool: the positions of ``rows`` (N,) that are evenly spread draft/target disagreements (source
     ``auto:mismatch``), the mix decoding meets and reports are made on; the ``auto:mismatch:hard`` picks
-    (chosen where the target likes the draft's token least) are trained on only."""
-    return torch.tensor([s == "auto:mismatch" for s in dataset["source"]], dtype=torch.bool)[rows]
+    (chosen where the target likes the draft's token least) are trained on, and with ``hard`` counted too
+    (a report on both: more errors to rank, though not the mix decoding meets)."""
+    keep = ("auto:mismatch", "auto:mismatch:hard") if hard else ("auto:mismatch",)
+    return torch.tensor([s in keep for s in dataset["source"]], dtype=torch.bool)[rows]

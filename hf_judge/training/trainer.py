@@ -399,16 +399,24 @@ def held_out(
     threshold: float,
     disagreement: torch.Tensor | None = None,
     rules: dict[str, torch.Tensor] | None = None,
+    hard: torch.Tensor | None = None,
 ) -> dict:
     """A head's report on held-out positions: ``probs``, ``y`` (N,) its probabilities and the labels,
     ``disagreement`` (N,) bool the draft/target disagreements among them, ``rules`` {name: (N,)} the free
-    rules' scores there. ``test``: its metrics at ``threshold``; ``test_disagreements``: the same on the
-    disagreements (where there are any); ``free_rules``: each rule's ROC-AUC on both."""
+    rules' scores there, ``hard`` (N,) bool the disagreements with the hard picks. ``test``: its metrics at
+    ``threshold``; ``test_disagreements``: the same on the disagreements (where there are any);
+    ``test_disagreements_and_hard``: on ``hard`` (where given and any); ``free_rules``: each rule's ROC-AUC
+    on each."""
     out = {"test": metrics(probs, y, threshold)}
     if disagreement is not None and disagreement.any():
         out["test_disagreements"] = metrics(probs[disagreement], y[disagreement], threshold)
+    if hard is not None and hard.any():
+        out["test_disagreements_and_hard"] = metrics(probs[hard], y[hard], threshold)
     if rules:
         out["free_rules"] = rules_auc(rules, y, torch.ones_like(y, dtype=torch.bool), disagreement)
+        if "test_disagreements_and_hard" in out:
+            for name, s in rules.items():
+                out["free_rules"][name]["test_disagreements_and_hard"] = roc_auc(s[hard], y[hard])
     return out
 
 
