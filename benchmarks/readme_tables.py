@@ -267,7 +267,8 @@ def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
 
 
 def training_data(rep: dict) -> list[str]:
-    """The data folders a training report's command trained on (its ``--data`` values)."""
+    """The data folders a report's command trained on (its ``--data`` values): ``hf-judge train``'s or a
+    benchmark script's."""
     import shlex
 
     words = shlex.split(rep["command"])
@@ -635,10 +636,9 @@ def judge_more_data_text(res: dict) -> str:
     ]
     for name, r in runs.items():
         t = r["results"]["target"]
-        shards = r["command"].split(" --data ")[1].split(" --")[0].split()
         dis, hard = t["heldout_disagreements"], t["heldout_disagreements_and_hard"]
         lines.append(
-            f"| {name} | {len(shards)} | {r['disagreements']['train']} "
+            f"| {name} | {len(training_data(r))} | {r['disagreements']['train']} "
             f"| {auc_text(dis)}, {dis['n_errors']} errors of {dis['n']} "
             f"| {auc_text(hard)}, {hard['n_errors']} errors of {hard['n']} |"
         )
