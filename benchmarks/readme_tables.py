@@ -11,7 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.bench.report import quality_text
+from hf_judge.bench.report import mean, quality_text
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 from hf_judge.training.trainer import TrainConfig
 
@@ -160,6 +160,55 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     if "grader" in res:
         lines += ["", grader_note(res["grader"])]
     return "\n".join(lines)
+
+
+def earlier_head_lines(res: dict, base: str) -> list[str]:
+    """An earlier head's judge points (those of the bench folder ``base``, on more prompts of the same tasks) on
+    just the prompts of ``res``, from ``base``'s records: tokens per target forward and quality beside the
+    newer head's points on the same prompts, each head named by its folder (the commands' ``--judge``)."""
+    old = _report(base, "results.json")
+    cfg, old_cfg = res["config"], old["config"]
+    if cfg.get("skip", 0) != old_cfg.get("skip", 0) or cfg["limit"] > old_cfg["limit"]:
+        raise ValueError(f"{base}: its prompts must start where this run's do and hold at least as many")
+    records = [json.loads(line) for line in (RESULTS / base / "records.jsonl").read_text().splitlines()]
+    old_head, new_head = (_judge_folder(r["command"]) for r in (old, res))
+    lines = []
+    for task, rows in res["tasks"].items():
+        ids = {r["id"] for r in records if r["task"] == task and r["method"] == "target"}
+        ids = {i for i in ids if int(i.rsplit("/", 1)[1]) < cfg.get("skip", 0) + cfg["limit"]}
+        qs = [k for k in rows["target"] if k.startswith("quality:")]
+        lines += [
+            "",
+            f"The earlier head's judge points on the same {len(ids)} {task} prompts (`benchmarks/results/{base}/`), "
+            "beside this run's:",
+            "",
+            "| head | method | tokens/forward | " + " | ".join(q[8:] for q in qs) + " |",
+            "|---|---|---|" + "---|" * len(qs),
+        ]
+        points = []  # (tokens per forward, row) of each earlier judge point, on these prompts
+        for m, r in old["tasks"][task].items():
+            if not m.startswith("judge"):
+                continue
+            mine = [x for x in records if x["task"] == task and x["method"] == m and x["id"] in ids]
+            if len(mine) != len(ids):
+                raise ValueError(f"{base}: {m} lacks records for some of the {len(ids)} prompts")
+            tps = sum(x["new_tokens"] for x in mine) / sum(x["steps"] for x in mine)
+            qual = " | ".join(f"{mean(r['per_item'][q][: cfg['limit']]):.3f}" for q in qs)
+            points.append((tps, f"| {old_head} | {m} | {tps:.2f} | {qual} |"))
+        lines += [row for _, row in sorted(points)]
+        for m, r in rows.items():
+            if m.startswith("judge"):
+                qual = " | ".join(f"{r[q]:.3f}" for q in qs)
+                lines.append(f"| {new_head} | {m} | {r['tokens_per_step']:.2f} | {qual} |")
+    return lines
+
+
+def _judge_folder(command: str) -> str:
+    """The head folder a bench command's ``--judge`` names (its last path part)."""
+    import shlex
+
+    words = shlex.split(command)
+    return Path(words[words.index("--judge") + 1]).name
 
 
 def auc_table(rep: dict, head: str) -> list[str]:
@@ -359,18 +408,24 @@ def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
     return lines + held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
 
 
-def _default_and_candidate(rep: dict, held: tuple[str, str]) -> tuple[list[tuple[str, dict, dict]], list[str]]:
-    """The default head and ``rep``'s head, trained by the default head's command with more shards, each with its
-    ``hf-judge test-head`` report from ``held`` (two result folders, the default's first); and the shards added."""
+def _default_and_candidates(runs: list[str], held: list[str]) -> tuple[list[tuple[str, dict, dict]], list[list[str]]]:
+    """The default head and the heads of the training folders ``runs``, each trained by the default head's
+    command with more shards, each with its ``hf-judge test-head`` report from ``held`` (one result folder per
+    head, the default's first); and the shards each added."""
     default = _report("judge_training_layer18_v2_cpu", "training_report.json")
-    before, after = training_data(default), training_data(rep)
-    added = [d for d in after if d not in before]
-    if not added or any(d not in after for d in before):
-        raise ValueError("the head must be trained on the default head's data and more")
-    heads = [
-        ("default", default, _report(held[0], "test_report.json")),
-        (f"with {', '.join(added)}", rep, _report(held[1], "test_report.json")),
-    ]
+    if len(held) != len(runs) + 1:
+        raise ValueError(f"{len(runs)} candidate heads need {len(runs) + 1} held-out reports, not {len(held)}")
+    before = training_data(default)
+    heads, added = [("default", default, _report(held[0], "test_report.json"))], []
+    for run, folder in zip(runs, held[1:], strict=True):
+        rep = _report(run, "training_report.json")
+        after = training_data(rep)
+        extra = [d for d in after if d not in before]
+        if not extra or any(d not in after for d in before):
+            raise ValueError(f"{run}: the head must be trained on the default head's data and more")
+        name = "+ " + ", ".join(d.removeprefix("data/judge/") for d in extra)
+        heads.append((name, rep, _report(folder, "test_report.json")))
+        added.append(extra)
     return heads, added
 
 
@@ -397,29 +452,39 @@ def heads_compared(heads: list[tuple[str, dict, dict]]) -> list[str]:
     ]
 
 
+# the heads trained by the default head's command with the shards built since, oldest first
+CANDIDATES = ["judge_training_layer18_v4_cpu", "judge_training_layer18_v5_cpu"]
+
+
 def judge_more_shards_text(rep: dict) -> str:
-    """The default head's command again with the shards built since it was trained added to its data: both
-    heads on the same held-out shards, and the new head's learning curve."""
-    held = ("judge_heldout_all_layer18_v2_cpu", "judge_heldout_all_layer18_v4_cpu")
-    heads, added = _default_and_candidate(rep, held)
+    """The default head's command again with the shards built since it was trained added to its data (each
+    candidate in :data:`CANDIDATES`, ``rep`` the newest): all heads on the same held-out shards, and the newest
+    head's learning curve."""
+    held = ["judge_heldout_all_layer18_v2_cpu"] + [c.replace("training", "heldout_all") for c in CANDIDATES]
+    heads, added = _default_and_candidates(CANDIDATES, held)
+    if heads[-1][1]["command"] != rep["command"]:
+        raise ValueError(f"the section's report must be the newest candidate's, {CANDIDATES[-1]}")
     lines = [
-        f"Trained by `{rep['command']}`: the default head's command with {', '.join(added)} added to `--data`. "
-        + held_out_sentence(heads[1][2]),
+        f"Trained by `{rep['command']}`: the default head's command with {', '.join(added[-1])} added to `--data`"
+        + "".join(f"; the head before it added {', '.join(a)}" for a in added[:-1])
+        + ". "
+        + held_out_sentence(heads[-1][2]),
         "",
         *heads_compared(heads),
     ]
     return "\n".join(lines + own_curve(rep))
 
 
-def judge_fresh_text(rep: dict) -> str:
-    """The same two heads on a shard built after both were trained (and after every choice made on the
-    held-out shards above)."""
-    held = ("judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu")
-    heads, _ = _default_and_candidate(rep, held)
-    lines = [held_out_sentence(heads[1][2]), "", *heads_compared(heads), *free_rules_lines(heads[1][2])]
-    both = heads[1][2].get("test_disagreements_and_hard")
+def judge_fresh_text(rep: dict, runs: list[str], held: list[str]) -> str:
+    """The default head and the candidate heads of ``runs`` on a shard built after all were trained (and after
+    every choice made on the held-out shards above): ``held``, their ``hf-judge test-head`` folders on it."""
+    heads, _ = _default_and_candidates(runs, held)
+    if heads[-1][1]["command"] != rep["command"]:
+        raise ValueError(f"the section's report must be the newest candidate's, {runs[-1]}")
+    lines = [held_out_sentence(heads[-1][2]), "", *heads_compared(heads), *free_rules_lines(heads[-1][2])]
+    both = heads[-1][2].get("test_disagreements_and_hard")
     if both:  # more errors to rank, so narrower intervals, though not the mix decoding meets
-        rules = heads[1][2]["free_rules"]
+        rules = heads[-1][2]["free_rules"]
         lines += [
             "",
             f"With the hard picks beside them ({both['n']} positions, {both['n_errors']} errors), ROC-AUC: "
@@ -435,8 +500,9 @@ def held_out_sentence(h: dict) -> str:
     """Which shards a test-head report ``h`` held out from the heads compared, and how many disagreements."""
     t = h["test_disagreements"]
     return (
-        f"Held out from both: {', '.join(h['data'])} ({t['n']} evenly spread disagreements with {t['n_errors']} "
-        "errors), measured by `hf-judge test-head` as above." + (INTERVAL_NOTE if "roc_auc_95" in t else "")
+        f"Held out from every head here: {', '.join(h['data'])} ({t['n']} evenly spread disagreements with "
+        f"{t['n_errors']} errors), measured by `hf-judge test-head` as above."
+        + (INTERVAL_NOTE if "roc_auc_95" in t else "")
     )
 
 
@@ -719,6 +785,13 @@ def _frontier(folder: str):
     return RESULTS / folder / "results.json", partial(frontier_table, folder=folder)
 
 
+def _frontier_beside(folder: str, base: str):
+    """:func:`_frontier` with an earlier head's judge points on the same prompts below (:func:`earlier_head_lines`)."""
+    return RESULTS / folder / "results.json", lambda res: "\n".join(
+        [frontier_table(res, folder=folder), *earlier_head_lines(res, base)]
+    )
+
+
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
@@ -737,6 +810,9 @@ SECTIONS = {
     "frontier-humaneval-layer18-v2-cpu": _frontier("frontier_humaneval_layer18_v2_cpu"),
     "frontier-humaneval-heldout-layer18-v2-cpu": _frontier("frontier_humaneval_heldout_layer18_v2_cpu"),
     "frontier-math512-layer18-v3-cpu": _frontier("frontier_math512_layer18_v3_cpu"),
+    "frontier-math512-layer18-v5-cpu": _frontier_beside(
+        "frontier_math512_layer18_v5_cpu", "frontier_math512_layer18_v2_cpu"
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
@@ -752,11 +828,15 @@ SECTIONS = {
     "label-batching-cpu": (RESULTS / "label_batching_cpu.json", label_batching_text),
     "judge-learning-curve-cpu": (LEARNING_CURVE, judge_learning_curve_text),
     "judge-more-data-cpu": (RESULTS / "judge_learning_curve_math_more_layer18_cpu.json", judge_more_data_text),
-    "judge-more-shards-cpu": (
+    "judge-more-shards-cpu": (RESULTS / CANDIDATES[-1] / "training_report.json", judge_more_shards_text),
+    "judge-fresh-cpu": (
         RESULTS / "judge_training_layer18_v4_cpu" / "training_report.json",
-        judge_more_shards_text,
+        partial(
+            judge_fresh_text,
+            runs=["judge_training_layer18_v4_cpu"],
+            held=["judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu"],
+        ),
     ),
-    "judge-fresh-cpu": (RESULTS / "judge_training_layer18_v4_cpu" / "training_report.json", judge_fresh_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
