@@ -163,19 +163,22 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
 
 
 def earlier_head_lines(res: dict, base: str) -> list[str]:
-    """An earlier head's judge points (those of the bench folder ``base``, on more prompts of the same tasks) on
-    just the prompts of ``res``, from ``base``'s records: tokens per target forward and quality beside the
-    newer head's points on the same prompts, each head named by its folder (the commands' ``--judge``)."""
+    """An earlier head's judge points (those of the bench folder ``base``, on the same tasks' prompts and maybe
+    more) on just the prompts of ``res``, from ``base``'s records and per-prompt quality: tokens per target
+    forward and quality beside the newer head's points on the same prompts, each head named by its folder (the
+    commands' ``--judge``)."""
+    from hf_judge.bench.tasks import load_task
+
     old = _report(base, "results.json")
     cfg, old_cfg = res["config"], old["config"]
-    if cfg.get("skip", 0) != old_cfg.get("skip", 0) or cfg["limit"] > old_cfg["limit"]:
-        raise ValueError(f"{base}: its prompts must start where this run's do and hold at least as many")
     records = [json.loads(line) for line in (RESULTS / base / "records.jsonl").read_text().splitlines()]
     old_head, new_head = (_judge_folder(r["command"]) for r in (old, res))
     lines = []
     for task, rows in res["tasks"].items():
-        ids = {r["id"] for r in records if r["task"] == task and r["method"] == "target"}
-        ids = {i for i in ids if int(i.rsplit("/", 1)[1]) < cfg.get("skip", 0) + cfg["limit"]}
+        ids = [ex["id"] for ex in load_task(task, cfg["limit"], cfg.get("skip", 0))]
+        where = {ex["id"]: i for i, ex in enumerate(load_task(task, old_cfg["limit"], old_cfg.get("skip", 0)))}
+        if any(i not in where for i in ids):
+            raise ValueError(f"{base}: its {task} prompts must hold every prompt of this run")
         qs = [k for k in rows["target"] if k.startswith("quality:")]
         lines += [
             "",
@@ -189,11 +192,11 @@ def earlier_head_lines(res: dict, base: str) -> list[str]:
         for m, r in old["tasks"][task].items():
             if not m.startswith("judge"):
                 continue
-            mine = [x for x in records if x["task"] == task and x["method"] == m and x["id"] in ids]
+            mine = {x["id"]: x for x in records if x["task"] == task and x["method"] == m and x["id"] in ids}
             if len(mine) != len(ids):
                 raise ValueError(f"{base}: {m} lacks records for some of the {len(ids)} prompts")
-            tps = sum(x["new_tokens"] for x in mine) / sum(x["steps"] for x in mine)
-            qual = " | ".join(f"{mean(r['per_item'][q][: cfg['limit']]):.3f}" for q in qs)
+            tps = sum(x["new_tokens"] for x in mine.values()) / sum(x["steps"] for x in mine.values())
+            qual = " | ".join(f"{mean([r['per_item'][q][where[i]] for i in ids]):.3f}" for q in qs)
             points.append((tps, f"| {old_head} | {m} | {tps:.2f} | {qual} |"))
         lines += [row for _, row in sorted(points)]
         for m, r in rows.items():
@@ -209,6 +212,42 @@ def _judge_folder(command: str) -> str:
 
     words = shlex.split(command)
     return Path(words[words.index("--judge") + 1]).name
+
+
+def lost_answers_text(rep: dict) -> str:
+    """Where each lossy method loses answers the target alone gets right (``benchmarks/lost_answers.py``): per
+    bench run and task, how many it lost and gained, and how many lost answers took another opening; then the
+    openings the judge points took in their lost answers."""
+    n = rep["opening"]
+    lines = [
+        f"Measured by `{rep['command']}` (`benchmarks/results/lost_answers_cpu.json`, from the runs' records): "
+        f"lost = right by the target alone and wrong by the method, gained = the reverse; a lost answer that leaves "
+        f"the target's within its first {n} tokens took another opening (on code: another first line).",
+        "",
+        "| run | task | method | lost | gained | lost with another opening |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run, r in rep["runs"].items():
+        for task, t in r["tasks"].items():
+            for m, x in t["methods"].items():
+                lines.append(
+                    f"| {run} | {task} ({t['prompts']}) | {m} | {x['lost']} | {x['gained']} | {x['lost_at_opening']} |"
+                )
+    for run, r in rep["runs"].items():
+        for task, t in r["tasks"].items():
+            for m, x in t["methods"].items():
+                opened = [a for a in x["answers"] if a["lost"] and a["parted_at"] < n]
+                if m.startswith("judge") and opened:
+                    pairs = "; ".join(f"`{a['target']!r}` became `{a['method']!r}`" for a in opened)
+                    lines += ["", f"{run}, {m}, the openings of its lost {task} answers: {pairs}."]
+    if "data" in rep:
+        counts = "; ".join(
+            f"{domain}: at the opening {c['opening']['acceptable']} acceptable and {c['opening']['error']} errors, "
+            f"later {c['later']['acceptable']} acceptable and {c['later']['error']} errors"
+            for domain, c in rep["data"]["disagreements"].items()
+        )
+        lines += ["", f"The labelled draft/target disagreements of the judge data shards counted: {counts}."]
+    return "\n".join(lines)
 
 
 def auc_table(rep: dict, head: str) -> list[str]:
@@ -813,6 +852,9 @@ SECTIONS = {
     "frontier-math512-layer18-v5-cpu": _frontier_beside(
         "frontier_math512_layer18_v5_cpu", "frontier_math512_layer18_v2_cpu"
     ),
+    "frontier-humaneval-heldout-layer18-v5-cpu": _frontier_beside(
+        "frontier_humaneval_heldout_layer18_v5_cpu", "frontier_humaneval_heldout_layer18_v2_cpu"
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
@@ -837,6 +879,7 @@ SECTIONS = {
             held=["judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu"],
         ),
     ),
+    "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 

@@ -1,0 +1,136 @@
+"""Where the lossy methods of ``hf-judge bench`` runs lose answers the target alone gets right.
+
+For each bench folder, task and lossy method: the prompts whose quality differs from the target alone's
+(lost: the target right and the method wrong; gained: the reverse), and for each the first token where the
+method's answer leaves the target's (every answer is greedy, so the two agree up to there) with a few tokens
+of both. A lost answer that leaves the target's within its first ``--opening`` tokens took another opening
+(on code: another first line of the block), not another step later on. With ``--data``, the labelled
+draft/target disagreements of judge data shards are counted the same way: at the answer's opening or later,
+acceptable or an error::
+
+    python benchmarks/lost_answers.py --bench benchmarks/results/frontier_humaneval_heldout_layer18_v2_cpu \\
+        benchmarks/results/frontier_humaneval_heldout_layer18_v5_cpu --data data/judge/programs/seed-1 \\
+        --out benchmarks/results/lost_answers_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from hf_judge.bench.tasks import load_task
+from hf_judge.registry.packaged import DEFAULT_TARGET, load_tokenizer
+from hf_judge.training.data import load_dataset_dir
+from hf_judge.training.records import read_records
+
+SHOWN = 6  # tokens of each answer shown from where they part
+
+
+def parted_at(a: list[int], b: list[int]) -> int:
+    """The first index where two token lists differ (the shorter one's length if one begins the other)."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
+    """Per task and lossy method of one bench folder: its lost and gained prompts, each with where it parts from
+    the target's answer, and how many lost answers part within the first ``opening`` tokens."""
+    res = json.loads((folder / "results.json").read_text())
+    cfg = res["config"]
+    records = {(r["task"], r["id"], r["method"]): r for r in read_records(folder / "records.jsonl")}
+    out = {}
+    for task, rows in res["tasks"].items():
+        ids = [ex["id"] for ex in load_task(task, cfg["limit"], cfg.get("skip", 0))]
+        q = next(k for k in rows["target"] if k.startswith("quality:"))
+        if q == "quality:nll":
+            continue  # no answer is right or wrong by the NLL alone
+        base = rows["target"]["per_item"][q]
+        methods = {}
+        for m, row in rows.items():
+            if m in ("target", "sd"):
+                continue
+            changed = []
+            for ex_id, t, v in zip(ids, base, row["per_item"][q], strict=True):
+                if t == v:
+                    continue
+                a, b = records[(task, ex_id, "target")]["new_ids"], records[(task, ex_id, m)]["new_ids"]
+                k = parted_at(a, b)
+                changed.append(
+                    {
+                        "id": ex_id,
+                        "lost": t > v,
+                        "parted_at": k,
+                        "before": tokenizer.decode(a[max(0, k - SHOWN) : k]),
+                        "target": tokenizer.decode(a[k : k + SHOWN]),
+                        "method": tokenizer.decode(b[k : k + SHOWN]),
+                    }
+                )
+            lost = [c for c in changed if c["lost"]]
+            methods[m] = {
+                "lost": len(lost),
+                "gained": len(changed) - len(lost),
+                "lost_at_opening": sum(c["parted_at"] < opening for c in lost),
+                "answers": changed,
+            }
+        out[task] = {"quality": q[8:], "prompts": len(ids), "methods": methods}
+    return {"command": res["command"], "tasks": out}
+
+
+def answer_header(tokenizer) -> list[int]:
+    """The tokens the chat template puts between a question and its answer (the generation prompt)."""
+    with_header, without = (
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": "x"}], add_generation_prompt=g, tokenize=True, return_dict=True
+        )["input_ids"]
+        for g in (True, False)
+    )
+    if list(with_header[: len(without)]) != list(without):
+        raise ValueError("the chat template's generation prompt does not extend the prompt without it")
+    return list(with_header[len(without) :])
+
+
+def data_openings(paths: list[str], tokenizer, opening: int) -> dict:
+    """The labelled draft/target disagreements of judge data shards (``auto:mismatch`` rows), per domain (the
+    shard's folder), counted at the answer's first ``opening`` tokens or later, acceptable (label 1) or an error
+    (label 0)."""
+    header = answer_header(tokenizer)
+    domains: dict[str, dict] = {}
+    for path in paths:
+        counts = domains.setdefault(
+            Path(path).parent.name, {where: {"acceptable": 0, "error": 0} for where in ("opening", "later")}
+        )
+        for row in load_dataset_dir(path):
+            if not row["source"].startswith("auto:mismatch"):
+                continue
+            ids = row["input_ids"]
+            starts = [i + len(header) for i in range(len(ids)) if ids[i : i + len(header)] == header]
+            if not starts:
+                raise ValueError(f"{path}: a row without the chat template's answer header")
+            for pos, label in zip(row["positions"], row["labels"], strict=True):
+                where = "opening" if pos - starts[-1] < opening else "later"
+                counts[where]["acceptable" if label == 1 else "error"] += 1
+    return {"shards": paths, "disagreements": domains}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench", nargs="+", required=True, help="hf-judge bench output folders")
+    ap.add_argument("--opening", type=int, default=4, help="a lost answer parting this early took another opening")
+    ap.add_argument("--data", nargs="*", default=[], help="judge data shards whose disagreements to count")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    runs = {}
+    for path in map(Path, args.bench):
+        target = json.loads((path / "run_config.json").read_text())["target"]  # a local path: the alias is its name
+        runs[path.name] = lost_answers(path, load_tokenizer(Path(target).name, install=False), args.opening)
+    report = {"command": shlex.join(["python", *sys.argv]), "opening": args.opening, "runs": runs}
+    if args.data:
+        report["data"] = data_openings(args.data, load_tokenizer(DEFAULT_TARGET, install=False), args.opening)
+    Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
