@@ -6,24 +6,27 @@ method's answer leaves the target's (every answer is greedy, so the two agree up
 of both. A lost answer that leaves the target's within its first ``--opening`` tokens took another opening
 (on code: another first line of the block), not another step later on. With ``--data``, the labelled
 draft/target disagreements of judge data shards are counted the same way: at the answer's opening or later,
-acceptable or an error::
+acceptable or an error. With ``--heads``, the target's probability ratio p(d) / max p of the method's token
+where the answers part, and each head's score of it (the target run once per parting, as features are
+extracted for training)::
 
     python benchmarks/lost_answers.py --bench benchmarks/results/frontier_humaneval_heldout_layer18_v2_cpu \\
         benchmarks/results/frontier_humaneval_heldout_layer18_v5_cpu --data data/judge/programs/seed-1 \\
-        --out benchmarks/results/lost_answers_cpu.json
+        --heads benchmarks/results/judge_training_layer18_v5_cpu --out benchmarks/results/lost_answers_cpu.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
 
 from hf_judge.bench.tasks import load_task
 from hf_judge.registry.packaged import DEFAULT_TARGET, load_tokenizer
-from hf_judge.training.data import load_dataset_dir
+from hf_judge.training.data import load_dataset_dir, prompt_ids
 from hf_judge.training.records import read_records
 
 SHOWN = 6  # tokens of each answer shown from where they part
@@ -42,7 +45,9 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
     records = {(r["task"], r["id"], r["method"]): r for r in read_records(folder / "records.jsonl")}
     out = {}
     for task, rows in res["tasks"].items():
-        ids = [ex["id"] for ex in load_task(task, cfg["limit"], cfg.get("skip", 0))]
+        examples = load_task(task, cfg["limit"], cfg.get("skip", 0))
+        ids = [ex["id"] for ex in examples]
+        prompts = {ex["id"]: prompt_ids(tokenizer, ex["prompt"]) for ex in examples}  # as the bench prompts
         q = next(k for k in rows["target"] if k.startswith("quality:"))
         if q == "quality:nll":
             continue  # no answer is right or wrong by the NLL alone
@@ -59,6 +64,8 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
                 k = parted_at(a, b)
                 changed.append(
                     {
+                        # up to the method's token where they part (scored, then dropped); none where it just stopped
+                        "row": prompts[ex_id] + a[:k] + b[k : k + 1] if k < len(b) else None,
                         "id": ex_id,
                         "lost": t > v,
                         "parted_at": k,
@@ -76,6 +83,35 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
             }
         out[task] = {"quality": q[8:], "prompts": len(ids), "methods": methods}
     return {"command": res["command"], "tasks": out}
+
+
+def score_partings(answers: list[dict], target_name: str, head_dirs: list[str]) -> None:
+    """Add to each answer (with its ``row``: the tokens up to the method's token where it parts from the
+    target's) the target's probability ratio of that token and each head's score of it."""
+    import torch
+    from datasets import Dataset
+
+    from hf_judge.core.modeling_judge import JudgeHead
+    from hf_judge.registry.packaged import load_model
+    from hf_judge.training.features import extract
+
+    scored = [a for a in answers if a["row"] is not None]  # (not where the method's answer just stopped)
+    rows = [{"input_ids": a["row"], "positions": [len(a["row"]) - 1], "labels": [1]} for a in scored]
+    if not rows:
+        return
+    target = load_model(target_name).float()
+    features = {}  # layer -> the features there (heads reading one layer share one extraction)
+    for path in head_dirs:
+        head = JudgeHead.from_pretrained(path).float().eval()
+        layer = head.config.hidden_layer
+        if layer not in features:
+            features[layer] = extract(target, Dataset.from_list(rows), progress=True, layer=layer)
+        f = features[layer]
+        with torch.no_grad():
+            p = torch.sigmoid(head(f.X, f.F if head.reads_logits else None))  # (N,)
+        for a, v, log_ratio in zip(scored, p.tolist(), f.F[:, 0].tolist(), strict=True):
+            a["ratio"] = round(math.exp(log_ratio), 4)  # the first logit feature: log(p(d) / max p)
+            a.setdefault("scores", {})[Path(path).name] = round(v, 4)
 
 
 def answer_header(tokenizer) -> list[int]:
@@ -119,12 +155,23 @@ def main() -> None:
     ap.add_argument("--bench", nargs="+", required=True, help="hf-judge bench output folders")
     ap.add_argument("--opening", type=int, default=4, help="a lost answer parting this early took another opening")
     ap.add_argument("--data", nargs="*", default=[], help="judge data shards whose disagreements to count")
+    ap.add_argument("--heads", nargs="*", default=[], help="judge head folders that score each parting token")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    runs = {}
+    runs, targets = {}, set()
     for path in map(Path, args.bench):
         target = json.loads((path / "run_config.json").read_text())["target"]  # a local path: the alias is its name
+        targets.add(Path(target).name)
         runs[path.name] = lost_answers(path, load_tokenizer(Path(target).name, install=False), args.opening)
+    answers = [
+        a for r in runs.values() for t in r["tasks"].values() for x in t["methods"].values() for a in x["answers"]
+    ]
+    if args.heads:
+        if len(targets) != 1:
+            raise SystemExit(f"--heads scores with one target; these runs have {sorted(targets)}")
+        score_partings(answers, targets.pop(), args.heads)
+    for a in answers:
+        del a["row"]
     report = {"command": shlex.join(["python", *sys.argv]), "opening": args.opening, "runs": runs}
     if args.data:
         report["data"] = data_openings(args.data, load_tokenizer(DEFAULT_TARGET, install=False), args.opening)

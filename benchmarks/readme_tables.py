@@ -214,6 +214,14 @@ def _judge_folder(command: str) -> str:
     return Path(words[words.index("--judge") + 1]).name
 
 
+def _parting_scores(answer: dict) -> str:
+    """`` (target ratio R; head S, ...)`` for a parting scored by ``lost_answers.py --heads``, else ""."""
+    if "ratio" not in answer:
+        return ""
+    heads = ", ".join(f"{name} {v:.2f}" for name, v in answer["scores"].items())
+    return f" (the target's ratio {answer['ratio']:.3f}; scored {heads})"
+
+
 def lost_answers_text(rep: dict) -> str:
     """Where each lossy method loses answers the target alone gets right (``benchmarks/lost_answers.py``): per
     bench run and task, how many it lost and gained, and how many lost answers took another opening; then the
@@ -238,7 +246,7 @@ def lost_answers_text(rep: dict) -> str:
             for m, x in t["methods"].items():
                 opened = [a for a in x["answers"] if a["lost"] and a["parted_at"] < n]
                 if m.startswith("judge") and opened:
-                    pairs = "; ".join(f"`{a['target']!r}` became `{a['method']!r}`" for a in opened)
+                    pairs = "; ".join(f"`{a['target']!r}` became `{a['method']!r}`{_parting_scores(a)}" for a in opened)
                     lines += ["", f"{run}, {m}, the openings of its lost {task} answers: {pairs}."]
     if "data" in rep:
         counts = "; ".join(
