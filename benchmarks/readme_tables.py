@@ -7,6 +7,7 @@ python benchmarks/readme_tables.py --check  # exit 1 if they are stale (tests/te
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from functools import partial
 from pathlib import Path
@@ -208,10 +209,7 @@ def earlier_head_lines(res: dict, base: str) -> list[str]:
 
 def _judge_folder(command: str) -> str:
     """The head folder a bench command's ``--judge`` names (its last path part)."""
-    import shlex
-
-    words = shlex.split(command)
-    return Path(words[words.index("--judge") + 1]).name
+    return Path(option_values(command, "--judge")[0]).name
 
 
 def _parting_scores(answer: dict) -> str:
@@ -362,15 +360,18 @@ def held_out_domains(reports: list[dict], names: list[str]) -> list[str]:
     return lines
 
 
+def option_values(command: str, flag: str) -> list[str]:
+    """The values a command line gives option ``flag`` (the words after it, up to the next option)."""
+    words = shlex.split(command)
+    start = words.index(flag) + 1
+    end = next((i for i in range(start, len(words)) if words[i].startswith("--")), len(words))
+    return words[start:end]
+
+
 def training_data(rep: dict) -> list[str]:
     """The data folders a report's command trained on (its ``--data`` values): ``hf-judge train``'s or a
     benchmark script's."""
-    import shlex
-
-    words = shlex.split(rep["command"])
-    start = words.index("--data") + 1
-    end = next((i for i in range(start, len(words)) if words[i].startswith("--")), len(words))
-    return words[start:end]
+    return option_values(rep["command"], "--data")
 
 
 def judge_data_text(rep: dict) -> str:
