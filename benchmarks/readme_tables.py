@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hf_judge.bench.report import mean, quality_text
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
+from hf_judge.training.records import read_records
 from hf_judge.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +173,7 @@ def earlier_head_lines(res: dict, base: str) -> list[str]:
 
     old = _report(base, "results.json")
     cfg, old_cfg = res["config"], old["config"]
-    records = [json.loads(line) for line in (RESULTS / base / "records.jsonl").read_text().splitlines()]
+    records = read_records(RESULTS / base / "records.jsonl")
     old_head, new_head = (_judge_folder(r["command"]) for r in (old, res))
     lines = []
     for task, rows in res["tasks"].items():
@@ -456,10 +457,13 @@ def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
     return lines + held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
 
 
-def _default_and_candidates(runs: list[str], held: list[str]) -> tuple[list[tuple[str, dict, dict]], list[list[str]]]:
+def _default_and_candidates(
+    runs: list[str], held: list[str], newest: dict
+) -> tuple[list[tuple[str, dict, dict]], list[list[str]]]:
     """The default head and the heads of the training folders ``runs``, each trained by the default head's
     command with more shards, each with its ``hf-judge test-head`` report from ``held`` (one result folder per
-    head, the default's first); and the shards each added."""
+    head, the default's first); and the shards each added. ``newest``, the section's report, must be the last
+    run's."""
     default = _report("judge_training_layer18_v2_cpu", "training_report.json")
     if len(held) != len(runs) + 1:
         raise ValueError(f"{len(runs)} candidate heads need {len(runs) + 1} held-out reports, not {len(held)}")
@@ -474,6 +478,8 @@ def _default_and_candidates(runs: list[str], held: list[str]) -> tuple[list[tupl
         name = "+ " + ", ".join(d.removeprefix("data/judge/") for d in extra)
         heads.append((name, rep, _report(folder, "test_report.json")))
         added.append(extra)
+    if heads[-1][1]["command"] != newest["command"]:
+        raise ValueError(f"the section's report must be the newest candidate's, {runs[-1]}")
     return heads, added
 
 
@@ -509,9 +515,7 @@ def judge_more_shards_text(rep: dict) -> str:
     candidate in :data:`CANDIDATES`, ``rep`` the newest): all heads on the same held-out shards, and the newest
     head's learning curve."""
     held = ["judge_heldout_all_layer18_v2_cpu"] + [c.replace("training", "heldout_all") for c in CANDIDATES]
-    heads, added = _default_and_candidates(CANDIDATES, held)
-    if heads[-1][1]["command"] != rep["command"]:
-        raise ValueError(f"the section's report must be the newest candidate's, {CANDIDATES[-1]}")
+    heads, added = _default_and_candidates(CANDIDATES, held, rep)
     lines = [
         f"Trained by `{rep['command']}`: the default head's command with {', '.join(added[-1])} added to `--data`"
         + "".join(f"; the head before it added {', '.join(a)}" for a in added[:-1])
@@ -526,9 +530,7 @@ def judge_more_shards_text(rep: dict) -> str:
 def judge_fresh_text(rep: dict, runs: list[str], held: list[str]) -> str:
     """The default head and the candidate heads of ``runs`` on a shard built after all were trained (and after
     every choice made on the held-out shards above): ``held``, their ``hf-judge test-head`` folders on it."""
-    heads, _ = _default_and_candidates(runs, held)
-    if heads[-1][1]["command"] != rep["command"]:
-        raise ValueError(f"the section's report must be the newest candidate's, {runs[-1]}")
+    heads, _ = _default_and_candidates(runs, held, rep)
     lines = [held_out_sentence(heads[-1][2]), "", *heads_compared(heads), *free_rules_lines(heads[-1][2])]
     both = heads[-1][2].get("test_disagreements_and_hard")
     if both:  # more errors to rank, so narrower intervals, though not the mix decoding meets
