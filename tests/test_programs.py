@@ -3,7 +3,14 @@
 import pytest
 
 from hf_judge.bench.tasks import code_program, load_task
-from hf_judge.training.programs import code_block_closed, extract_code, passes_tests, programming_tasks
+from hf_judge.training.programs import (
+    code_block_closed,
+    extract_code,
+    passes_stub_tests,
+    passes_tests,
+    programming_stubs,
+    programming_tasks,
+)
 
 
 def _dedupe_task(split="train"):
@@ -59,8 +66,42 @@ def test_code_blocks_are_found_and_closed():
 def test_building_program_data_needs_the_code_opt_in(tiny_tok):
     from hf_judge.training.data import build_dataset
 
-    with pytest.raises(ValueError, match="allow_code_exec"):
-        build_dataset("auto", tiny_tok, items="programs")
+    for items in ("programs", "program-stubs"):
+        with pytest.raises(ValueError, match=f"items='{items}'.*allow_code_exec"):
+            build_dataset("auto", tiny_tok, items=items)
+
+
+def test_stub_tasks_ask_the_same_tasks_as_a_function_to_complete():
+    """``program-stubs``: the tasks of ``programs`` (same draw, same split) asked as HumanEval asks, a signature and
+    a docstring with one of the tests as its example, inside the bench's completion prompt."""
+    plain, stubs = programming_tasks(30, seed=3), programming_stubs(30, seed=3)
+    assert [t["entry_point"] for t in stubs] == [t["entry_point"] for t in plain]
+    assert [t["answer"]["tests"] for t in stubs] == [t["answer"] for t in plain]
+    t = next(t for t in stubs if "without duplicates" in t["question"])
+    name, stub = t["entry_point"], t["answer"]["stub"]
+    assert (
+        t["question"].startswith("Complete the following Python function") and f"```python\n{stub}```" in t["question"]
+    )
+    assert stub.startswith(f'def {name}(xs):\n    """Returns the elements of the list')
+    call = t["answer"]["tests"].splitlines()[0].removeprefix("assert ").split(" == ")[0]
+    assert f">>> {call}\n" in stub
+    assert (
+        programming_stubs(30, seed=3, split="test")[0]["entry_point"]
+        == programming_tasks(30, seed=3, split="test")[0]["entry_point"]
+    )
+
+
+def test_stub_answers_are_checked_as_the_bench_grades_a_completion():
+    """A whole function, or the body alone (completing the stub, as HumanEval answers may), passes; a wrong body
+    fails, and so does a body that the stub cannot take (a no-``def`` body at the top level)."""
+    t = next(t for t in programming_stubs(200, seed=3) if "without duplicates" in t["question"])
+    name = t["entry_point"]
+    whole = f"```python\ndef {name}(xs):\n    return list(dict.fromkeys(xs))\n```"
+    body = "```python\n    return list(dict.fromkeys(xs))\n```"
+    assert passes_stub_tests(whole, t["answer"]) and passes_stub_tests(body, t["answer"])
+    assert not passes_stub_tests(body.replace("list(dict.fromkeys(xs))", "sorted(set(xs))"), t["answer"])
+    assert not passes_stub_tests("```python\nreturn list(dict.fromkeys(xs))\n```", t["answer"])
+    assert not passes_tests(body, t["answer"]["tests"])  # without its stub the body is no program
 
 
 def test_the_bench_programs_task_is_the_held_out_split_and_runs_through_code_program():

@@ -3,8 +3,9 @@
 # skipped, an interrupted one resumes from its .progress.jsonl checkpoint. Wall time per shard goes to
 # logs/wall_time.txt, the labeller's output to logs/ITEMS-seed-N.log.
 # Usage: bash data/judge/build.sh ITEMS FIRST_SEED LAST_SEED
-#   ITEMS: math-steps (multi-step word problems, boxed answer) or programs (unit-tested functions;
-#   runs model-written code in a sandboxed subprocess)
+#   ITEMS: math-steps (multi-step word problems, boxed answer), programs (unit-tested functions;
+#   runs model-written code in a sandboxed subprocess) or program-stubs (the same functions to complete
+#   from a signature and docstring, as HumanEval asks)
 # Up to 16 disagreements per item, continued in one batch of 16 (a CPU batch costs little more than one
 # of 8: decoding reads the weights once per step for all rows), half of them where the target gives the
 # draft's token the least probability (--hard-share 0.5: errors are rare, 6% of evenly spread
@@ -26,7 +27,8 @@ items="$1"
 case "$items" in
   math-steps) extra=(--label-max-new-tokens 320) first_wide=1002 first_shared=1009 ;;
   programs) extra=(--label-max-new-tokens 256 --allow-code-exec) first_wide=3 first_shared=10 ;;
-  *) echo "unknown ITEMS '$items': math-steps or programs" >&2; exit 2 ;;
+  program-stubs) extra=(--label-max-new-tokens 256 --allow-code-exec) first_wide=1 first_shared=1 ;;
+  *) echo "unknown ITEMS '$items': math-steps, programs or program-stubs" >&2; exit 2 ;;
 esac
 mkdir -p logs "$items"
 for seed in $(seq "$2" "$3"); do

@@ -10,15 +10,13 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import re
-import textwrap
 
 from ..core.errors import InputError
 from ..registry.packaged import wheel_member
 from ..training.checkable import extract_number, gsm_style_items, word_problems
 from ..training.data import CODE_INSTRUCTION, STEPS_INSTRUCTION
 from ..training.data import MATH_INSTRUCTION as MATH_SUFFIX
-from ..training.programs import extract_code, programming_tasks
+from ..training.programs import CODE_TEMPLATE, extract_code, programming_tasks, with_stub
 
 __all__ = [
     "CODE_TASKS",
@@ -31,9 +29,6 @@ __all__ = [
 ]
 
 MMATH_SUFFIX = "Give the final answer as \\boxed{N}."
-CODE_TEMPLATE = (
-    "Complete the following Python function. Reply with the whole function in one code block.\n\n```python\n{}```"
-)
 
 
 class Example(dict):
@@ -151,21 +146,9 @@ def load_task(name: str, limit: int | None = None, skip: int = 0) -> list[Exampl
 
 
 def code_program(example: Example, response: str) -> str:
-    """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it.
-
-    A whole function (the stub's function defined at the top level) follows the stub, whose own body
-    becomes ``pass``; a whole function written indented inside the code block counts as one. Anything
-    else is the body, appended to the stub.
-    """
-    code = extract_code(response)
-    stub = example.get("stub")
-    if not stub:
-        return code
-    name = re.findall(r"^def (\w+)\s*\(", stub, flags=re.M)
-    whole = re.compile(rf"^def {re.escape(name[-1])}\s*\(" if name else r"^def ", flags=re.M)
-    if not whole.search(code) and whole.search(textwrap.dedent(code)):
-        code = textwrap.dedent(code)
-    return f"{stub}\n    pass\n\n{code}" if "def " in code else stub + code
+    """The candidate program: the response's code, with the prompt's stub (imports, helpers) before it
+    (:func:`hf_judge.training.programs.with_stub`)."""
+    return with_stub(extract_code(response), example.get("stub"))
 
 
 def math_answer(response: str) -> str:

@@ -296,12 +296,15 @@ def add_train_commands(sub) -> None:
             default="gsm-style",
             choices=AUTO_ITEMS,
             help="auto: gsm-style (one-step, short answers), math-steps (multi-step, step by step, boxed answer) or "
-            "programs (programming tasks labelled by their unit tests: needs --allow-code-exec) or open-ended "
+            "programs (programming tasks labelled by their unit tests: needs --allow-code-exec), program-stubs (the "
+            "same tasks as functions to complete from a signature and docstring) or open-ended "
             "(experimental: labelled by whether the draft token keeps the target's own answer)",
         )
         p.add_argument("--n-items", type=int, default=100, help="items to auto-label (default: %(default)s)")
         p.add_argument(
-            "--allow-code-exec", action="store_true", help="opt in to running model-written code (--items programs)"
+            "--allow-code-exec",
+            action="store_true",
+            help="opt in to running model-written code (--items programs, program-stubs)",
         )
         p.add_argument("--seed", type=int, default=1)
         p.add_argument(

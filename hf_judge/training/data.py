@@ -58,7 +58,7 @@ FEATURES = Features(
         "source": Value("string"),
     }
 )
-AUTO_ITEMS = ("gsm-style", "math-steps", "programs", "open-ended")
+AUTO_ITEMS = ("gsm-style", "math-steps", "programs", "program-stubs", "open-ended")
 SEED_PAIRS = Path(__file__).parent / "seed_pairs.jsonl"
 MATH_INSTRUCTION = "Reply in one or two short sentences with the final number."
 STEPS_INSTRUCTION = "Solve it step by step, then give the final answer as \\boxed{N}."
@@ -599,7 +599,8 @@ def build_dataset(
     For 'auto', ``items`` picks the questions: 'gsm-style' (one-step problems, short answers),
     'math-steps' (multi-step problems of the train split, answered step by step with a boxed
     answer), 'programs' (programming tasks of the train split, labelled by running their unit tests:
-    needs ``allow_code_exec``) or 'open-ended' (writing, role-play, explanation... prompts of the train
+    needs ``allow_code_exec``), 'program-stubs' (the same tasks as functions to complete from a stub, as
+    HumanEval asks) or 'open-ended' (writing, role-play, explanation... prompts of the train
     split, labelled by :func:`preservation`). ``auto_kwargs`` go to :func:`auto_label` (``max_new_tokens``, ...).
     """
     if source == "pairs":
@@ -617,13 +618,13 @@ def auto_items(items: str, n_items: int, seed: int, allow_code_exec: bool = Fals
     :func:`auto_label`'s defaults."""
     from .checkable import boxed_answer_written, gsm_style_items, word_problems
     from .open_prompts import open_prompts
-    from .programs import code_block_closed, passes_tests, programming_tasks
+    from .programs import code_block_closed, passes_stub_tests, passes_tests, programming_stubs, programming_tasks
 
     if items not in AUTO_ITEMS:
         raise InputError(f"items={items!r} is not one of {AUTO_ITEMS}")
-    if items == "programs" and not allow_code_exec:
+    if items in ("programs", "program-stubs") and not allow_code_exec:
         raise InputError(
-            "items='programs' labels by running model-written code: opt in with allow_code_exec=True "
+            f"items={items!r} labels by running model-written code: opt in with allow_code_exec=True "
             "(CLI: --allow-code-exec)"
         )
     if items == "gsm-style":
@@ -631,6 +632,9 @@ def auto_items(items: str, n_items: int, seed: int, allow_code_exec: bool = Fals
     if items == "programs":
         qs = programming_tasks(n_items, seed=seed, split="train")
         return qs, {"instruction": CODE_INSTRUCTION, "decided": code_block_closed, "checker": passes_tests}
+    if items == "program-stubs":  # the same tasks, a function to complete from its stub (the prompt says how)
+        qs = programming_stubs(n_items, seed=seed, split="train")
+        return qs, {"instruction": "", "decided": code_block_closed, "checker": passes_stub_tests}
     if items == "open-ended":  # nothing to check: labelled by whether the target's own answer is kept
         warnings.warn(
             "items='open-ended' labels by preservation, which did not predict checked labels on math data "

@@ -21,9 +21,23 @@ import textwrap
 
 from .checkable import draw_distinct, question_split
 
-__all__ = ["code_block_closed", "extract_code", "passes_tests", "programming_tasks"]
+__all__ = [
+    "CODE_TEMPLATE",
+    "code_block_closed",
+    "extract_code",
+    "passes_stub_tests",
+    "passes_tests",
+    "programming_stubs",
+    "programming_tasks",
+    "with_stub",
+]
 
 _CODE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", flags=re.DOTALL)
+
+# a function to complete from its stub (signature and docstring), as HumanEval asks
+CODE_TEMPLATE = (
+    "Complete the following Python function. Reply with the whole function in one code block.\n\n```python\n{}```"
+)
 
 
 def extract_code(text: str) -> str:
@@ -37,6 +51,23 @@ def code_block_closed(text: str) -> bool:
     return _CODE.search(text) is not None
 
 
+def with_stub(code: str, stub: str | None) -> str:
+    """The program of ``code`` answering a prompt that gave ``stub`` (imports, helpers, the function's
+    signature and docstring).
+
+    A whole function (the stub's function defined at the top level) follows the stub, whose own body
+    becomes ``pass``; a whole function written indented counts as one. Anything else is the body,
+    appended to the stub. Without a stub the code is the program.
+    """
+    if not stub:
+        return code
+    name = re.findall(r"^def (\w+)\s*\(", stub, flags=re.M)
+    whole = re.compile(rf"^def {re.escape(name[-1])}\s*\(" if name else r"^def ", flags=re.M)
+    if not whole.search(code) and whole.search(textwrap.dedent(code)):
+        code = textwrap.dedent(code)
+    return f"{stub}\n    pass\n\n{code}" if "def " in code else stub + code
+
+
 def _limits():  # runs in the child before exec: CPU seconds and address space
     import resource
 
@@ -44,16 +75,18 @@ def _limits():  # runs in the child before exec: CPU seconds and address space
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-def passes_tests(response: str, tests: str, timeout: float = 10.0) -> bool:
-    """Whether the response's code passes ``tests`` (asserts), run in a sandboxed subprocess.
+def passes_tests(response: str, tests: str, timeout: float = 10.0, stub: str | None = None) -> bool:
+    """Whether the response's code passes ``tests`` (asserts), run in a sandboxed subprocess; with ``stub``,
+    the code completes that stub (:func:`with_stub`), as the bench grades HumanEval.
 
     A busy loop is stopped by the CPU limit (5 s of CPU time) and fails. The wall-clock ``timeout`` is a
     backstop for code that waits; since a loaded or paused machine can also run past it, a timed-out run
     is tried once more with three times the timeout before it counts as a failure (a label is never
-    decided by the machine's load). Code written indented as a whole in its block runs dedented, as the
-    bench's grader (:func:`hf_judge.bench.tasks.code_program`) takes it.
+    decided by the machine's load). Without a stub, code written indented as a whole in its block runs
+    dedented, as the bench's grader (:func:`hf_judge.bench.tasks.code_program`) takes it.
     """
-    program = f"{textwrap.dedent(extract_code(response))}\n\n{tests}\n"
+    code = extract_code(response)
+    program = f"{with_stub(code, stub) if stub else textwrap.dedent(code)}\n\n{tests}\n"
     for wall in (timeout, 3 * timeout):
         with tempfile.TemporaryDirectory() as tmp:
             try:
@@ -69,6 +102,12 @@ def passes_tests(response: str, tests: str, timeout: float = 10.0) -> bool:
                 continue
         return proc.returncode == 0
     return False
+
+
+def passes_stub_tests(response: str, answer: dict) -> bool:
+    """The checker of :func:`programming_stubs` tasks: whether the response completes ``answer["stub"]`` into a
+    function that passes ``answer["tests"]``."""
+    return passes_tests(response, answer["tests"], stub=answer["stub"])
 
 
 # -- templates: (question, function name, reference solution, argument generator) --------------------
@@ -348,6 +387,27 @@ def programming_tasks(n: int, seed: int = 0, split: str = "train") -> list[dict]
     """``n`` programming tasks ``{"question", "answer" (the test asserts), "entry_point"}`` of one ``split``."""
     rng = random.Random(f"programs:{split}:{seed}")
     return draw_distinct(lambda: _task(rng), n, split, _split_of, "programming tasks")
+
+
+_ASKED = re.compile(r"Write a Python function `(\w+)\((.*?)\)` that,? (.*)", flags=re.DOTALL)
+
+
+def programming_stubs(n: int, seed: int = 0, split: str = "train") -> list[dict]:
+    """The tasks of :func:`programming_tasks` (the same draw and split) asked as HumanEval asks: a function's
+    signature and docstring (its task and one worked example) to complete (:data:`CODE_TEMPLATE`).
+    ``{"question" (the whole prompt), "answer": {"stub", "tests"}, "entry_point"}``; check answers with
+    :func:`passes_stub_tests`. The programs of the judge data then open as a completion's do (a body alone,
+    a whole function, imports first), the place where a head trained on plain questions had no errors."""
+    out = []
+    for t in programming_tasks(n, seed=seed, split=split):
+        name, params, task = _ASKED.fullmatch(t["question"]).groups()
+        example = t["answer"].splitlines()[0].removeprefix("assert ")  # f(args) == result
+        call, result = example.split(" == ", 1)
+        doc = textwrap.fill(task[0].upper() + task[1:], 96, subsequent_indent="    ")
+        stub = f'def {name}({params}):\n    """{doc}\n\n    >>> {call}\n    {result}\n    """\n'
+        question = CODE_TEMPLATE.format(stub)
+        out.append({"question": question, "answer": {"stub": stub, "tests": t["answer"]}, "entry_point": name})
+    return out
 
 
 def _split_of(task: dict) -> str:
