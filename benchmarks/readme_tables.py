@@ -227,7 +227,7 @@ def lost_answers_text(rep: dict) -> str:
     openings the judge points took in their lost answers."""
     n = rep["opening"]
     lines = [
-        f"Measured by `{rep['command']}` (`benchmarks/results/lost_answers_cpu.json`, from the runs' records): "
+        f"Measured by `{rep['command']}` (`{option_values(rep['command'], '--out')[0]}`, from the runs' records): "
         f"lost = right by the target alone and wrong by the method, gained = the reverse; a lost answer that leaves "
         f"the target's within its first {n} tokens took another opening (on code: another first line).",
         "",
@@ -507,7 +507,7 @@ def heads_compared(heads: list[tuple[str, dict, dict]]) -> list[str]:
 
 
 # the heads trained by the default head's command with the shards built since, oldest first
-CANDIDATES = ["judge_training_layer18_v4_cpu", "judge_training_layer18_v5_cpu"]
+CANDIDATES = ["judge_training_layer18_v4_cpu", "judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"]
 
 
 def judge_more_shards_text(rep: dict) -> str:
@@ -518,7 +518,12 @@ def judge_more_shards_text(rep: dict) -> str:
     heads, added = _default_and_candidates(CANDIDATES, held, rep)
     lines = [
         f"Trained by `{rep['command']}`: the default head's command with {', '.join(added[-1])} added to `--data`"
-        + "".join(f"; the head before it added {', '.join(a)}" for a in added[:-1])
+        + (
+            f"; the head{'s' if len(added) > 2 else ''} before it added "
+            + ", then ".join(", ".join(a) for a in added[:-1])
+            if len(added) > 1
+            else ""
+        )
         + ". "
         + held_out_sentence(heads[-1][2]),
         "",
@@ -866,6 +871,9 @@ SECTIONS = {
     "frontier-humaneval-heldout-layer18-v5-cpu": _frontier_beside(
         "frontier_humaneval_heldout_layer18_v5_cpu", "frontier_humaneval_heldout_layer18_v2_cpu"
     ),
+    "frontier-humaneval-heldout-layer18-v6-cpu": _frontier_beside(
+        "frontier_humaneval_heldout_layer18_v6_cpu", "frontier_humaneval_heldout_layer18_v5_cpu"
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
@@ -890,7 +898,16 @@ SECTIONS = {
             held=["judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu"],
         ),
     ),
+    "judge-stubs-cpu": (
+        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
+        partial(
+            judge_fresh_text,
+            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
+            held=[f"judge_heldout_stubs103_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
+        ),
+    ),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
+    "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
