@@ -1,5 +1,6 @@
 """The README's generated parts match what they are generated from."""
 
+import json
 from pathlib import Path
 
 from tests import bad_inputs
@@ -20,18 +21,40 @@ def test_tests_needing_a_download_are_marked_slow(request):
             assert item.get_closest_marker("slow"), f"{item.nodeid} needs a packaged model but is not marked slow"
 
 
-def test_readme_numbers_are_generated_from_committed_results():
-    """Every generated README section equals what benchmarks/readme_tables.py makes from the result files."""
+def _readme_tables():
     import importlib.util
 
     path = Path(__file__).parents[1] / "benchmarks" / "readme_tables.py"
     spec = importlib.util.spec_from_file_location("readme_tables", path)
     tables = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tables)
+    return tables
+
+
+def test_readme_numbers_are_generated_from_committed_results():
+    """Every generated README section equals what benchmarks/readme_tables.py makes from the result files."""
+    tables = _readme_tables()
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for marker in tables.SECTIONS:
         assert f"<!-- {marker} -->" in readme, marker
     assert tables.generated(readme) == readme, "run: python benchmarks/readme_tables.py"
+
+
+def test_generated_sections_name_their_own_report_and_every_earlier_head():
+    """A lost-answers section names the file its report was written to (it named the first report's for every
+    one), and the candidates' section lists what each earlier head added, in order (with three candidates it
+    said "the head before it" twice)."""
+    tables = _readme_tables()
+    stubs = json.loads((tables.RESULTS / "lost_answers_stubs_cpu.json").read_text())
+    text = tables.lost_answers_text(stubs)
+    assert "(`benchmarks/results/lost_answers_stubs_cpu.json`, from the runs' records)" in text
+    assert "lost_answers_cpu.json" not in text
+    newest = json.loads((tables.RESULTS / tables.CANDIDATES[-1] / "training_report.json").read_text())
+    shards = tables.judge_more_shards_text(newest)
+    assert (
+        "; the heads before it added data/judge/math-steps/seed-1008, then data/judge/math-steps/seed-1008, " in shards
+    )
+    assert shards.count("before it added") == 1
 
 
 def test_no_result_or_shipped_file_is_ignored_by_git():
