@@ -909,6 +909,22 @@ SECTIONS = {
             held=[f"judge_heldout_stubs103_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
         ),
     ),
+    "judge-fresh1010-cpu": (
+        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
+        partial(
+            judge_fresh_text,
+            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
+            held=[f"judge_heldout_math1010_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
+        ),
+    ),
+    "judge-heldout-pooled-cpu": (
+        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
+        partial(
+            judge_fresh_text,
+            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
+            held=[f"judge_heldout_with1010_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
+        ),
+    ),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
