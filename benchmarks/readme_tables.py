@@ -420,11 +420,11 @@ def free_rules_lines(held: dict) -> list[str]:
 
 
 def judge_weight_text(rep: dict) -> str:
-    """The default head's command again with the disagreements weighed more in the loss and the grid's head
+    """The v2 head's command again with the disagreements weighed more in the loss and the grid's head
     picked on the validation disagreements: both heads on their shared split and on the same held-out shards."""
     heads = [  # (name, training report, held-out report)
         (
-            "default",
+            V2_NAME,
             _report("judge_training_layer18_v2_cpu", "training_report.json"),
             _report("judge_heldout_all_layer18_v2_cpu", "test_report.json"),
         ),
@@ -434,7 +434,7 @@ def judge_weight_text(rep: dict) -> str:
         raise ValueError("the two heads must be trained on the same data")
     cfg = rep["config"]
     lines = [
-        f"Trained by `{rep['command']}`: the default head's data and split, a grid that adds disagreement weights, "
+        f"Trained by `{rep['command']}`: the v2 head's data and split, a grid that adds disagreement weights, "
         f"the head picked by validation ROC-AUC on the disagreements (learning rate {cfg['lr']:g}, weight decay "
         f"{cfg['weight_decay']:g}, disagreement weight {cfg['disagreement_weight']:g}). "
         + held_out_sentence(heads[1][2]),
@@ -460,21 +460,21 @@ def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
 def _default_and_candidates(
     runs: list[str], held: list[str], newest: dict
 ) -> tuple[list[tuple[str, dict, dict]], list[list[str]]]:
-    """The default head and the heads of the training folders ``runs``, each trained by the default head's
-    command with more shards, each with its ``hf-judge test-head`` report from ``held`` (one result folder per
-    head, the default's first); and the shards each added. ``newest``, the section's report, must be the last
-    run's."""
+    """The v2 head (the default until v5 replaced it) and the heads of the training folders ``runs``, each
+    trained by the v2 head's command with more shards, each with its ``hf-judge test-head`` report from ``held``
+    (one result folder per head, v2's first); and the shards each added. ``newest``, the section's report, must
+    be the last run's."""
     default = _report("judge_training_layer18_v2_cpu", "training_report.json")
     if len(held) != len(runs) + 1:
         raise ValueError(f"{len(runs)} candidate heads need {len(runs) + 1} held-out reports, not {len(held)}")
     before = training_data(default)
-    heads, added = [("default", default, _report(held[0], "test_report.json"))], []
+    heads, added = [(V2_NAME, default, _report(held[0], "test_report.json"))], []
     for run, folder in zip(runs, held[1:], strict=True):
         rep = _report(run, "training_report.json")
         after = training_data(rep)
         extra = [d for d in after if d not in before]
         if not extra or any(d not in after for d in before):
-            raise ValueError(f"{run}: the head must be trained on the default head's data and more")
+            raise ValueError(f"{run}: the head must be trained on the v2 head's data and more")
         name = "+ " + ", ".join(d.removeprefix("data/judge/") for d in extra)
         heads.append((name, rep, _report(folder, "test_report.json")))
         added.append(extra)
@@ -506,18 +506,22 @@ def heads_compared(heads: list[tuple[str, dict, dict]]) -> list[str]:
     ]
 
 
-# the heads trained by the default head's command with the shards built since, oldest first
+# the layer-18 head retrained with more shards: the default until the head with math seeds 1008 and 1009 added
+# (judge_training_layer18_v5_cpu) replaced it; the tables comparing heads name it so
+V2_NAME = "v2 (earlier default)"
+
+# the heads trained by the v2 head's command with the shards built since, oldest first
 CANDIDATES = ["judge_training_layer18_v4_cpu", "judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"]
 
 
 def judge_more_shards_text(rep: dict) -> str:
-    """The default head's command again with the shards built since it was trained added to its data (each
+    """The v2 head's command again with the shards built since it was trained added to its data (each
     candidate in :data:`CANDIDATES`, ``rep`` the newest): all heads on the same held-out shards, and the newest
     head's learning curve."""
     held = ["judge_heldout_all_layer18_v2_cpu"] + [c.replace("training", "heldout_all") for c in CANDIDATES]
     heads, added = _default_and_candidates(CANDIDATES, held, rep)
     lines = [
-        f"Trained by `{rep['command']}`: the default head's command with {', '.join(added[-1])} added to `--data`"
+        f"Trained by `{rep['command']}`: the v2 head's command with {', '.join(added[-1])} added to `--data`"
         + (
             f"; the head{'s' if len(added) > 2 else ''} before it added "
             + ", then ".join(", ".join(a) for a in added[:-1])
@@ -533,7 +537,7 @@ def judge_more_shards_text(rep: dict) -> str:
 
 
 def judge_fresh_text(rep: dict, runs: list[str], held: list[str]) -> str:
-    """The default head and the candidate heads of ``runs`` on a shard built after all were trained (and after
+    """The v2 head and the candidate heads of ``runs`` on a shard built after all were trained (and after
     every choice made on the held-out shards above): ``held``, their ``hf-judge test-head`` folders on it."""
     heads, _ = _default_and_candidates(runs, held, rep)
     lines = [held_out_sentence(heads[-1][2]), "", *heads_compared(heads), *free_rules_lines(heads[-1][2])]
@@ -582,7 +586,7 @@ def recheck_table(folders: list[str]) -> list[str]:
 
 
 def judge_recheck_text(rep: dict) -> str:
-    """The default head on the held-out math shards before and after their errors were rechecked: the same
+    """The v2 head on the held-out math shards before and after their errors were rechecked: the same
     positions and scores, other labels."""
     before = _report("judge_heldout_math_layer18_v2_cpu", "test_report.json")
     if before["head"] != rep["head"]:
@@ -599,7 +603,7 @@ def judge_recheck_text(rep: dict) -> str:
         "",
         "| scorer | ROC-AUC on the held-out disagreements, labels as built | rechecked labels |",
         "|---|---|---|",
-        f"| the default head | {auc_text(b)}, {b['n_errors']} errors of {b['n']} | {auc_text(a)}, {a['n_errors']} "
+        f"| the v2 head | {auc_text(b)}, {b['n_errors']} errors of {b['n']} | {auc_text(a)}, {a['n_errors']} "
         f"errors of {a['n']} |",
     ]
     for rule, m in rep.get("free_rules", {}).items():
@@ -620,7 +624,7 @@ def judge_labels_text(res: dict) -> str:
             (RESULTS / f"judge_labels_math_train_{train}_test_{test}_cpu.json").read_text()
         )
     lines = [
-        "Measured by `benchmarks/judge_features.py` (the target-only head, the default head's recipe) on math "
+        "Measured by `benchmarks/judge_features.py` (the target-only head, the v2 head's recipe) on math "
         "shards 1000–1004, tested on 1005–1006, with the labels as built or rechecked; the commands are in "
         "`benchmarks/results/judge_labels_math_*_cpu.json` and `judge_features_math_layer18_cpu.json`.",
         "",
@@ -772,7 +776,7 @@ MLP_NOTE = f"one hidden layer of {TrainConfig.mlp_hidden_size} in place of the l
 
 # what each feature set of benchmarks/judge_features.py reads beside the target's hidden state
 FEATURE_SETS = {
-    "target": "nothing (the default head's recipe)",
+    "target": "nothing (the v2 head's recipe)",
     "target+draft_logits": "the draft's logit features for the token",
     "target+draft_prev": "the draft's last hidden state that proposed the token (AutoJudge)",
     "target+draft": "the draft's last hidden state at the token",
