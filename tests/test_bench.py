@@ -703,3 +703,27 @@ def test_vllm_engine_rows_sit_beside_the_transformers_path_and_resume(tmp_path, 
         BenchConfig(engines=["vllm"])
     with pytest.raises(ValueError, match="choose from"):
         BenchConfig(engines=["transformers", "sglang"])
+
+
+def test_vllm_env_follows_the_checkout_its_plugin_comes_from(tmp_path, monkeypatch):
+    """A vLLM environment made from another checkout (its editable plugin points at a folder that may be gone)
+    gets the plugin installed again from this one, without rebuilding vLLM; one made from this checkout is
+    used as is."""
+    from hf_judge.bench import vllm_engine
+
+    env = tmp_path / "vllm-env"
+    env.mkdir()
+    (env / "hf_judge_vllm_ready").write_text("/elsewhere/integrations/vllm")
+    calls = []
+    monkeypatch.setattr(vllm_engine, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(vllm_engine.subprocess, "run", lambda cmd, **kw: calls.append([str(c) for c in cmd]))
+
+    assert vllm_engine.vllm_python() == env / "bin" / "python"
+    assert calls == [
+        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "-e", str(vllm_engine.PLUGIN)]
+    ]
+    assert (env / "hf_judge_vllm_ready").read_text() == str(vllm_engine.PLUGIN)
+
+    calls.clear()
+    vllm_engine.vllm_python()
+    assert calls == []

@@ -27,7 +27,9 @@ PLUGIN = Path(__file__).parents[2] / "integrations" / "vllm"  # the plugin's sou
 
 def vllm_python() -> Path:
     """The Python of a virtual environment with vLLM's CPU build and the plugin, made once (minutes) under
-    the hf_judge cache; later calls return it at once."""
+    the hf_judge cache; later calls return it at once. The plugin is installed editable from this checkout,
+    and the environment records which: one made from another checkout (whose folder may be gone) gets the
+    plugin installed again from this one, without rebuilding vLLM."""
     from filelock import FileLock
 
     if not (PLUGIN / "pyproject.toml").exists():
@@ -39,15 +41,17 @@ def vllm_python() -> Path:
     py = env / "bin" / "python"
     env.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(env) + ".lock"):
-        if not (env / "hf_judge_vllm_ready").exists():
+        ready = env / "hf_judge_vllm_ready"  # holds the plugin folder it was installed from
+        pip = [str(py), "-m", "pip", "install", "-q"]
+        if not ready.exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
-            pip = [str(py), "-m", "pip", "install", "-q"]
             subprocess.run([*pip, VLLM_PINS[0]], check=True)
             subprocess.run([*pip, VLLM_PINS[1]], check=True)
             # their wheels do not match the CPU torch ("operator torchvision::nms does not exist")
             subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "-q", "torchvision", "torchaudio", "torchcodec"])
+        if not ready.exists() or ready.read_text() != str(PLUGIN):
             subprocess.run([*pip, "--no-deps", "-e", str(PLUGIN)], check=True)
-            (env / "hf_judge_vllm_ready").write_text("ok")
+            ready.write_text(str(PLUGIN))
     return py
 
 
