@@ -851,6 +851,16 @@ def _frontier_beside(folder: str, base: str):
     )
 
 
+def _heads_v2_v5_v6_on(held: str):
+    """:func:`judge_fresh_text` for v2, v5 and v6 on the held-out data of their ``judge_heldout_{held}_layer18_*``
+    folders."""
+    return RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json", partial(
+        judge_fresh_text,
+        runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
+        held=[f"judge_heldout_{held}_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
+    )
+
+
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
@@ -908,30 +918,9 @@ SECTIONS = {
             held=["judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu"],
         ),
     ),
-    "judge-stubs-cpu": (
-        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
-        partial(
-            judge_fresh_text,
-            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
-            held=[f"judge_heldout_stubs103_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
-        ),
-    ),
-    "judge-fresh1010-cpu": (
-        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
-        partial(
-            judge_fresh_text,
-            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
-            held=[f"judge_heldout_math1010_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
-        ),
-    ),
-    "judge-heldout-pooled-cpu": (
-        RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json",
-        partial(
-            judge_fresh_text,
-            runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
-            held=[f"judge_heldout_with1010_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
-        ),
-    ),
+    "judge-stubs-cpu": _heads_v2_v5_v6_on("stubs103"),
+    "judge-fresh1010-cpu": _heads_v2_v5_v6_on("math1010"),
+    "judge-heldout-pooled-cpu": _heads_v2_v5_v6_on("with1010"),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
