@@ -19,6 +19,10 @@ from hf_judge.training.trainer import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+# the layer-18 head retrained with more shards: the default until the head with math seeds 1008 and 1009 added
+# (judge_training_layer18_v5_cpu) replaced it; its training folder, and the name the tables comparing heads give it
+V2 = "judge_training_layer18_v2_cpu"
+V2_NAME = "v2 (earlier default)"
 
 
 def speed_cpu_table(res: dict) -> str:
@@ -425,7 +429,7 @@ def judge_weight_text(rep: dict) -> str:
     heads = [  # (name, training report, held-out report)
         (
             V2_NAME,
-            _report("judge_training_layer18_v2_cpu", "training_report.json"),
+            _report(V2, "training_report.json"),
             _report("judge_heldout_all_layer18_v2_cpu", "test_report.json"),
         ),
         ("disagreements weighed", rep, _report("judge_heldout_all_layer18_v3_cpu", "test_report.json")),
@@ -457,18 +461,18 @@ def heads_table(heads: list[tuple[str, dict, dict]]) -> list[str]:
     return lines + held_out_domains([h for _, _, h in heads], [name for name, _, _ in heads])
 
 
-def _default_and_candidates(
+def _v2_and_candidates(
     runs: list[str], held: list[str], newest: dict
 ) -> tuple[list[tuple[str, dict, dict]], list[list[str]]]:
     """The v2 head (the default until v5 replaced it) and the heads of the training folders ``runs``, each
     trained by the v2 head's command with more shards, each with its ``hf-judge test-head`` report from ``held``
     (one result folder per head, v2's first); and the shards each added. ``newest``, the section's report, must
     be the last run's."""
-    default = _report("judge_training_layer18_v2_cpu", "training_report.json")
+    v2 = _report(V2, "training_report.json")
     if len(held) != len(runs) + 1:
         raise ValueError(f"{len(runs)} candidate heads need {len(runs) + 1} held-out reports, not {len(held)}")
-    before = training_data(default)
-    heads, added = [(V2_NAME, default, _report(held[0], "test_report.json"))], []
+    before = training_data(v2)
+    heads, added = [(V2_NAME, v2, _report(held[0], "test_report.json"))], []
     for run, folder in zip(runs, held[1:], strict=True):
         rep = _report(run, "training_report.json")
         after = training_data(rep)
@@ -506,10 +510,6 @@ def heads_compared(heads: list[tuple[str, dict, dict]]) -> list[str]:
     ]
 
 
-# the layer-18 head retrained with more shards: the default until the head with math seeds 1008 and 1009 added
-# (judge_training_layer18_v5_cpu) replaced it; the tables comparing heads name it so
-V2_NAME = "v2 (earlier default)"
-
 # the heads trained by the v2 head's command with the shards built since, oldest first
 CANDIDATES = ["judge_training_layer18_v4_cpu", "judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"]
 
@@ -519,7 +519,7 @@ def judge_more_shards_text(rep: dict) -> str:
     candidate in :data:`CANDIDATES`, ``rep`` the newest): all heads on the same held-out shards, and the newest
     head's learning curve."""
     held = ["judge_heldout_all_layer18_v2_cpu"] + [c.replace("training", "heldout_all") for c in CANDIDATES]
-    heads, added = _default_and_candidates(CANDIDATES, held, rep)
+    heads, added = _v2_and_candidates(CANDIDATES, held, rep)
     lines = [
         f"Trained by `{rep['command']}`: the v2 head's command with {', '.join(added[-1])} added to `--data`"
         + (
@@ -539,7 +539,7 @@ def judge_more_shards_text(rep: dict) -> str:
 def judge_fresh_text(rep: dict, runs: list[str], held: list[str]) -> str:
     """The v2 head and the candidate heads of ``runs`` on a shard built after all were trained (and after
     every choice made on the held-out shards above): ``held``, their ``hf-judge test-head`` folders on it."""
-    heads, _ = _default_and_candidates(runs, held, rep)
+    heads, _ = _v2_and_candidates(runs, held, rep)
     lines = [held_out_sentence(heads[-1][2]), "", *heads_compared(heads), *free_rules_lines(heads[-1][2])]
     both = heads[-1][2].get("test_disagreements_and_hard")
     if both:  # more errors to rank, so narrower intervals, though not the mix decoding meets
@@ -897,7 +897,7 @@ SECTIONS = {
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
-    "judge-data-cpu": (RESULTS / "judge_training_layer18_v2_cpu" / "training_report.json", judge_data_text),
+    "judge-data-cpu": (RESULTS / V2 / "training_report.json", judge_data_text),
     "judge-weight-cpu": (RESULTS / "judge_training_layer18_v3_cpu" / "training_report.json", judge_weight_text),
     "judge-recheck-cpu": (
         RESULTS / "judge_heldout_rechecked_math_layer18_v2_cpu" / "test_report.json",
