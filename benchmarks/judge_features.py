@@ -50,7 +50,9 @@ from hf_judge.training.trainer import (
     metrics,
     roc_auc,
     rules_auc,
+    select_on_for,
     train_best,
+    train_head,
 )
 
 
@@ -105,6 +107,46 @@ def plot_curves(curves: list[list[dict]], rules: dict[str, float], path: Path) -
     plt.close(fig)
 
 
+def every_config(Xs, y, rows, F, split, disagreement, held, configs, hidden_layer: int) -> list[dict]:
+    """Each config's head (trained as the grid trains it) with its validation ROC-AUC on every position and on
+    the disagreements, and its ROC-AUC on the held-out disagreements (95% interval): which validation criterion
+    picks a head that ranks unseen disagreements well."""
+    out = []
+    for cfg in configs:
+        head, rep = train_head(
+            Xs[~held],
+            y[~held],
+            rows[~held],
+            cfg,
+            split=split[~held],
+            disagreement=disagreement[~held],
+            features=F[~held],
+            hidden_layer=hidden_layer,
+            progress=False,
+        )
+        where = held & disagreement  # (N,)
+        with torch.no_grad():
+            p = torch.sigmoid(head(Xs[where], F[where] if head.reads_logits else None).float())  # (N_where,)
+        out.append(
+            {
+                "lr": cfg.lr,
+                "weight_decay": cfg.weight_decay,
+                "disagreement_weight": cfg.disagreement_weight,
+                "best_epoch": rep.best_epoch,
+                "val_roc_auc": rep.val["roc_auc"],
+                "val_disagreements_roc_auc": rep.val_disagreements["roc_auc"] if rep.val_disagreements else None,
+                "heldout_disagreements": metrics(p, y[where], head.config.threshold),
+            }
+        )
+        print(
+            f"  lr {cfg.lr:g} wd {cfg.weight_decay:g}: val {out[-1]['val_roc_auc']:.3f}, val disagreements "
+            f"{out[-1]['val_disagreements_roc_auc']:.3f}, held-out disagreements "
+            f"{out[-1]['heldout_disagreements']['roc_auc']:.3f}",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="data set folders to train, validate and test on")
@@ -116,6 +158,12 @@ def main() -> None:
     ap.add_argument("--lr", type=float, nargs="+", default=[1e-2])
     ap.add_argument("--weight-decay", type=float, nargs="+", default=[1e-2])
     ap.add_argument("--select-on", default="positions", choices=SELECT_ON)
+    ap.add_argument(
+        "--every-config",
+        action="store_true",
+        help="also every grid config's head on the --heldout shards (``every_config``): does the head the "
+        "validation picks rank the held-out disagreements as well as the grid's best?",
+    )
     ap.add_argument("--sets", nargs="+", choices=FEATURE_SETS, help="feature sets to train (default: all)")
     ap.add_argument(
         "--learning-curve",
@@ -160,6 +208,7 @@ def main() -> None:
         """Metrics at threshold ``thr`` (ROC-AUC with its 95% interval) on ``where`` (N,) bool."""
         return metrics(p[where], y[where], thr) if where.any() else None
 
+    select_on = select_on_for(args.select_on, y[~held], split[~held], disagreement[~held])
     results = {}
     for name, Xs in sets.items():
         head, rep, grid = train_best(
@@ -167,7 +216,7 @@ def main() -> None:
             y[~held],
             rows[~held],
             configs,
-            select_on=args.select_on,
+            select_on=select_on,
             split=split[~held],
             disagreement=disagreement[~held],
             features=F[~held],
@@ -191,6 +240,8 @@ def main() -> None:
                 if (held & m).any()
             },
         }
+        if args.every_config and held.any():
+            res["every_config"] = every_config(Xs, y, rows, F, split, disagreement, held, configs, args.hidden_layer)
         if args.learning_curve and held.any():
             # the held-out shards take the test split's place (the grid's own test questions sit out)
             part = split.clone()
@@ -214,6 +265,7 @@ def main() -> None:
         "disagreements": {
             s: int(((split == i) & disagreement).sum()) for i, s in enumerate(("train", "val", "test", "heldout"))
         },
+        "select_on": select_on,
         "results": results,
         "free_rules": {
             "test": rules_auc(feats.rules, y, split == 2, disagreement),

@@ -668,6 +668,56 @@ def judge_features_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+# the grid of the v5, v6 and v7 recipes: each config's head on the same held-out shards (--every-config)
+GRIDS = {
+    "v5's data": "judge_grid_layer18_v5data_cpu.json",
+    "v6's data (v5's and stub seeds 101, 102)": "judge_grid_layer18_v6data_cpu.json",
+    "v7's data (v5's and math seeds 1011, 1012)": "judge_grid_layer18_v7data_cpu.json",
+}
+
+
+def _knobs_held(g: dict) -> str:
+    """A grid config's learning rate / weight decay and its held-out ROC-AUC on the disagreements."""
+    return f"{g['lr']:g} / {g['weight_decay']:g} (held-out {g['heldout_disagreements']['roc_auc']:.3f})"
+
+
+def judge_grid_text(_res: dict) -> str:
+    """Every config of the training grid, trained on each recipe's data, on the same held-out shards: its
+    validation ROC-AUC on every position and on the disagreements, against its held-out ROC-AUC on the
+    disagreements; and which head each validation criterion picks."""
+    runs = {name: json.loads((RESULTS / f).read_text()) for name, f in GRIDS.items()}
+    first = next(iter(runs.values()))
+    held = first["results"]["target"]["every_config"][0]["heldout_disagreements"]
+    lines = [
+        "Measured by "
+        + ", ".join(f"`{r['command']}`" for r in runs.values())
+        + f" ({held['n']} held-out disagreements with {held['n_errors']} errors; every run on the same held-out "
+        "shards)." + INTERVAL_NOTE,
+        "",
+        "| data | learning rate / weight decay | best epoch | validation ROC-AUC, every position | validation, "
+        "disagreements | held-out, disagreements |",
+        "|---|---|---|---|---|---|",
+    ]
+    picks = []
+    for name, r in runs.items():
+        grid = r["results"]["target"]["every_config"]
+        if any(g["heldout_disagreements"]["n"] != held["n"] for g in grid):
+            raise ValueError(f"{name}: every run must hold out the same disagreements")
+        for g in grid:
+            lines.append(
+                f"| {name} | {g['lr']:g} / {g['weight_decay']:g} | {g['best_epoch']} | {g['val_roc_auc']:.3f} "
+                f"| {g['val_disagreements_roc_auc']:.3f} | {auc_text(g['heldout_disagreements'])} |"
+            )
+        pos = max(grid, key=lambda g: g["val_roc_auc"])
+        dis = max(grid, key=lambda g: g["val_disagreements_roc_auc"])
+        best = max(grid, key=lambda g: g["heldout_disagreements"]["roc_auc"])
+        picks.append(
+            f"- {name}: picked on every validation position {_knobs_held(pos)}; on the validation "
+            f"disagreements {_knobs_held(dis)}; the grid's best on the held-out disagreements {_knobs_held(best)}"
+        )
+    return "\n".join([*lines, "", *picks])
+
+
 def label_cost_text(res: dict) -> str:
     """The labeller's continuations of built items replayed with one shared prefill and with a batch prefill."""
     env = res["environment"]
@@ -851,13 +901,13 @@ def _frontier_beside(folder: str, base: str):
     )
 
 
-def _heads_v2_v5_v6_on(held: str):
-    """:func:`judge_fresh_text` for v2, v5 and v6 on the held-out data of their ``judge_heldout_{held}_layer18_*``
-    folders."""
-    return RESULTS / "judge_training_layer18_v6_cpu" / "training_report.json", partial(
+def _heads_on(held: str, *versions: str):
+    """:func:`judge_fresh_text` for v2 and the heads ``versions`` (``"v5"``, ...; the newest last) on the held-out
+    data of their ``judge_heldout_{held}_layer18_*`` folders."""
+    return RESULTS / f"judge_training_layer18_{versions[-1]}_cpu" / "training_report.json", partial(
         judge_fresh_text,
-        runs=["judge_training_layer18_v5_cpu", "judge_training_layer18_v6_cpu"],
-        held=[f"judge_heldout_{held}_layer18_{v}_cpu" for v in ("v2", "v5", "v6")],
+        runs=[f"judge_training_layer18_{v}_cpu" for v in versions],
+        held=[f"judge_heldout_{held}_layer18_{v}_cpu" for v in ("v2", *versions)],
     )
 
 
@@ -904,6 +954,7 @@ SECTIONS = {
         judge_recheck_text,
     ),
     "judge-features-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_features_text),
+    "judge-grid-cpu": (RESULTS / GRIDS["v7's data (v5's and math seeds 1011, 1012)"], judge_grid_text),
     "judge-labels-cpu": (RESULTS / "judge_features_math_layer18_cpu.json", judge_labels_text),
     "label-cost-cpu": (RESULTS / "label_cost_cpu.json", label_cost_text),
     "label-batching-cpu": (RESULTS / "label_batching_cpu.json", label_batching_text),
@@ -918,9 +969,9 @@ SECTIONS = {
             held=["judge_heldout_math1009_layer18_v2_cpu", "judge_heldout_math1009_layer18_v4_cpu"],
         ),
     ),
-    "judge-stubs-cpu": _heads_v2_v5_v6_on("stubs103"),
-    "judge-fresh1010-cpu": _heads_v2_v5_v6_on("math1010"),
-    "judge-heldout-pooled-cpu": _heads_v2_v5_v6_on("with1010"),
+    "judge-stubs-cpu": _heads_on("stubs103", "v5", "v6"),
+    "judge-fresh1010-cpu": _heads_on("math1010", "v5", "v6"),
+    "judge-heldout-pooled-cpu": _heads_on("with1010", "v5", "v6", "v7", "v8"),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),

@@ -23,6 +23,7 @@ from hf_judge.training.trainer import (
     metrics,
     roc_auc,
     roc_auc_interval,
+    select_on_for,
     train_best,
     train_head,
 )
@@ -267,6 +268,24 @@ def test_weighting_the_disagreements_teaches_what_decides_there_and_selecting_on
         train_best(X, y, rows, configs, select_on="disagreements", split=split, progress=False)
     with pytest.raises(ValueError, match="select_on='tokens' is not one of"):
         train_best(X, y, rows, configs, select_on="tokens", **kw)
+
+
+def test_auto_selects_on_the_validation_disagreements_where_they_hold_both_labels_and_on_every_position_else():
+    X, y, rows, split, dis = _conflicting_disagreements()
+    assert select_on_for("auto", y, split, dis) == "disagreements"
+    assert select_on_for("auto", y, split, None) == "positions"  # no disagreements marked (pairs data)
+    assert select_on_for("auto", y, split, torch.zeros_like(dis)) == "positions"
+    one_label = dis & ((split != 1) | (y == 1))  # validation disagreements, all acceptable: no ROC-AUC there
+    assert select_on_for("auto", y, split, one_label) == "positions"
+    assert select_on_for("positions", y, split, dis) == "positions"  # an explicit choice is kept
+    assert select_on_for("disagreements", y, split, dis) == "disagreements"
+    with pytest.raises(ValueError, match="select_on='tokens' is not one of"):
+        select_on_for("tokens", y, split, dis)
+    # what auto picks on the data where the two criteria disagree: the head that ranks the disagreements
+    configs = [TrainConfig(epochs=60, lr=1e-2), TrainConfig(epochs=60, lr=1e-2, disagreement_weight=30.0)]
+    kw = {"split": split, "disagreement": dis, "progress": False}
+    _, rep, _ = train_best(X, y, rows, configs, select_on=select_on_for("auto", y, split, dis), **kw)
+    assert rep.config["disagreement_weight"] == 30.0
 
 
 def test_a_disagreement_weight_of_one_trains_the_head_an_unweighted_loss_trains():

@@ -128,7 +128,7 @@ def cmd_train(args) -> int:
     from ..training.data import load_dataset_dir
     from ..training.features import extract
     from ..training.split import disagreements, position_split, question_groups, split_by_question
-    from ..training.trainer import TrainConfig, learning_curve, train_best
+    from ..training.trainer import TrainConfig, learning_curve, select_on_for, train_best
 
     configs = [
         TrainConfig(
@@ -159,6 +159,7 @@ def cmd_train(args) -> int:
         groups = torch.tensor(question_groups(ds))[rows]  # (N,)
     disagreement = disagreements(ds, rows)  # (N,)
     domains = _domains(args.data, rows) if args.data else None
+    select_on = select_on_for(args.select_on, y, split, disagreement)
     head, report, grid = train_best(
         X,
         y,
@@ -167,7 +168,7 @@ def cmd_train(args) -> int:
         target_model=hub_name(args.target),
         draft_model=hub_name(args.draft),
         hidden_layer=args.hidden_layer,
-        select_on=args.select_on,
+        select_on=select_on,
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
@@ -177,7 +178,7 @@ def cmd_train(args) -> int:
     rep = report.as_dict()
     if len(grid) > 1:
         rep["grid"] = grid  # the learning rates, weight decays and disagreement weights tried
-        rep["select_on"] = args.select_on  # the validation positions whose ROC-AUC picked one
+        rep["select_on"] = select_on  # the validation positions whose ROC-AUC picked one
     cfg = TrainConfig(**report.config)
     rep["hidden_layer"] = args.hidden_layer  # the target's hidden state the head reads (-1: the last)
     rep["command"] = command_line()
@@ -375,9 +376,10 @@ def add_train_commands(sub) -> None:
     p.add_argument(
         "--select-on",
         choices=SELECT_ON,
-        default="positions",
+        default="auto",
         help="with a grid: pick the head by validation ROC-AUC on every position, or on the draft/target "
-        "disagreements only (default: %(default)s)",
+        "disagreements only; auto: on the disagreements where the validation split holds both labels among "
+        "them, else on every position (default: %(default)s)",
     )
     p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
     p.add_argument(

@@ -32,6 +32,7 @@ __all__ = [
     "roc_auc_interval",
     "rules_auc",
     "seed_head",
+    "select_on_for",
     "train_best",
     "train_head",
 ]
@@ -349,7 +350,25 @@ def train_head(
     return head, report
 
 
-SELECT_ON = ("positions", "disagreements")
+SELECT_ON = ("auto", "positions", "disagreements")
+
+
+def select_on_for(
+    select_on: str, y: torch.Tensor, split: torch.Tensor | None, disagreement: torch.Tensor | None
+) -> str:
+    """The validation positions whose ROC-AUC picks a grid's head: ``select_on`` itself, or for ``"auto"`` the
+    draft/target ``disagreement`` positions (N,) bool where the validation split (``split == 1``, (N,)) holds
+    disagreements of both labels (the only positions where a judge decides, and on the held-out shards the
+    criterion that kept the better heads: ``benchmarks/judge_features.py --every-config``), else every
+    validation position (pairs data, which mark no disagreement)."""
+    if select_on not in SELECT_ON:
+        raise InputError(f"select_on={select_on!r} is not one of {SELECT_ON}")
+    if select_on != "auto":
+        return select_on
+    if disagreement is None or split is None:
+        return "positions"
+    labels = y[(split == 1) & disagreement]  # (N_val_dis,)
+    return "disagreements" if bool((labels == 0).any() and (labels == 1).any()) else "positions"
 
 
 def train_best(
@@ -368,8 +387,8 @@ def train_best(
     "disagreement_weight", "val_roc_auc", "val_disagreements_roc_auc", "best_epoch"}]``."""
     if not configs:
         raise InputError("train_best needs at least one TrainConfig")
-    if select_on not in SELECT_ON:
-        raise InputError(f"select_on={select_on!r} is not one of {SELECT_ON}")
+    if select_on not in SELECT_ON[1:]:
+        raise InputError(f"select_on={select_on!r} is not one of {SELECT_ON[1:]} (resolve 'auto' by select_on_for)")
     if select_on == "disagreements" and kwargs.get("disagreement") is None:
         raise InputError("select_on='disagreements' needs the disagreements (disagreement=)")
     progress, single = kwargs.pop("progress", True), len(configs) == 1  # one bar: the grid's, or the epochs'
