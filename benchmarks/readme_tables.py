@@ -972,6 +972,8 @@ SECTIONS = {
     "judge-stubs-cpu": _heads_on("stubs103", "v5", "v6"),
     "judge-fresh1010-cpu": _heads_on("math1010", "v5", "v6"),
     "judge-heldout-pooled-cpu": _heads_on("with1010", "v5", "v6", "v7", "v8"),
+    "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8"),
+    "judge-heldout-every-cpu": _heads_on("every", "v5", "v8"),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
