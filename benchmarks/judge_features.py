@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import shlex
 import sys
 from dataclasses import replace
@@ -134,7 +135,8 @@ def every_config(Xs, y, rows, F, split, disagreement, held, configs, hidden_laye
                 "disagreement_weight": cfg.disagreement_weight,
                 "best_epoch": rep.best_epoch,
                 "val_roc_auc": rep.val["roc_auc"],
-                "val_disagreements_roc_auc": rep.val_disagreements["roc_auc"] if rep.val_disagreements else None,
+                # nan where the validation split holds no disagreement, as in train_best's grid
+                "val_disagreements_roc_auc": rep.val_disagreements["roc_auc"] if rep.val_disagreements else math.nan,
                 "heldout_disagreements": metrics(p, y[where], head.config.threshold),
             }
         )
