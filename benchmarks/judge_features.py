@@ -112,7 +112,7 @@ def every_config(Xs, y, rows, F, split, disagreement, held, configs, hidden_laye
     """Each config's head (trained as the grid trains it) with its validation ROC-AUC on every position and on
     the disagreements, and its ROC-AUC on the held-out disagreements (95% interval): which validation criterion
     picks a head that ranks unseen disagreements well."""
-    out = []
+    out, where = [], held & disagreement  # where: (N,) the held-out disagreements
     for cfg in configs:
         head, rep = train_head(
             Xs[~held],
@@ -125,7 +125,6 @@ def every_config(Xs, y, rows, F, split, disagreement, held, configs, hidden_laye
             hidden_layer=hidden_layer,
             progress=False,
         )
-        where = held & disagreement  # (N,)
         with torch.no_grad():
             p = torch.sigmoid(head(Xs[where], F[where] if head.reads_logits else None).float())  # (N_where,)
         out.append(
