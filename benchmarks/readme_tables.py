@@ -168,11 +168,21 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     return "\n".join(lines)
 
 
+def _lost_gained(method: list[float], target: list[float]) -> str:
+    """`` | L / G`` for a right-or-wrong quality: the target's right answers a method lost, and the target's
+    wrong answers it got right (``method`` and ``target`` per prompt, in the same order)."""
+    lost = sum(1 for m, t in zip(method, target, strict=True) if t and not m)
+    gained = sum(1 for m, t in zip(method, target, strict=True) if m and not t)
+    return f" | {lost} / {gained}"
+
+
 def earlier_head_lines(res: dict, base: str) -> list[str]:
     """An earlier head's judge points (those of the bench folder ``base``, on the same tasks' prompts and maybe
     more) on just the prompts of ``res``, from ``base``'s records and per-prompt quality: tokens per target
     forward and quality beside the newer head's points on the same prompts, each head named by its folder (the
-    commands' ``--judge``)."""
+    commands' ``--judge``). Where the quality is right or wrong per prompt (exact match, pass@1), each point's
+    answers lost against the target alone's and gained over it, since points level in quality can differ in
+    both."""
     from hf_judge.bench.tasks import load_task
 
     old = _report(base, "results.json")
@@ -186,13 +196,25 @@ def earlier_head_lines(res: dict, base: str) -> list[str]:
         if any(i not in where for i in ids):
             raise ValueError(f"{base}: its {task} prompts must hold every prompt of this run")
         qs = [k for k in rows["target"] if k.startswith("quality:")]
+        target = rows["target"]["per_item"]
+        binary = [q for q in qs if set(target[q]) <= {0, 1}]  # right or wrong per prompt
         lines += [
             "",
             f"The earlier head's judge points on the same {len(ids)} {task} prompts (`benchmarks/results/{base}/`), "
-            "beside this run's:",
+            "beside this run's"
+            + (
+                " (lost / gained: the target alone's right answers a point lost, and its wrong ones the point got "
+                "right)"
+                if binary
+                else ""
+            )
+            + ":",
             "",
-            "| head | method | tokens/forward | " + " | ".join(q[8:] for q in qs) + " |",
-            "|---|---|---|" + "---|" * len(qs),
+            "| head | method | tokens/forward | "
+            + " | ".join(q[8:] for q in qs)
+            + "".join(f" | {q[8:]} lost / gained" for q in binary)
+            + " |",
+            "|---|---|---|" + "---|" * (len(qs) + len(binary)),
         ]
         points = []  # (tokens per forward, row) of each earlier judge point, on these prompts
         for m, r in old["tasks"][task].items():
@@ -203,11 +225,13 @@ def earlier_head_lines(res: dict, base: str) -> list[str]:
                 raise ValueError(f"{base}: {m} lacks records for some of the {len(ids)} prompts")
             tps = sum(x["new_tokens"] for x in mine.values()) / sum(x["steps"] for x in mine.values())
             qual = " | ".join(f"{mean([r['per_item'][q][where[i]] for i in ids]):.3f}" for q in qs)
+            qual += "".join(_lost_gained([r["per_item"][q][where[i]] for i in ids], target[q]) for q in binary)
             points.append((tps, f"| {old_head} | {m} | {tps:.2f} | {qual} |"))
         lines += [row for _, row in sorted(points)]
         for m, r in rows.items():
             if m.startswith("judge"):
                 qual = " | ".join(f"{r[q]:.3f}" for q in qs)
+                qual += "".join(_lost_gained(r["per_item"][q], target[q]) for q in binary)
                 lines.append(f"| {new_head} | {m} | {r['tokens_per_step']:.2f} | {qual} |")
     return lines
 
@@ -944,6 +968,12 @@ SECTIONS = {
     "frontier-humaneval-heldout-layer18-v6-cpu": _frontier_beside(
         "frontier_humaneval_heldout_layer18_v6_cpu", "frontier_humaneval_heldout_layer18_v5_cpu"
     ),
+    "frontier-math512-layer18-v9-cpu": _frontier_beside(
+        "frontier_math512_layer18_v9_cpu", "frontier_math512_layer18_v5_cpu"
+    ),
+    "frontier-humaneval-heldout-layer18-v9-cpu": _frontier_beside(
+        "frontier_humaneval_heldout_layer18_v9_cpu", "frontier_humaneval_heldout_layer18_v5_cpu"
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),
@@ -972,8 +1002,8 @@ SECTIONS = {
     "judge-stubs-cpu": _heads_on("stubs103", "v5", "v6"),
     "judge-fresh1010-cpu": _heads_on("math1010", "v5", "v6"),
     "judge-heldout-pooled-cpu": _heads_on("with1010", "v5", "v6", "v7", "v8"),
-    "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8"),
-    "judge-heldout-every-cpu": _heads_on("every", "v5", "v8"),
+    "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8", "v9"),
+    "judge-heldout-every-cpu": _heads_on("every", "v5", "v8", "v9"),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),

@@ -79,3 +79,12 @@ def test_no_result_or_shipped_file_is_ignored_by_git():
     ).stdout.split()
     ignored = [p for p in ignored if "__pycache__" not in p]
     assert not ignored, f"present here but ignored by .gitignore, so absent from a clean checkout: {ignored}"
+
+
+def test_lost_and_gained_answers_count_each_direction_against_the_target():
+    """A point level with the target in quality can still lose some of its right answers and gain others."""
+    lost_gained = _readme_tables()._lost_gained
+    target = [1, 1, 0, 0, 1]
+    assert lost_gained([1, 0, 1, 0, 1], target) == " | 1 / 1"  # level in quality, one each way
+    assert lost_gained([0, 0, 0, 0, 0], target) == " | 3 / 0"
+    assert lost_gained(target, target) == " | 0 / 0"
