@@ -1004,6 +1004,7 @@ SECTIONS = {
     "judge-heldout-pooled-cpu": _heads_on("with1010", "v5", "v6", "v7", "v8"),
     "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8", "v9"),
     "judge-heldout-every-cpu": _heads_on("every", "v5", "v8", "v9"),
+    "judge-fresh-stubs105-cpu": _heads_on("stubs105", "v5", "v8", "v9"),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
