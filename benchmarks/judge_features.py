@@ -47,6 +47,7 @@ from hf_judge.training.split import disagreements, position_split, question_grou
 from hf_judge.training.trainer import (
     SELECT_ON,
     TrainConfig,
+    head_proba,
     learning_curve,
     metrics,
     roc_auc,
@@ -125,8 +126,7 @@ def every_config(Xs, y, rows, F, split, disagreement, held, configs, hidden_laye
             hidden_layer=hidden_layer,
             progress=False,
         )
-        with torch.no_grad():
-            p = torch.sigmoid(head(Xs[where], F[where] if head.reads_logits else None).float())  # (N_where,)
+        p = head_proba(head, Xs[where], F[where])  # (N_where,)
         out.append(
             {
                 "lr": cfg.lr,
@@ -224,8 +224,7 @@ def main() -> None:
             hidden_layer=args.hidden_layer,
             progress=False,
         )
-        with torch.no_grad():
-            p = torch.sigmoid(head(Xs, F if head.reads_logits else None).float())  # (N,)
+        p = head_proba(head, Xs, F)  # (N,)
         thr = head.config.threshold
         res = {
             "grid": grid,

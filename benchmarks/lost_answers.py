@@ -88,12 +88,12 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
 def score_partings(answers: list[dict], target_name: str, head_dirs: list[str]) -> None:
     """Add to each answer (with its ``row``: the tokens up to the method's token where it parts from the
     target's) the target's probability ratio of that token and each head's score of it."""
-    import torch
     from datasets import Dataset
 
     from hf_judge.core.modeling_judge import JudgeHead
     from hf_judge.registry.packaged import load_model
     from hf_judge.training.features import extract
+    from hf_judge.training.trainer import head_proba
 
     scored = [a for a in answers if a["row"] is not None]  # (not where the method's answer just stopped)
     rows = [{"input_ids": a["row"], "positions": [len(a["row"]) - 1], "labels": [1]} for a in scored]
@@ -107,8 +107,7 @@ def score_partings(answers: list[dict], target_name: str, head_dirs: list[str]) 
         if layer not in features:
             features[layer] = extract(target, Dataset.from_list(rows), progress=True, layer=layer)
         f = features[layer]
-        with torch.no_grad():
-            p = torch.sigmoid(head(f.X, f.F if head.reads_logits else None))  # (N,)
+        p = head_proba(head, f.X, f.F)  # (N,)
         for a, v, log_ratio in zip(scored, p.tolist(), f.F[:, 0].tolist(), strict=True):
             a["ratio"] = round(math.exp(log_ratio), 4)  # the first logit feature: log(p(d) / max p)
             a.setdefault("scores", {})[Path(path).name] = round(v, 4)

@@ -20,6 +20,7 @@ from hf_judge.training.features import extract, extract_features
 from hf_judge.training.trainer import (
     TrainConfig,
     calibrate,
+    head_proba,
     metrics,
     roc_auc,
     roc_auc_interval,
@@ -1127,3 +1128,14 @@ def test_held_out_reports_the_hard_picks_beside_the_disagreements():
     assert hard["roc_auc"] == pytest.approx(roc_auc(probs[every], y[every])) and hard["roc_auc"] < 1
     assert rep["free_rules"]["ratio"]["test_disagreements_and_hard"] == 1.0
     assert "test_disagreements_and_hard" not in held_out(probs, y, 0.5, even, rules)  # only where asked
+
+
+def test_head_proba_on_extracted_features_is_what_the_head_scores_in_decoding():
+    """The probabilities test-head, calibrate and the benchmark scripts read from extracted features equal the
+    head's predict_proba from the target's logits, for a head with and without logit features."""
+    torch.manual_seed(0)
+    X, logits, draft = torch.randn(6, HIDDEN), torch.randn(6, VOCAB), torch.randint(0, VOCAB, (6,))
+    for reads in (True, False):
+        head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=HIDDEN, logit_features=reads))
+        want = head.predict_proba(X, logits, draft) if reads else head.predict_proba(X)
+        assert torch.allclose(head_proba(head, X, logit_features(logits, draft)), want)

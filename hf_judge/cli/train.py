@@ -213,20 +213,17 @@ def cmd_train(args) -> int:
 def _head_on_data(args):
     """The head of ``--head``, the target, the data set of ``--data``, its features (from the feature cache
     where extracted before) and the head's probabilities (N,) there."""
-    import torch
-
     from ..registry.judges import load_judge
     from ..registry.packaged import cache_dir
     from ..training.data import load_dataset_dir
     from ..training.features import extract
+    from ..training.trainer import head_proba
 
     head = load_judge(args.head)
     tok, target, _ = _models(args, need_draft=False)
     ds = load_dataset_dir(args.data)
     f = extract(target, ds, cache=cache_dir() / "features", layer=head.config.hidden_layer)
-    with torch.no_grad():
-        probs = torch.sigmoid(head(f.X, f.F if head.reads_logits else None).float())  # (N,)
-    return head, target, ds, f, probs
+    return head, target, ds, f, head_proba(head, f.X, f.F)  # probs (N,)
 
 
 def cmd_calibrate(args) -> int:

@@ -25,6 +25,7 @@ __all__ = [
     "TrainConfig",
     "TrainReport",
     "calibrate",
+    "head_proba",
     "held_out",
     "learning_curve",
     "metrics",
@@ -455,6 +456,13 @@ def rules_auc(rules: dict[str, torch.Tensor], y: torch.Tensor, where: torch.Tens
             d = disagreement & where
             out[name]["test_disagreements"] = roc_auc(s[d], y[d])
     return out
+
+
+@torch.no_grad()
+def head_proba(head: JudgeHead, X: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
+    """The head's probabilities (N,) float32 on extracted features: hidden states ``X`` (N, H) and, for a head
+    that reads them, their logit features ``F`` (N, 3) (:class:`~hf_judge.training.features.Features`)."""
+    return torch.sigmoid(head(X, F if head.reads_logits else None).float())
 
 
 def _logits(head: JudgeHead, X: torch.Tensor) -> torch.Tensor:
