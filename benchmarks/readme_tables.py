@@ -589,6 +589,53 @@ def held_out_sentence(h: dict) -> str:
     )
 
 
+def judge_testsplit_text(rep: dict, versions: list[str]) -> str:
+    """Heads trained on different shards, on one test set none of them saw: the test questions of every
+    committed shard (``hf-judge test-head --split test``, ``judge_testsplit_every_layer18_{v}_cpu``; ``rep`` the
+    first's report): each head's ROC-AUC on its draft/target disagreements, overall and by domain, and what its
+    own threshold keeps there."""
+    reports = [rep, *(_report(f"judge_testsplit_every_layer18_{v}_cpu", "test_report.json") for v in versions[1:])]
+    if any(r.get("split") != "test" for r in reports) or len({tuple(r["data"]) for r in reports}) != 1:
+        raise ValueError("the heads must be compared on the test split of the same data")
+    t = rep["test_disagreements"]
+    domains = [d for d, m in rep["by_domain"].items() if m.get("test_disagreements")]
+    lines = [
+        f"Measured by `{rep['command']}` and the same for each head: the test questions of the {len(rep['data'])} "
+        f"shards ({t['n']} evenly spread disagreements with {t['n_errors']} errors)." + INTERVAL_NOTE,
+        "",
+        "| head | trained on | test disagreements: ROC-AUC | "
+        + " | ".join(
+            f"{d} ({rep['by_domain'][d]['test_disagreements']['n']}, "
+            f"{rep['by_domain'][d]['test_disagreements']['n_errors']} errors)"
+            for d in domains
+        )
+        + " "
+        "| at its threshold: errors rejected / acceptable kept |",
+        "|---|---|---|" + "---|" * len(domains) + "---|",
+    ]
+    picked, before = [], None
+    for v, r in zip(versions, reports, strict=True):
+        trained = _report(f"judge_training_layer18_{v}_cpu", "training_report.json")
+        shards = [a for a in shlex.split(trained["command"]) if a.startswith("data/")]
+        added = "" if before is None else f"; the one above's shards and {', '.join(sorted(set(shards) - before))}"
+        picked.append(f"{v}: {optimiser_text(trained)}{added}")
+        before = set(shards)
+        by = " | ".join(f"{r['by_domain'][d]['test_disagreements']['roc_auc']:.3f}" for d in domains)
+        d = r["test_disagreements"]
+        lines.append(
+            f"| {v} (threshold {trained['calibration']['threshold']:.3f}) | {len(shards)} shards | {auc_text(d)} "
+            f"| {by} | {d['error_recall']:.0%} / {d['recall']:.0%} |"
+        )
+    return "\n".join(
+        [
+            *lines,
+            *free_rules_lines(rep),
+            "",
+            "Each head's optimiser, picked on its own validation split, and its shards: " + "; ".join(picked) + ".",
+        ]
+    )
+
+
 def recheck_table(folders: list[str]) -> list[str]:
     """What ``hf-judge recheck`` changed in each data folder (its ``recheck.json``)."""
     reports = {folder: json.loads((ROOT / folder / "recheck.json").read_text()) for folder in folders}
@@ -1008,6 +1055,10 @@ SECTIONS = {
     "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8", "v9"),
     "judge-heldout-every-cpu": _heads_on("every", "v5", "v8", "v9"),
     "judge-fresh-stubs105-cpu": _heads_on("stubs105", "v5", "v8", "v9"),
+    "judge-testsplit-every-cpu": (
+        RESULTS / "judge_testsplit_every_layer18_v5_cpu" / "test_report.json",
+        partial(judge_testsplit_text, versions=["v5", "v9", "v10"]),
+    ),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),

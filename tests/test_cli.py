@@ -196,6 +196,12 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert "test_disagreements" not in rep  # hand-written pairs hold no draft/target disagreement
     assert set(rep["free_rules"]) == {"top-k", "ratio", "entropy"} and rep["command"].startswith("hf-judge")
     assert "by_domain" not in rep  # one domain
+    # --split test: the test questions of train's split only, so it gives train's own test figures again
+    assert main([*args, "--split", "test", "--out", str(tmp_path / "test_split")]) == 0
+    split = json.loads((tmp_path / "test_split" / "test_report.json").read_text())
+    assert split["split"] == "test" and split["test"]["n"] == report["test"]["n"] < rep["test"]["n"]
+    assert split["test"]["n_errors"] == report["test"]["n_errors"]
+    assert split["test"]["roc_auc"] == pytest.approx(report["test"]["roc_auc"], abs=1e-4)
     # the same data under two domain folders: a report for each, over its own positions
     for domain in ("one", "two"):
         shutil.copytree(tmp_path / "data", tmp_path / domain / "data")

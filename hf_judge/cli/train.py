@@ -249,23 +249,30 @@ def cmd_test_head(args) -> int:
     """A head on data it never saw: its ROC-AUC and what it keeps at its threshold, on every labelled
     position, on the draft/target disagreements and on those with the hard picks, beside the free rules'
     ROC-AUC on the same positions; with data folders of several domains (``data/judge/DOMAIN/...``), the
-    same for each in ``by_domain``."""
+    same for each in ``by_domain``. With ``--split test``, only the positions of the test questions (the split by
+    question of the data given, as `hf-judge train` makes it)."""
     from ..bench.suite import environment
-    from ..training.split import disagreements
+    from ..core.errors import InputError
+    from ..training.split import TRAIN_SPLITS, disagreements, position_split, split_by_question
     from ..training.trainer import held_out
 
     head, target, ds, f, probs = _head_on_data(args)
-    dis, hard, thr = disagreements(ds, f.rows), disagreements(ds, f.rows, hard=True), head.config.threshold
-    rep = held_out(probs, f.y, thr, dis, f.rules, hard)
-    domains = _domains(args.data, f.rows)  # {domain: (N,) bool}, or None with one domain
+    y, rows, rules = f.y, f.rows, f.rules
+    if args.split == "test":  # only the questions `hf-judge train` holds out from training and tuning
+        keep = position_split(split_by_question(ds), rows) == TRAIN_SPLITS.index("test")  # (N,)
+        if not keep.any():
+            raise InputError(f"--split test: none of the {len(ds)} rows of {args.data} falls in the test split")
+        probs, y, rows = probs[keep], y[keep], rows[keep]
+        rules = {r: s[keep] for r, s in rules.items()} if rules else rules
+    dis, hard, thr = disagreements(ds, rows), disagreements(ds, rows, hard=True), head.config.threshold
+    rep = held_out(probs, y, thr, dis, rules, hard)
+    domains = _domains(args.data, rows)  # {domain: (N,) bool}, or None with one domain
     if domains:  # the same report on each domain's positions: a head may win on one and lose on another
         rep["by_domain"] = {
-            name: held_out(
-                probs[m], f.y[m], thr, dis[m], {r: s[m] for r, s in f.rules.items()} if f.rules else None, hard[m]
-            )
+            name: held_out(probs[m], y[m], thr, dis[m], {r: s[m] for r, s in rules.items()} if rules else None, hard[m])
             for name, m in domains.items()
         }
-    rep = {**rep, "head": str(args.head), "data": [str(d) for d in args.data]}
+    rep = {**rep, "head": str(args.head), "data": [str(d) for d in args.data], "split": args.split}
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -427,6 +434,16 @@ def add_train_commands(sub) -> None:
     )
     models(p, draft=False)
     p.add_argument("--head", required=True, help="judge head folder or Hub repo")
-    p.add_argument("--data", nargs="+", required=True, help="saved data set folder(s) the head was not trained on")
+    p.add_argument(
+        "--data", nargs="+", required=True, help="saved data set folder(s) the head was not trained on (see --split)"
+    )
+    p.add_argument(
+        "--split",
+        choices=("all", "test"),
+        default="all",
+        help="all: every position of --data; test: only the questions of the test split by question, which "
+        "`hf-judge train` (--split question) never trains or tunes on, so heads trained on different shards "
+        "can be compared on data none of them saw (default: %(default)s)",
+    )
     p.add_argument("--out", help="folder for test_report.json (with the command and environment)")
     p.set_defaults(func=cmd_test_head)
