@@ -1009,6 +1009,7 @@ SECTIONS = {
     "frontier-mtbench64-layer18-v5-cpu": _frontier_beside(
         "frontier_mtbench64_layer18_v5_cpu", "frontier_mtbench64_layer18_v2_cpu"
     ),
+    "frontier-mtbench64-layer18-v5-more-cpu": _frontier("frontier_mtbench64_layer18_v5_more_cpu"),
     "frontier-math512-layer18-v6-cpu": _frontier_beside(
         "frontier_math512_layer18_v6_cpu", "frontier_math512_layer18_v5_cpu"
     ),
