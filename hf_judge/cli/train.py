@@ -267,6 +267,7 @@ def cmd_test_head(args) -> int:
     dis, hard, thr = disagreements(ds, rows), disagreements(ds, rows, hard=True), head.config.threshold
     rep = held_out(probs, y, thr, dis, rules, hard)
     domains = _domains(args.data, rows)  # {domain: (N,) bool}, or None with one domain
+    domains = {name: m for name, m in (domains or {}).items() if m.any()}  # --split test may leave one empty
     if domains:  # the same report on each domain's positions: a head may win on one and lose on another
         rep["by_domain"] = {
             name: held_out(probs[m], y[m], thr, dis[m], {r: s[m] for r, s in rules.items()} if rules else None, hard[m])
