@@ -212,6 +212,18 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert [two["by_domain"][d]["test"]["n"] for d in ("one", "two")] == [rep["test"]["n"]] * 2
     assert two["by_domain"]["two"]["test"] == rep["test"]  # each domain's positions are the one-folder data
     assert set(two["by_domain"]["one"]["free_rules"]) == {"top-k", "ratio", "entropy"}
+    # a domain whose questions all fall outside the test split is left out of --split test's by_domain
+    from hf_judge.training.data import load_dataset_dir
+    from hf_judge.training.split import split_by_question
+
+    ds = load_dataset_dir(tmp_path / "data")
+    ds.select([i for i, s in enumerate(split_by_question(ds)) if s == "train"]).save_to_disk(
+        tmp_path / "three" / "data"
+    )
+    folders = [str(tmp_path / "one" / "data"), str(tmp_path / "three" / "data")]
+    assert main([*args[:3], "--data", *folders, *smol_target, "--split", "test", "--out", str(tmp_path / "three")]) == 0
+    three = json.loads((tmp_path / "three" / "test_report.json").read_text())
+    assert list(three["by_domain"]) == ["one"] and three["by_domain"]["one"]["test"] == split["test"]
 
 
 @pytest.fixture(scope="module")
