@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from hf_judge.cli import build_parser, main
+from hf_judge.training.data import load_dataset_dir
+from hf_judge.training.split import split_by_question
 
 
 def test_help_lists_every_command(capsys):
@@ -213,9 +215,6 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert two["by_domain"]["two"]["test"] == rep["test"]  # each domain's positions are the one-folder data
     assert set(two["by_domain"]["one"]["free_rules"]) == {"top-k", "ratio", "entropy"}
     # a domain whose questions all fall outside the test split is left out of --split test's by_domain
-    from hf_judge.training.data import load_dataset_dir
-    from hf_judge.training.split import split_by_question
-
     ds = load_dataset_dir(tmp_path / "data")
     ds.select([i for i, s in enumerate(split_by_question(ds)) if s == "train"]).save_to_disk(
         tmp_path / "three" / "data"
