@@ -1056,6 +1056,7 @@ SECTIONS = {
     "judge-fresh1013-cpu": _heads_on("math1013", "v5", "v8", "v9"),
     "judge-heldout-every-cpu": _heads_on("every", "v5", "v8", "v9"),
     "judge-fresh-stubs105-cpu": _heads_on("stubs105", "v5", "v8", "v9"),
+    "judge-fresh-stubs106-cpu": _heads_on("stubs106", "v5", "v9", "v10"),
     "judge-testsplit-every-cpu": (
         RESULTS / "judge_testsplit_every_layer18_v5_cpu" / "test_report.json",
         partial(judge_testsplit_text, versions=["v5", "v9", "v10"]),
