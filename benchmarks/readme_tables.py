@@ -616,7 +616,7 @@ def judge_testsplit_text(rep: dict, versions: list[str]) -> str:
     picked, before = [], None
     for v, r in zip(versions, reports, strict=True):
         trained = _report(f"judge_training_layer18_{v}_cpu", "training_report.json")
-        shards = [a for a in shlex.split(trained["command"]) if a.startswith("data/")]
+        shards = training_data(trained)
         added = "" if before is None else f"; the one above's shards and {', '.join(sorted(set(shards) - before))}"
         picked.append(f"{v}: {optimiser_text(trained)}{added}")
         before = set(shards)
