@@ -636,6 +636,65 @@ def judge_testsplit_text(rep: dict, versions: list[str]) -> str:
     )
 
 
+def grid_average_text(rep: dict, pairs: list[tuple[str, str]], fresh: list[str]) -> str:
+    """Picking one head of a grid by validation ROC-AUC against averaging the grid (``hf-judge train --combine
+    average``), on the same data: ``pairs`` [(picked, averaged)] head versions, each pair trained by one command
+    but for ``--combine``; each head's ROC-AUC on the draft/target disagreements of the common test split
+    (``judge_testsplit_every_layer18_{v}_cpu``, ``rep`` the first's) and of the ``fresh`` shards built after
+    every head (``judge_heldout_{fresh}_layer18_{v}_cpu``)."""
+    heads = [v for pair in pairs for v in pair]
+    split = {v: _report(f"judge_testsplit_every_layer18_{v}_cpu", "test_report.json") for v in heads}
+    held = {(f, v): _report(f"judge_heldout_{f}_layer18_{v}_cpu", "test_report.json") for f in fresh for v in heads}
+    trained = {v: _report(f"judge_training_layer18_{v}_cpu", "training_report.json") for v in heads}
+    if any(r.get("split") != "test" for r in split.values()) or len({tuple(r["data"]) for r in split.values()}) != 1:
+        raise ValueError("the heads must be compared on the test split of the same data")
+    for picked, averaged in pairs:
+        a, b = trained[picked], trained[averaged]
+        if training_data(a) != training_data(b) or b.get("combine") != "average" or a.get("combine") == "average":
+            raise ValueError(f"{averaged} must average the grid {picked} picked from, on the same data")
+    for f in fresh:
+        if len({tuple(held[f, v]["data"]) for v in heads}) != 1:
+            raise ValueError(f"the heads must be measured on the same {f} data")
+    t = rep["test_disagreements"]
+    cols = [f"common test split ({t['n']}, {t['n_errors']} errors)"] + [
+        f"{held[f, heads[0]]['data'][0].removeprefix('data/judge/')} "
+        f"({held[f, heads[0]]['test_disagreements']['n']}, {held[f, heads[0]]['test_disagreements']['n_errors']} "
+        "errors)"
+        for f in fresh
+    ]
+    lines = [
+        f"Measured by `hf-judge test-head --split test` on the {len(rep['data'])} shards' test questions as above, "
+        f"and by `hf-judge test-head` on {', '.join(c.split(' (')[0] for c in cols[1:])}, built after every head "
+        "here. ROC-AUC on the evenly spread draft/target disagreements." + INTERVAL_NOTE,
+        "",
+        "| head | data | grid | threshold | "
+        + " | ".join(cols)
+        + " | common test split at its threshold: errors rejected / acceptable kept |",
+        "|---|---|---|---|" + "---|" * (len(cols) + 1),
+    ]
+    for picked, averaged in pairs:
+        for v in (picked, averaged):
+            r = trained[v]
+            how = (
+                "averaged"
+                if r.get("combine") == "average"
+                else f"picked: {r['config']['lr']:g}/{r['config']['weight_decay']:g}"
+            )
+            aucs = [split[v]["test_disagreements"]] + [held[f, v]["test_disagreements"] for f in fresh]
+            lines.append(
+                f"| {v} | {picked}'s ({len(training_data(r))} shards) | {how} | {r['calibration']['threshold']:.3f} | "
+                + " | ".join(auc_text(m) for m in aucs)
+                + f" | {aucs[0]['error_recall']:.0%} / {aucs[0]['recall']:.0%} |"
+            )
+    rules = [split[heads[0]]] + [held[f, heads[0]] for f in fresh]
+    text = "; ".join(
+        f"{c.split(' (')[0]}: "
+        + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in r.get("free_rules", {}).items())
+        for c, r in zip(cols, rules, strict=True)
+    )
+    return "\n".join([*lines, "", f"The free rules on the same disagreements, {text}."])
+
+
 def recheck_table(folders: list[str]) -> list[str]:
     """What ``hf-judge recheck`` changed in each data folder (its ``recheck.json``)."""
     reports = {folder: json.loads((ROOT / folder / "recheck.json").read_text()) for folder in folders}
@@ -1060,6 +1119,12 @@ SECTIONS = {
     "judge-testsplit-every-cpu": (
         RESULTS / "judge_testsplit_every_layer18_v5_cpu" / "test_report.json",
         partial(judge_testsplit_text, versions=["v5", "v9", "v10"]),
+    ),
+    "judge-grid-average-cpu": (
+        RESULTS / "judge_testsplit_every_layer18_v5_cpu" / "test_report.json",
+        partial(
+            grid_average_text, pairs=[("v5", "v5avg"), ("v9", "v9avg"), ("v10", "v11")], fresh=["stubs106", "math1014"]
+        ),
     ),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),

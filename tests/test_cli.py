@@ -169,6 +169,18 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     assert report["config"]["logit_features"] and [g["lr"] for g in report["grid"]] == [0.01, 0.01, 0.001, 0.001]
     assert [g["disagreement_weight"] for g in report["grid"]] == [1, 4, 1, 4] and report["select_on"] == "positions"
     assert report["config"]["lr"] == max(report["grid"], key=lambda g: g["val_roc_auc"])["lr"]
+    # --combine average: the same grid, its heads averaged into one (and a learning curve of averages)
+    grid_args = ["--epochs", "30", "--learning-curve", "--logit-features", "--lr", "0.01", "0.001", *smol_args]
+    avg_dir = tmp_path / "averaged"
+    assert (
+        main(["train", "--data", str(tmp_path / "data"), "--out", str(avg_dir), "--combine", "average", *grid_args])
+        == 0
+    )
+    avg = json.loads((avg_dir / "training_report.json").read_text())
+    assert avg["combine"] == "average" and "select_on" not in avg and avg["config"]["lr"] == [0.01, 0.001]
+    assert avg["best_epoch"] is None and len(avg["learning_curve"]) == len(report["learning_curve"])
+    card = (avg_dir / "README.md").read_text()
+    assert "the average of 2 heads' logits" in card and "best epoch of each averaged head" in card
     assert (
         main(
             [

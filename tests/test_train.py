@@ -232,6 +232,51 @@ def test_a_grid_of_learning_rates_and_weight_decays_keeps_the_best_on_validation
         train_best(X, y, rows, [], split=split)
 
 
+def test_averaging_a_grid_gives_one_linear_head_whose_logit_is_the_mean_of_every_grid_heads():
+    torch.manual_seed(0)
+    X = torch.randn(900, 6)
+    y = (X[:, 0] + 0.5 * X[:, 1] + 0.8 * torch.randn(900) > 0).float()
+    rows = torch.arange(900) // 3
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]
+    configs = [TrainConfig(epochs=40, lr=1e-2), TrainConfig(epochs=40, lr=1e-3, weight_decay=1.0)]
+    heads = [train_head(X, y, rows, c, split=split, progress=False)[0] for c in configs]  # each on its own
+    head, rep, grid = train_best(X, y, rows, configs, combine="average", split=split, progress=False)
+    with torch.no_grad():
+        mean = torch.stack([h(X) for h in heads]).mean(0)  # (N,)
+        assert torch.allclose(head(X), mean, atol=1e-5)
+        assert not torch.allclose(heads[0](X), heads[1](X), atol=1e-2)  # two different heads were averaged
+    assert rep.config["lr"] == [1e-2, 1e-3] and rep.config["weight_decay"] == [1e-2, 1.0]
+    assert rep.epochs_run == sum(rep.config["epochs"]) and rep.best_epoch is None
+    assert [g["lr"] for g in grid] == [1e-2, 1e-3]
+    # calibrated on validation like any head: its threshold rejects the asked share of errors there
+    assert head.config.threshold == rep.calibration.threshold and rep.val["error_recall"] >= 0.9
+    assert rep.test["n"] == int((split == 2).sum()) and rep.test["roc_auc"] > 0.8
+    best, _, _ = train_best(X, y, rows, configs, split=split, progress=False)
+    assert not torch.allclose(head(X), best(X))  # "best" keeps one of them, as before
+    with pytest.raises(ValueError, match="combine='average' averages linear heads' logits; the grid has head_type"):
+        train_best(X, y, rows, [TrainConfig(head_type="mlp", epochs=2)] * 2, combine="average", split=split)
+    with pytest.raises(ValueError, match="combine='vote' is not one of"):
+        train_best(X, y, rows, configs, combine="vote", split=split)
+
+
+def test_an_averaged_grid_with_logit_features_reads_them_as_each_grid_head_does():
+    torch.manual_seed(1)
+    X, F = torch.randn(600, 5), torch.randn(600, 3)
+    y = (F[:, 0] + 0.3 * X[:, 0] + 0.5 * torch.randn(600) > 0).float()
+    rows = torch.arange(600) // 3
+    split = torch.tensor([0, 0, 0, 1, 2])[rows % 5]
+    configs = [
+        TrainConfig(epochs=30, lr=1e-2, logit_features=True),
+        TrainConfig(epochs=30, lr=3e-3, logit_features=True),
+    ]
+    kw = {"split": split, "features": F, "progress": False}
+    heads = [train_head(X, y, rows, c, **kw)[0] for c in configs]
+    head, rep, _ = train_best(X, y, rows, configs, combine="average", **kw)
+    with torch.no_grad():
+        assert torch.allclose(head(X, F), torch.stack([h(X, F) for h in heads]).mean(0), atol=1e-5)
+    assert rep.test["roc_auc"] == pytest.approx(roc_auc(head_proba(head, X, F)[split == 2], y[split == 2]), abs=1e-6)
+
+
 def _conflicting_disagreements():
     """Positions where feature 0 tells the label at agreements but misleads at the (few) disagreements, and
     feature 1 tells it there: what a head learns from all positions is wrong where a judge decides."""

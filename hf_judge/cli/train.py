@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..training.data import AUTO_ITEMS, build_dataset
-from ..training.trainer import SELECT_ON
+from ..training.trainer import COMBINE, SELECT_ON
 from .common import add_model_args, command_line
 
 __all__ = ["add_train_commands"]
@@ -169,6 +169,7 @@ def cmd_train(args) -> int:
         draft_model=hub_name(args.draft),
         hidden_layer=args.hidden_layer,
         select_on=select_on,
+        combine=args.combine,
         split=split,
         disagreement=disagreement,
         rules=feats.rules,
@@ -178,14 +179,16 @@ def cmd_train(args) -> int:
     rep = report.as_dict()
     if len(grid) > 1:
         rep["grid"] = grid  # the learning rates, weight decays and disagreement weights tried
-        rep["select_on"] = select_on  # the validation positions whose ROC-AUC picked one
-    cfg = TrainConfig(**report.config)
+        rep["combine"] = args.combine  # the best of them, or their average
+        if args.combine == "best":
+            rep["select_on"] = select_on  # the validation positions whose ROC-AUC picked one
     rep["hidden_layer"] = args.hidden_layer  # the target's hidden state the head reads (-1: the last)
     rep["command"] = command_line()
     rep["environment"] = environment(target)
     if args.learning_curve:
+        kept = configs if args.combine == "average" else [TrainConfig(**report.config)]  # the head's own recipe
         rep["learning_curve"] = learning_curve(
-            X, y, rows, split, groups, disagreement, cfg, rules=feats.rules, features=feats.F
+            X, y, rows, split, groups, disagreement, kept, rules=feats.rules, features=feats.F, combine=args.combine
         )
     out = export_head(
         head,
@@ -385,6 +388,13 @@ def add_train_commands(sub) -> None:
         help="with a grid: pick the head by validation ROC-AUC on every position, or on the draft/target "
         "disagreements only; auto: on the disagreements where the validation split holds both labels among "
         "them, else on every position (default: %(default)s)",
+    )
+    p.add_argument(
+        "--combine",
+        choices=COMBINE,
+        default="best",
+        help="with a grid: keep the head with the best validation ROC-AUC (--select-on), or average every grid "
+        "head's logit into one linear head (no pick by a small validation margin) (default: %(default)s)",
     )
     p.add_argument("--error-recall", type=float, default=0.9, help="share of errors the threshold must reject")
     p.add_argument(

@@ -103,23 +103,33 @@ def optimiser_text(report: dict) -> str:
     from on validation when there was one."""
     cfg = report.get("config") or {}
     grid = report.get("grid") or []
-    weighted = any(g.get("disagreement_weight", 1.0) != 1.0 for g in [cfg, *grid])
+    weighted = any(g.get("disagreement_weight", 1.0) != 1.0 for g in grid or [cfg])  # a grid holds its heads' own
+    names = "learning rate/weight decay" + ("/disagreement weight" if weighted else "")
+
+    def knobs(g):
+        dw = f"/{g.get('disagreement_weight', 1.0):g}" if weighted else ""
+        return f"{g['lr']:g}/{g['weight_decay']:g}{dw}"
+
+    if report.get("combine") == "average":
+        each = ", ".join(f"{knobs(g)}: {_f(g['val_roc_auc'])}" for g in grid)
+        return f"the average of {len(grid)} heads' logits, one per {names} (validation ROC-AUC of each: {each})"
     text = f"learning rate {_f(cfg.get('lr'))}, weight decay {_f(cfg.get('weight_decay'))}"
     if weighted:
         text += f", disagreement weight {_f(cfg.get('disagreement_weight', 1.0))}"
     if grid:
         on_dis = report.get("select_on") == "disagreements"
         key = "val_disagreements_roc_auc" if on_dis else "val_roc_auc"
-        names = "learning rate/weight decay" + ("/disagreement weight" if weighted else "")
-
-        def knobs(g):
-            dw = f"/{g.get('disagreement_weight', 1.0):g}" if weighted else ""
-            return f"{g['lr']:g}/{g['weight_decay']:g}{dw}"
-
         tried = ", ".join(f"{knobs(g)}: {_f(g[key])}" for g in grid)
         where = " on the draft/target disagreements" if on_dis else ""
         text += f" (the best validation ROC-AUC{where} of {len(grid)} tried, {names}: AUC: {tried})"
     return text
+
+
+def _best_epoch(report: dict) -> str:
+    """The epoch early stopping kept, or for an average of heads each one's."""
+    if report.get("combine") == "average":
+        return "of each averaged head: " + ", ".join(str(g["best_epoch"]) for g in report.get("grid") or [])
+    return str(report.get("best_epoch", "n/a"))
 
 
 def domain_table(by_domain: dict | None) -> list[str]:
@@ -184,7 +194,7 @@ def make_card(
         dataset=dataset,
         n_train=train.get("n", "n/a"),
         n_val=val.get("n", "n/a"),
-        best_epoch=report.get("best_epoch", "n/a"),
+        best_epoch=_best_epoch(report),
         optimiser=optimiser_text(report),
         error_recall=_f(cal.get("error_recall")),
         good_acceptance=_f(cal.get("good_acceptance")),

@@ -169,7 +169,7 @@ def calibrate(probs: torch.Tensor, labels: torch.Tensor, error_recall: float = 0
 class TrainReport:
     config: dict
     epochs_run: int
-    best_epoch: int
+    best_epoch: int | None  # None for an average of heads (each has its own: the grid's best_epoch)
     train: dict
     val: dict
     calibration: Calibration | None = None
@@ -192,6 +192,19 @@ def _split(rows: torch.Tensor, frac: float, gen: torch.Generator) -> tuple[torch
     val_rows = perm[:n_val]
     is_val = torch.isin(rows, val_rows)
     return ~is_val, is_val
+
+
+def _masks(
+    y: torch.Tensor, rows: torch.Tensor, split: torch.Tensor | None, cfg: TrainConfig, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (N,) bool train / validation / test positions: ``split`` (N,) as indices into ("train", "val",
+    "test"), or without it rows at random into train and validation (``cfg.val_fraction``, drawn from ``gen``)."""
+    if split is None:
+        tr, va = _split(rows, cfg.val_fraction, gen)
+        return tr, va, torch.zeros_like(tr)
+    if split.shape != y.shape:
+        raise InputError(f"split must give one split per position, {tuple(y.shape)}, got {tuple(split.shape)}")
+    return split == 0, split == 1, split == 2
 
 
 def train_head(
@@ -232,13 +245,7 @@ def train_head(
         raise InputError("labels must be 0 or 1")
     rows = torch.arange(len(y)) if rows is None else rows
     gen = torch.Generator().manual_seed(cfg.seed)
-    if split is None:
-        tr, va = _split(rows, cfg.val_fraction, gen)
-        te = torch.zeros_like(tr)
-    else:
-        if split.shape != y.shape:
-            raise InputError(f"split must give one split per position, {tuple(y.shape)}, got {tuple(split.shape)}")
-        tr, va, te = split == 0, split == 1, split == 2
+    tr, va, te = _masks(y, rows, split, cfg, gen)
     if len(rows.unique()) < 2 or tr.sum() == 0 or va.sum() == 0:
         raise InputError(
             f"need positions to train on and to validate on, got {int(tr.sum())} and {int(va.sum())}: more rows, "
@@ -307,7 +314,25 @@ def train_head(
     head.load_state_dict(best_state)
     _fold_standardisation(head, mu, sd)
     head.eval()
+    report = _assess(head, X, y, (tr, va, te), cfg, disagreement, rules, domains)
+    report.epochs_run, report.best_epoch, report.history = len(history), best_epoch, history
+    return head, report
 
+
+def _assess(
+    head: JudgeHead,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    masks: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    cfg: TrainConfig,
+    disagreement: torch.Tensor | None,
+    rules: dict[str, torch.Tensor] | None,
+    domains: dict[str, torch.Tensor] | None,
+) -> TrainReport:
+    """Calibrate a trained ``head`` on validation (it sets ``head.config.threshold``) and report it on every
+    split: ``X`` (N, H [+ 3]) its raw inputs, ``y`` (N,) float labels, ``masks`` the (N,) bool train /
+    validation / test positions. The epochs are the caller's to fill in."""
+    tr, va, te = masks
     with torch.no_grad():
         p_tr, p_va = _logits(head, X[tr]).sigmoid(), _logits(head, X[va]).sigmoid()
     cal_p, cal_y = (p_va, y[va]) if (y[va] == 0).any() else (p_tr, y[tr])
@@ -317,12 +342,11 @@ def train_head(
     thr = head.config.threshold
     report = TrainReport(
         config=asdict(cfg),
-        epochs_run=len(history),
-        best_epoch=best_epoch,
+        epochs_run=0,
+        best_epoch=0,
         train=metrics(p_tr, y[tr], thr),
         val=metrics(p_va, y[va], thr),
         calibration=cal,
-        history=history,
     )
     if disagreement is not None and (disagreement & va).any():
         report.val_disagreements = metrics(p_va[disagreement[va]], y[va][disagreement[va]], thr)
@@ -348,7 +372,7 @@ def train_head(
             for name, m in (domains or {}).items()
             if (m & te).any()
         } or None
-    return head, report
+    return report
 
 
 SELECT_ON = ("auto", "positions", "disagreements")
@@ -372,30 +396,43 @@ def select_on_for(
     return "disagreements" if bool((labels == 0).any() and (labels == 1).any()) else "positions"
 
 
+COMBINE = ("best", "average")
+
+
 def train_best(
     X: torch.Tensor,
     y: torch.Tensor,
     rows: torch.Tensor,
     configs: list[TrainConfig],
     select_on: str = "positions",
+    combine: str = "best",
     **kwargs,
 ):
     """Train one head per config (a small grid of learning rates, weight decays and disagreement weights) and
     keep the one with the best validation ROC-AUC: on every validation position (``select_on="positions"``)
     or on the draft/target disagreements among them (``"disagreements"``, needs ``disagreement=``: the only
-    positions where a judge decides); the test split plays no part in the choice. ``kwargs`` go to
-    :func:`train_head`. Returns the head, its report and the grid as ``[{"lr", "weight_decay",
-    "disagreement_weight", "val_roc_auc", "val_disagreements_roc_auc", "best_epoch"}]``."""
+    positions where a judge decides); the test split plays no part in the choice. ``combine="average"``
+    keeps no single one but their average: one linear head whose logit is the mean of every grid head's
+    (bagging the grid: no choice by a validation margin smaller than chance moves it), calibrated on
+    validation like any head; linear heads only. ``kwargs`` go to :func:`train_head`. Returns the head, its
+    report and the grid as ``[{"lr", "weight_decay", "disagreement_weight", "val_roc_auc",
+    "val_disagreements_roc_auc", "best_epoch"}]``."""
     if not configs:
         raise InputError("train_best needs at least one TrainConfig")
     if select_on not in SELECT_ON[1:]:
         raise InputError(f"select_on={select_on!r} is not one of {SELECT_ON[1:]} (resolve 'auto' by select_on_for)")
     if select_on == "disagreements" and kwargs.get("disagreement") is None:
         raise InputError("select_on='disagreements' needs the disagreements (disagreement=)")
+    if combine not in COMBINE:
+        raise InputError(f"combine={combine!r} is not one of {COMBINE}")
+    if combine == "average" and any(c.head_type != "linear" for c in configs):
+        kinds = sorted({c.head_type for c in configs})
+        raise InputError(f"combine='average' averages linear heads' logits; the grid has head_type {kinds}")
     progress, single = kwargs.pop("progress", True), len(configs) == 1  # one bar: the grid's, or the epochs'
-    best, grid = None, []
+    best, grid, fitted = None, [], []
     for cfg in tqdm(configs, desc="train judge (grid)", disable=single or not progress):
         head, rep = train_head(X, y, rows, cfg, progress=progress and single, **kwargs)
+        fitted.append((head, rep))
         auc_dis = rep.val_disagreements["roc_auc"] if rep.val_disagreements else float("nan")
         auc = auc_dis if select_on == "disagreements" else rep.val["roc_auc"]
         grid.append(
@@ -410,7 +447,44 @@ def train_best(
         )
         if best is None or not (math.isnan(auc) or auc <= best[2]):  # nan (one class in val) never wins
             best = (head, rep, auc)
+    if combine == "average" and not single:
+        head, rep = _average(fitted, X, y, rows, **kwargs)
+        return head, rep, grid
     return best[0], best[1], grid
+
+
+def _average(
+    fitted: list[tuple[JudgeHead, TrainReport]],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    rows: torch.Tensor,
+    *,
+    split: torch.Tensor | None = None,
+    disagreement: torch.Tensor | None = None,
+    rules: dict[str, torch.Tensor] | None = None,
+    domains: dict[str, torch.Tensor] | None = None,
+    features: torch.Tensor | None = None,
+    **_,
+) -> tuple[JudgeHead, TrainReport]:
+    """One linear head whose logit is the mean of the ``fitted`` linear heads' (their weights averaged: each
+    reads raw inputs, its standardisation folded in), calibrated and reported as :func:`train_head` does.
+    Its report's ``config`` is the first head's with ``lr``, ``weight_decay``, ``disagreement_weight`` and
+    ``epochs`` as lists, one value per averaged head; ``epochs_run`` is their sum."""
+    heads, reports = zip(*fitted, strict=True)
+    cfg = TrainConfig(**reports[0].config)
+    head = copy.deepcopy(heads[0])
+    with torch.no_grad():
+        for name in ("weight", "bias"):
+            mean = torch.stack([getattr(h.net[0], name) for h in heads]).mean(0)  # (1, H [+ 3]) / (1,)
+            getattr(head.net[0], name).copy_(mean)
+    Xf = (torch.cat([X, features], 1) if cfg.logit_features else X).float()  # (N, H [+ 3])
+    masks = _masks(y, rows, split, cfg, torch.Generator().manual_seed(cfg.seed))
+    report = _assess(head, Xf, y.float(), masks, cfg, disagreement, rules, domains)
+    for name in ("lr", "weight_decay", "disagreement_weight"):
+        report.config[name] = [r.config[name] for r in reports]
+    report.config["epochs"] = [r.epochs_run for r in reports]
+    report.epochs_run, report.best_epoch = sum(r.epochs_run for r in reports), None  # each has its own
+    return head, report
 
 
 def held_out(
@@ -497,20 +571,22 @@ def learning_curve(
     split: torch.Tensor,
     groups: torch.Tensor,
     disagreement: torch.Tensor,
-    config: TrainConfig | None = None,
+    config: TrainConfig | list[TrainConfig] | None = None,
     fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
     rules: dict[str, torch.Tensor] | None = None,
     features: torch.Tensor | None = None,
+    combine: str = "best",
 ) -> list[dict]:
     """Held-out test figures against training size: does more data still help?
 
     The head is trained on nested shares of the training questions (``groups`` (N,): each position's
     question), validated and tested on the same validation and test questions every time. With ``rules``
     each point also carries the free rules' test ROC-AUC (the same at every point: they learn nothing).
+    ``config`` a list and ``combine="average"``: every point is the average of those heads (:func:`train_best`).
     """
-    cfg = config or TrainConfig()
+    configs = config if isinstance(config, list) else [config or TrainConfig()]
     train_groups = groups[split == 0].unique()
-    order = train_groups[torch.randperm(len(train_groups), generator=torch.Generator().manual_seed(cfg.seed))]
+    order = train_groups[torch.randperm(len(train_groups), generator=torch.Generator().manual_seed(configs[0].seed))]
     points = []
     for f in tqdm(fractions, desc="learning curve"):
         if not 0 < f <= 1:
@@ -518,7 +594,17 @@ def learning_curve(
         chosen = order[: max(1, math.ceil(f * len(order)))]
         part = split.clone()
         part[(split == 0) & ~torch.isin(groups, chosen)] = -1  # left out of this point
-        _, rep = train_head(X, y, rows, cfg, split=part, disagreement=disagreement, features=features, progress=False)
+        _, rep, _ = train_best(
+            X,
+            y,
+            rows,
+            configs,
+            combine=combine,
+            split=part,
+            disagreement=disagreement,
+            features=features,
+            progress=False,
+        )
         used = part == 0
         points.append(
             {
