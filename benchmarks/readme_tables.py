@@ -692,7 +692,27 @@ def grid_average_text(rep: dict, pairs: list[tuple[str, str]], fresh: list[str])
         + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in r.get("free_rules", {}).items())
         for c, r in zip(cols, rules, strict=True)
     )
-    return "\n".join([*lines, "", f"The free rules on the same disagreements, {text}."])
+    lines += ["", f"The free rules on the same disagreements, {text}."]
+    picked, averaged = pairs[-1]
+    a, b = trained[picked].get("learning_curve"), trained[averaged].get("learning_curve")
+    if a and b:  # the same shares of the same training questions, validated and tested on the same ones
+        if [p["train_disagreements"] for p in a] != [p["train_disagreements"] for p in b]:
+            raise ValueError(f"{picked}'s and {averaged}'s learning curves must use the same shares")
+        lines += [
+            "",
+            f"{picked}'s and {averaged}'s learning curves on shares of the training questions ({picked}'s at every "
+            f"point with the learning rate and weight decay its grid picked, {averaged}'s the grid averaged at every "
+            "point; the same test split):",
+            "",
+            f"| training questions | training disagreements | {picked}: test disagreements ROC-AUC | {averaged} |",
+            "|---|---|---|---|",
+            *(
+                f"| {p['train_questions']} | {p['train_disagreements']} | {p['test_disagreements_roc_auc']:.3f} "
+                f"| {q['test_disagreements_roc_auc']:.3f} |"
+                for p, q in zip(a, b, strict=True)
+            ),
+        ]
+    return "\n".join(lines)
 
 
 def recheck_table(folders: list[str]) -> list[str]:
