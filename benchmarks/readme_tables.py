@@ -1104,6 +1104,12 @@ SECTIONS = {
     "frontier-mtbench64-layer18-v9-cpu": _frontier_beside(
         "frontier_mtbench64_layer18_v9_cpu", "frontier_mtbench64_layer18_v5_cpu"
     ),
+    "frontier-math512-layer18-v11-cpu": _frontier_beside(
+        "frontier_math512_layer18_v11_cpu", "frontier_math512_layer18_v5_cpu"
+    ),
+    "frontier-humaneval-heldout-layer18-v11-cpu": _frontier_beside(
+        "frontier_humaneval_heldout_layer18_v11_cpu", "frontier_humaneval_heldout_layer18_v5_cpu"
+    ),
     "judge-training-cpu": (RESULTS / "judge_training_cpu" / "training_report.json", judge_training_text),
     "judge-heldout-cpu": (RESULTS / "judge_heldout_cpu" / "test_report.json", judge_heldout_text),
     "judge-layer-cpu": (RESULTS / "judge_training_layer18_cpu" / "training_report.json", judge_layer_text),

@@ -413,7 +413,7 @@ def train_best(
     or on the draft/target disagreements among them (``"disagreements"``, needs ``disagreement=``: the only
     positions where a judge decides); the test split plays no part in the choice. ``combine="average"``
     keeps no single one but their average: one linear head whose logit is the mean of every grid head's
-    (bagging the grid: no choice by a validation margin smaller than chance moves it), calibrated on
+    (no choice by a validation margin smaller than chance moves it), calibrated on
     validation like any head; linear heads only. ``kwargs`` go to :func:`train_head`. Returns the head, its
     report and the grid as ``[{"lr", "weight_decay", "disagreement_weight", "val_roc_auc",
     "val_disagreements_roc_auc", "best_epoch"}]``."""
@@ -464,7 +464,7 @@ def _average(
     rules: dict[str, torch.Tensor] | None = None,
     domains: dict[str, torch.Tensor] | None = None,
     features: torch.Tensor | None = None,
-    **_,
+    **_,  # train_head's other keywords (the models' names, the layer): the fitted heads carry them
 ) -> tuple[JudgeHead, TrainReport]:
     """One linear head whose logit is the mean of the ``fitted`` linear heads' (their weights averaged: each
     reads raw inputs, its standardisation folded in), calibrated and reported as :func:`train_head` does.
