@@ -589,14 +589,19 @@ def held_out_sentence(h: dict) -> str:
     )
 
 
+def _check_one_test_split(reports: list[dict]) -> None:
+    """``hf-judge test-head --split test`` reports of several heads must score them on the same data's test split."""
+    if any(r.get("split") != "test" for r in reports) or len({tuple(r["data"]) for r in reports}) != 1:
+        raise ValueError("the heads must be compared on the test split of the same data")
+
+
 def judge_testsplit_text(rep: dict, versions: list[str]) -> str:
     """Heads trained on different shards, on one test set none of them saw: the test questions of every
     committed shard (``hf-judge test-head --split test``, ``judge_testsplit_every_layer18_{v}_cpu``; ``rep`` the
     first's report): each head's ROC-AUC on its draft/target disagreements, overall and by domain, and what its
     own threshold keeps there."""
     reports = [rep, *(_report(f"judge_testsplit_every_layer18_{v}_cpu", "test_report.json") for v in versions[1:])]
-    if any(r.get("split") != "test" for r in reports) or len({tuple(r["data"]) for r in reports}) != 1:
-        raise ValueError("the heads must be compared on the test split of the same data")
+    _check_one_test_split(reports)
     t = rep["test_disagreements"]
     domains = [d for d, m in rep["by_domain"].items() if m.get("test_disagreements")]
     lines = [
@@ -646,8 +651,7 @@ def grid_average_text(rep: dict, pairs: list[tuple[str, str]], fresh: list[str])
     split = {v: _report(f"judge_testsplit_every_layer18_{v}_cpu", "test_report.json") for v in heads}
     held = {(f, v): _report(f"judge_heldout_{f}_layer18_{v}_cpu", "test_report.json") for f in fresh for v in heads}
     trained = {v: _report(f"judge_training_layer18_{v}_cpu", "training_report.json") for v in heads}
-    if any(r.get("split") != "test" for r in split.values()) or len({tuple(r["data"]) for r in split.values()}) != 1:
-        raise ValueError("the heads must be compared on the test split of the same data")
+    _check_one_test_split(list(split.values()))
     for picked, averaged in pairs:
         a, b = trained[picked], trained[averaged]
         if training_data(a) != training_data(b) or b.get("combine") != "average" or a.get("combine") == "average":
@@ -655,16 +659,15 @@ def grid_average_text(rep: dict, pairs: list[tuple[str, str]], fresh: list[str])
     for f in fresh:
         if len({tuple(held[f, v]["data"]) for v in heads}) != 1:
             raise ValueError(f"the heads must be measured on the same {f} data")
-    t = rep["test_disagreements"]
-    cols = [f"common test split ({t['n']}, {t['n_errors']} errors)"] + [
-        f"{held[f, heads[0]]['data'][0].removeprefix('data/judge/')} "
-        f"({held[f, heads[0]]['test_disagreements']['n']}, {held[f, heads[0]]['test_disagreements']['n_errors']} "
-        "errors)"
-        for f in fresh
+    sets = [rep, *(held[f, heads[0]] for f in fresh)]  # the test sets, in the columns' order
+    names = ["common test split", *(r["data"][0].removeprefix("data/judge/") for r in sets[1:])]
+    cols = [
+        f"{name} ({r['test_disagreements']['n']}, {r['test_disagreements']['n_errors']} errors)"
+        for name, r in zip(names, sets, strict=True)
     ]
     lines = [
         f"Measured by `hf-judge test-head --split test` on the {len(rep['data'])} shards' test questions as above, "
-        f"and by `hf-judge test-head` on {', '.join(c.split(' (')[0] for c in cols[1:])}, built after every head "
+        f"and by `hf-judge test-head` on {', '.join(names[1:])}, built after every head "
         "here. ROC-AUC on the evenly spread draft/target disagreements." + INTERVAL_NOTE,
         "",
         "| head | data | grid | threshold | "
@@ -686,11 +689,9 @@ def grid_average_text(rep: dict, pairs: list[tuple[str, str]], fresh: list[str])
                 + " | ".join(auc_text(m) for m in aucs)
                 + f" | {aucs[0]['error_recall']:.0%} / {aucs[0]['recall']:.0%} |"
             )
-    rules = [split[heads[0]]] + [held[f, heads[0]] for f in fresh]
     text = "; ".join(
-        f"{c.split(' (')[0]}: "
-        + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in r.get("free_rules", {}).items())
-        for c, r in zip(cols, rules, strict=True)
+        f"{name}: " + ", ".join(f"{k} {m['test_disagreements']:.3f}" for k, m in r.get("free_rules", {}).items())
+        for name, r in zip(names, sets, strict=True)
     )
     lines += ["", f"The free rules on the same disagreements, {text}."]
     picked, averaged = pairs[-1]

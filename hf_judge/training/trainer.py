@@ -207,6 +207,12 @@ def _masks(
     return split == 0, split == 1, split == 2
 
 
+def _inputs(X: torch.Tensor, features: torch.Tensor | None, cfg: TrainConfig) -> torch.Tensor:
+    """What a head reads, float32: the hidden states ``X`` (N, H), and their logit features ``features`` (N, 3)
+    beside them (N, H + 3) for a head that reads those (``cfg.logit_features``)."""
+    return (torch.cat([X, features], 1) if cfg.logit_features else X).float()
+
+
 def train_head(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -259,7 +265,7 @@ def train_head(
     if cfg.disagreement_weight != 1.0 and disagreement is None:
         raise InputError(f"disagreement_weight={cfg.disagreement_weight} needs the disagreements (disagreement=)")
     H = X.shape[1]
-    X, y = (torch.cat([X, features], 1) if cfg.logit_features else X).float(), y.float()  # (N, H [+ 3])
+    X, y = _inputs(X, features, cfg), y.float()  # (N, H [+ 3])
     mu, sd = X[tr].mean(0), X[tr].std(0).clamp_min(1e-6)  # standardise; folded into the first layer at the end
     Z = (X - mu) / sd
 
@@ -477,9 +483,8 @@ def _average(
         for name in ("weight", "bias"):
             mean = torch.stack([getattr(h.net[0], name) for h in heads]).mean(0)  # (1, H [+ 3]) / (1,)
             getattr(head.net[0], name).copy_(mean)
-    Xf = (torch.cat([X, features], 1) if cfg.logit_features else X).float()  # (N, H [+ 3])
-    masks = _masks(y, rows, split, cfg, torch.Generator().manual_seed(cfg.seed))
-    report = _assess(head, Xf, y.float(), masks, cfg, disagreement, rules, domains)
+    masks = _masks(y, rows, split, cfg, torch.Generator().manual_seed(cfg.seed))  # the masks each head had
+    report = _assess(head, _inputs(X, features, cfg), y.float(), masks, cfg, disagreement, rules, domains)
     for name in ("lr", "weight_decay", "disagreement_weight"):
         report.config[name] = [r.config[name] for r in reports]
     report.config["epochs"] = [r.epochs_run for r in reports]
