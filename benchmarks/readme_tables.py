@@ -94,8 +94,30 @@ def _runs_text(res: dict) -> str:
     latest = ", ".join(f"`{m}`" for m in runs[max(r for r in runs if r != "earlier")])
     return (
         f"over {len(runs)} runs (resumed; the latest measured {latest}): tokens/s and x target compare "
-        "only methods of the same run, tokens/forward and quality compare all"
+        "only methods of the same run (column runs: which of the runs, numbered in order, measured each method; "
+        "a later run may be another machine), tokens/forward and quality compare all"
     )
+
+
+def _run_numbers(res: dict) -> dict[str, str]:
+    """Which runs (numbered in order, the unstamped earliest records first) measured each method, e.g. ``1-8``:
+    {} where every figure comes from one run."""
+    runs = res.get("runs") or {}
+    if len(runs) < 2:
+        return {}
+    measured: dict[str, list[int]] = {}
+    for i, run in enumerate(sorted(runs, key=lambda r: "" if r == "earlier" else r), 1):
+        for m in runs[run]:
+            measured.setdefault(m, []).append(i)
+    spans = {}
+    for m, ix in measured.items():  # consecutive runs as one span: [1, 2, 3, 5] -> "1-3, 5"
+        parts, start = [], ix[0]
+        for a, b in zip(ix, [*ix[1:], None], strict=True):
+            if b != a + 1:
+                parts.append(f"{start}-{a}" if a > start else f"{a}")
+                start = b
+        spans[m] = ", ".join(parts)
+    return spans
 
 
 def _prompts_text(cfg: dict) -> str:
@@ -147,15 +169,19 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
         + "the target's mean NLL per token of the answer (lower: closer to what the target says). Tokens per "
         "forward and quality do not depend on the machine's load; tokens/s does." + _interval_text(res),
     ]
+    measured_in = _run_numbers(res)
     for task, rows in res["tasks"].items():
         qs = [k for k in next(iter(rows.values())) if k.startswith("quality:")]
         lines += ["", f"**{task}**", ""]
-        lines.append("| method | tokens/forward | tokens/s | x target | " + " | ".join(q[8:] for q in qs) + " |")
-        lines.append("|---|---|---|---|" + "---|" * len(qs))
+        runs = [""] if not measured_in else [" runs |"]
+        lines.append("| method | tokens/forward | tokens/s | x target |" + runs[0] + "".join(f" {q[8:]} |" for q in qs))
+        lines.append("|---|---|---|---|" + "---|" * (len(qs) + bool(measured_in)))
         for m, r in rows.items():
-            qual = " | ".join(quality_text(r, q, rows.get("target")) for q in qs)
-            speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f}"
-            lines.append(f"| {m} | {speed} | {qual} |")
+            speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f} |"
+            if measured_in:
+                speed += f" {measured_in[m]} |"
+            qual = "".join(f" {quality_text(r, q, rows.get('target'))} |" for q in qs)
+            lines.append(f"| {m} | {speed}{qual}")
         for q, verdicts in res.get("frontier", {}).get(task, {}).items():
             if not verdicts:  # no lossy peer in this run
                 continue

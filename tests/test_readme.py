@@ -88,3 +88,28 @@ def test_lost_and_gained_answers_count_each_direction_against_the_target():
     assert lost_gained([1, 0, 1, 0, 1], target) == " | 1 / 1"  # level in quality, one each way
     assert lost_gained([0, 0, 0, 0, 0], target) == " | 3 / 0"
     assert lost_gained(target, target) == " | 0 / 0"
+
+
+def test_a_resumed_frontier_table_says_which_run_measured_each_method():
+    """tokens/s and x target compare only methods measured in the same run; a resumed bench's table said so in
+    prose but did not say which methods those were, so a judge point timed sessions later on another machine read
+    as twice as slow as standard SD beside it."""
+    tables = _readme_tables()
+    row = {"tokens_per_step": 2.0, "tokens_per_s": 5.0, "speedup_vs_target": 1.0}
+    res = {
+        "command": "hf-judge bench ...",
+        "environment": dict.fromkeys(("device", "threads", "dtype", "torch", "transformers"), "x"),
+        "config": {"max_new_tokens": 8, "limit": 2},
+        "tasks": {"math-steps": {m: dict(row) for m in ("target", "sd", "judge@0.5")}},
+        "runs": {
+            "2026-12-02T17:26:44+00:00": ["sd", "target"],
+            "2026-12-03T13:02:16+00:00": ["sd", "target"],
+            "2026-12-06T04:20:26+00:00": ["judge@0.5"],
+        },
+    }
+    lines = tables.frontier_table(res).splitlines()
+    assert "| method | tokens/forward | tokens/s | x target | runs |" in lines
+    assert "| target | 2.00 | 5.00 | 1.00 | 1-2 |" in lines
+    assert "| judge@0.5 | 2.00 | 5.00 | 1.00 | 3 |" in lines
+    res["runs"] = {"2026-12-02T17:26:44+00:00": ["judge@0.5", "sd", "target"]}  # one run: no column
+    assert "| method | tokens/forward | tokens/s | x target |" in tables.frontier_table(res).splitlines()
