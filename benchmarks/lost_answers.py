@@ -8,7 +8,11 @@ of both. A lost answer that leaves the target's within its first ``--opening`` t
 draft/target disagreements of judge data shards are counted the same way: at the answer's opening or later,
 acceptable or an error. With ``--heads``, the target's probability ratio p(d) / max p of the method's token
 where the answers part, and each head's score of it (the target run once per parting, as features are
-extracted for training)::
+extracted for training). With ``--continue``, the target goes on greedily from each parting (the shared answer
+and the method's one token there, through lossless speculative decoding with the draft, to the run's token
+budget) and its answer is scored: a lost answer the target also gets wrong from there was lost at the parting
+itself (often a harmless rewording after which the target's own answer goes wrong), one it gets right was lost
+to the method's later tokens; a gained answer the target also gets right from there was gained at the parting::
 
     python benchmarks/lost_answers.py --bench benchmarks/results/frontier_humaneval_heldout_layer18_v2_cpu \\
         benchmarks/results/frontier_humaneval_heldout_layer18_v5_cpu --data data/judge/programs/seed-1 \\
@@ -66,6 +70,7 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
                     {
                         # up to the method's token where they part (scored, then dropped); none where it just stopped
                         "row": prompts[ex_id] + a[:k] + b[k : k + 1] if k < len(b) else None,
+                        "_go_on": (examples[ids.index(ex_id)], len(prompts[ex_id]), cfg["max_new_tokens"]),
                         "id": ex_id,
                         "lost": t > v,
                         "parted_at": k,
@@ -113,6 +118,39 @@ def score_partings(answers: list[dict], target_name: str, head_dirs: list[str]) 
             a.setdefault("scores", {})[Path(path).name] = round(v, 4)
 
 
+def continue_partings(methods: list[dict], target, draft, tokenizer, k: int = 16) -> None:
+    """For each changed answer of each method (``lost_answers``'s per-method dicts), the target's own greedy
+    answer from where the method parted, scored: ``target_after_parting`` (1 right, 0 wrong), and per method
+    ``lost_at_parting`` (lost answers the target also gets wrong from there) and ``gained_at_parting``."""
+    import torch
+
+    from hf_judge.bench.runner import run_method
+    from hf_judge.bench.suite import _quality
+
+    todo = [a for x in methods for a in x["answers"] if a["row"] is not None]
+    memo = {}  # a parting two methods (or two runs sharing records) both took: the target goes on from it once
+    for i, a in enumerate(todo):
+        example, start, budget = a["_go_on"]
+        key = (a["id"], tuple(a["row"]), budget)
+        if key in memo:
+            a["target_after_parting"] = memo[key]
+            continue
+        row = torch.tensor([a["row"]])  # (1, T): the prompt, the shared answer and the method's token
+        left = budget - (len(a["row"]) - start)  # what the run's token budget leaves
+        sd = run_method("sd", target, row, draft=draft, num_assistant_tokens=k, max_new_tokens=left, do_sample=False)
+        text = tokenizer.decode(a["row"][start:] + sd.new_ids, skip_special_tokens=True)
+        a["target_after_parting"] = memo[key] = next(iter(_quality(example["kind"], [example], [text]).values()))[0]
+        print(
+            f"  {i + 1}/{len(todo)} {a['id']}: {'lost' if a['lost'] else 'gained'}, the target from the parting "
+            f"{'right' if a['target_after_parting'] else 'wrong'}",
+            flush=True,
+        )
+    for x in methods:
+        went_on = [a for a in x["answers"] if "target_after_parting" in a]
+        x["lost_at_parting"] = sum(a["lost"] and not a["target_after_parting"] for a in went_on)
+        x["gained_at_parting"] = sum(not a["lost"] and bool(a["target_after_parting"]) for a in went_on)
+
+
 def answer_header(tokenizer) -> list[int]:
     """The tokens the chat template puts between a question and its answer (the generation prompt)."""
     with_header, without = (
@@ -155,6 +193,13 @@ def main() -> None:
     ap.add_argument("--opening", type=int, default=4, help="a lost answer parting this early took another opening")
     ap.add_argument("--data", nargs="*", default=[], help="judge data shards whose disagreements to count")
     ap.add_argument("--heads", nargs="*", default=[], help="judge head folders that score each parting token")
+    ap.add_argument("--methods", nargs="*", default=None, help="only these lossy methods (default: every one)")
+    ap.add_argument(
+        "--continue",
+        dest="go_on",
+        action="store_true",
+        help="let the target go on from each parting and score its answer (a generation per changed answer)",
+    )
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs, targets = {}, set()
@@ -162,15 +207,27 @@ def main() -> None:
         target = json.loads((path / "run_config.json").read_text())["target"]  # a local path: the alias is its name
         targets.add(Path(target).name)
         runs[path.name] = lost_answers(path, load_tokenizer(Path(target).name, install=False), args.opening)
-    answers = [
-        a for r in runs.values() for t in r["tasks"].values() for x in t["methods"].values() for a in x["answers"]
-    ]
+    if args.methods is not None:
+        for r in runs.values():
+            for t in r["tasks"].values():
+                t["methods"] = {m: x for m, x in t["methods"].items() if m in args.methods}
+    methods = [x for r in runs.values() for t in r["tasks"].values() for x in t["methods"].values()]
+    answers = [a for x in methods for a in x["answers"]]
+    if args.go_on:
+        configs = {json.loads((p / "run_config.json").read_text())["draft"] for p in map(Path, args.bench)}
+        if len(targets) != 1 or len(configs) != 1:
+            raise SystemExit(f"--continue goes on with one target and draft; these runs have {targets} and {configs}")
+        from hf_judge.registry.packaged import load_model
+
+        name = next(iter(targets))
+        target, draft = load_model(name), load_model(Path(configs.pop()).name, quant="auto")  # as the bench does
+        continue_partings(methods, target, draft, load_tokenizer(name, install=False))
     if args.heads:
         if len(targets) != 1:
             raise SystemExit(f"--heads scores with one target; these runs have {sorted(targets)}")
         score_partings(answers, targets.pop(), args.heads)
     for a in answers:
-        del a["row"]
+        del a["row"], a["_go_on"]
     report = {"command": shlex.join(["python", *sys.argv]), "opening": args.opening, "runs": runs}
     if args.data:
         report["data"] = data_openings(args.data, load_tokenizer(DEFAULT_TARGET, install=False), args.opening)

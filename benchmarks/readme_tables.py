@@ -280,6 +280,7 @@ def lost_answers_text(rep: dict) -> str:
     bench run and task, how many it lost and gained, and how many lost answers took another opening; then the
     openings the judge points took in their lost answers."""
     n = rep["opening"]
+    went_on = "--continue" in shlex.split(rep["command"])
     lines = [
         f"Measured by `{rep['command']}` (`{option_values(rep['command'], '--out')[0]}`, from the runs' records): "
         f"lost = right by the target alone and wrong by the method, gained = the reverse; a lost answer that leaves "
@@ -288,12 +289,20 @@ def lost_answers_text(rep: dict) -> str:
         "| run | task | method | lost | gained | lost with another opening |",
         "|---|---|---|---|---|---|",
     ]
+    if went_on:
+        lines[0] += (
+            " At the parting: the target alone, going on greedily from the shared answer and the method's token where "
+            "they part, also gets a lost answer wrong (lost at the parting) or a gained one right (gained at the "
+            "parting); the rest the method lost or gained with its later tokens."
+        )
+        lines[-2:] = [lines[-2] + " lost at the parting | gained at the parting |", lines[-1] + "---|---|"]
     for run, r in rep["runs"].items():
         for task, t in r["tasks"].items():
             for m, x in t["methods"].items():
-                lines.append(
+                line = (
                     f"| {run} | {task} ({t['prompts']}) | {m} | {x['lost']} | {x['gained']} | {x['lost_at_opening']} |"
                 )
+                lines.append(line + (f" {x['lost_at_parting']} | {x['gained_at_parting']} |" if went_on else ""))
     for run, r in rep["runs"].items():
         for task, t in r["tasks"].items():
             for m, x in t["methods"].items():
@@ -1063,6 +1072,50 @@ def judge_training_text(rep: dict, folder: str = "judge_training_cpu") -> str:
         lines += ["", "Learning curve (the same validation and test questions at every point):", ""]
         lines += curve_table(curve)
         lines += ["", f"![learning curve](benchmarks/results/{folder}/learning_curve.png)"]
+    return "\n".join(lines)
+
+
+def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dict[str, dict]) -> str:
+    """Points measured on several disjoint prompt sets of ``task``, pooled into one row each.
+
+    ``rows`` maps a row's name to its ``(folder, method)`` on each prompt set, in the same order for every row
+    (the first row the target alone); ``results`` maps each folder to its results.json. Tokens per forward are
+    pooled as all new tokens over all target forwards; a right-or-wrong quality as the count right of all
+    prompts, with the target alone's right answers each point lost and its wrong ones it gained; and each row
+    is checked against matched quality (at most one fewer right than the target alone)."""
+    sets = list(zip(*rows.values(), strict=True))  # per prompt set: every row's (folder, method)
+    spans = []
+    for points in sets:
+        cfgs = {(results[f]["config"].get("skip", 0), results[f]["config"]["limit"]) for f, _ in points}
+        if len(cfgs) != 1:
+            raise ValueError(f"{task}: the points of one prompt set ran on different prompts: {sorted(cfgs)}")
+        spans.append(cfgs.pop())
+    spans.sort()
+    for (s0, n0), (s1, _) in zip(spans, spans[1:], strict=False):
+        if s1 < s0 + n0:
+            raise ValueError(f"{task}: prompt sets {s0}-{s0 + n0 - 1} and {s1}- overlap: pooled prompts must differ")
+    first = next(iter(rows))
+    lines = [
+        "| point | tokens/forward | x SD | right (of " + str(sum(n for _, n in spans)) + ") | lost / gained |",
+        "|---|---|---|---|---|",
+    ]
+    pooled = {}
+    for name, points in rows.items():
+        got = [results[f]["tasks"][task][m] for f, m in points]
+        q = next(k for k in got[0] if k.startswith("quality:"))
+        items = [x for r in got for x in r["per_item"][q]]
+        pooled[name] = (sum(r["new_tokens"] for r in got) / sum(r["target_forwards"] for r in got), items)
+    sd = pooled.get("sd", (None,))[0]
+    target = pooled[first][1]
+    for name, (tpf, items) in pooled.items():
+        x_sd = f"{tpf / sd:.2f}" if sd else ""
+        lost_gained = _lost_gained(items, target)[3:]
+        lines.append(f"| {name} | {tpf:.2f} | {x_sd} | {int(sum(items))} | {lost_gained} |")
+    matched = [n for n, (_, items) in pooled.items() if n != first and sum(items) >= sum(target) - 1]
+    lines += [
+        "",
+        "At matched quality (at most one fewer right than the target alone): " + (", ".join(matched) or "none") + ".",
+    ]
     return "\n".join(lines)
 
 

@@ -113,3 +113,32 @@ def test_a_resumed_frontier_table_says_which_run_measured_each_method():
     assert "| judge@0.5 | 2.00 | 5.00 | 1.00 | 3 |" in lines
     res["runs"] = {"2026-12-02T17:26:44+00:00": ["judge@0.5", "sd", "target"]}  # one run: no column
     assert "| method | tokens/forward | tokens/s | x target |" in tables.frontier_table(res).splitlines()
+
+
+def test_pooled_points_add_tokens_forwards_and_answers_over_disjoint_prompt_sets():
+    """Two prompt sets pooled: tokens/forward from the summed tokens and forwards (not the mean of the sets'
+    ratios), right answers and lost / gained over all prompts; overlapping sets are refused."""
+    import pytest
+
+    tables = _readme_tables()
+
+    def folder(skip, rows):
+        tasks = {
+            m: {"new_tokens": t, "target_forwards": f, "quality:exact_match": 0, "per_item": {"quality:exact_match": q}}
+            for m, (t, f, q) in rows.items()
+        }
+        return {"config": {"skip": skip, "limit": 2}, "tasks": {"math": tasks}}
+
+    results = {
+        "a": folder(0, {"target": (100, 100, [1, 0]), "sd": (100, 10, [1, 0]), "judge@0.5": (90, 5, [0, 1])}),
+        "b": folder(2, {"target": (50, 50, [1, 1]), "sd": (50, 10, [1, 1]), "judge@0.5": (60, 5, [1, 1])}),
+    }
+    rows = {m: [("a", m), ("b", m)] for m in ("target", "sd", "judge@0.5")}
+    lines = tables.pooled_table("math", rows, results).splitlines()
+    assert "| point | tokens/forward | x SD | right (of 4) | lost / gained |" in lines
+    assert "| sd | 7.50 | 1.00 | 3 | 0 / 0 |" in lines
+    assert "| judge@0.5 | 15.00 | 2.00 | 3 | 1 / 1 |" in lines  # (90 + 60) / (5 + 5), not the mean of 18 and 12
+    assert lines[-1] == "At matched quality (at most one fewer right than the target alone): sd, judge@0.5."
+    results["b"]["config"]["skip"] = 1  # prompts 1-2 overlap 0-1
+    with pytest.raises(ValueError, match="overlap"):
+        tables.pooled_table("math", rows, results)
