@@ -208,19 +208,31 @@ def main() -> None:
         targets.add(Path(target).name)
         runs[path.name] = lost_answers(path, load_tokenizer(Path(target).name, install=False), args.opening)
     if args.methods is not None:
+        known = {m for r in runs.values() for t in r["tasks"].values() for m in t["methods"]}
+        if set(args.methods) - known:
+            raise SystemExit(f"--methods {sorted(set(args.methods) - known)}: no such lossy method in these runs")
         for r in runs.values():
             for t in r["tasks"].values():
                 t["methods"] = {m: x for m, x in t["methods"].items() if m in args.methods}
     methods = [x for r in runs.values() for t in r["tasks"].values() for x in t["methods"].values()]
     answers = [a for x in methods for a in x["answers"]]
     if args.go_on:
-        configs = {json.loads((p / "run_config.json").read_text())["draft"] for p in map(Path, args.bench)}
+        configs = {
+            (c["draft"], c["dtype"])
+            for c in (json.loads((p / "run_config.json").read_text()) for p in map(Path, args.bench))
+        }
         if len(targets) != 1 or len(configs) != 1:
-            raise SystemExit(f"--continue goes on with one target and draft; these runs have {targets} and {configs}")
+            raise SystemExit(
+                f"--continue goes on with one target, draft and dtype; these runs have {targets}, {configs}"
+            )
+        import torch
+
         from hf_judge.registry.packaged import load_model
 
-        name = next(iter(targets))
-        target, draft = load_model(name), load_model(Path(configs.pop()).name, quant="auto")  # as the bench does
+        name, (draft_path, dtype) = next(iter(targets)), configs.pop()
+        dtype = getattr(torch, dtype.removeprefix("torch."))
+        target = load_model(name, dtype=dtype, cpu_linear="auto")  # as the bench loads them
+        draft = load_model(Path(draft_path).name, dtype=dtype, quant="auto", cpu_linear="auto")
         continue_partings(methods, target, draft, load_tokenizer(name, install=False))
     if args.heads:
         if len(targets) != 1:

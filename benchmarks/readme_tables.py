@@ -1091,9 +1091,11 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
             raise ValueError(f"{task}: the points of one prompt set ran on different prompts: {sorted(cfgs)}")
         spans.append(cfgs.pop())
     spans.sort()
-    for (s0, n0), (s1, _) in zip(spans, spans[1:], strict=False):
+    for (s0, n0), (s1, n1) in zip(spans, spans[1:], strict=False):
         if s1 < s0 + n0:
-            raise ValueError(f"{task}: prompt sets {s0}-{s0 + n0 - 1} and {s1}- overlap: pooled prompts must differ")
+            raise ValueError(
+                f"{task}: prompt sets {s0}-{s0 + n0 - 1} and {s1}-{s1 + n1 - 1} overlap: pooled prompts must differ"
+            )
     first = next(iter(rows))
     lines = [
         "| point | tokens/forward | x SD | right (of " + str(sum(n for _, n in spans)) + ") | lost / gained |",
@@ -1117,6 +1119,26 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
         "At matched quality (at most one fewer right than the target alone): " + (", ".join(matched) or "none") + ".",
     ]
     return "\n".join(lines)
+
+
+def _pooled(task: str, rows: dict[str, list[tuple[str, str]]]):
+    """A section pooling points over disjoint prompt sets (:func:`pooled_table`), from their bench folders."""
+    folders = list(dict.fromkeys(f for points in rows.values() for f, _ in points))
+
+    def text(_res: dict) -> str:
+        results = {f: _report(f, "results.json") for f in folders}
+        spans = sorted({(r["config"].get("skip", 0), r["config"]["limit"]) for r in results.values()})
+        head = (
+            f"Pooled over {task}'s prompts "
+            + " and ".join(f"{a}-{a + n - 1}" for a, n in spans)
+            + ", from "
+            + ", ".join(f"`benchmarks/results/{f}/`" for f in folders)
+            + " (each row: that point on every prompt set; tokens/forward: all new tokens over all target forwards; "
+            "lost / gained: the target alone's right answers the point lost, and its wrong ones the point got right):"
+        )
+        return head + "\n\n" + pooled_table(task, rows, results)
+
+    return RESULTS / folders[-1] / "results.json", text
 
 
 def _frontier(folder: str):
