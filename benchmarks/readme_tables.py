@@ -291,9 +291,10 @@ def lost_answers_text(rep: dict) -> str:
     ]
     if went_on:
         lines[0] += (
-            " At the parting: the target alone, going on greedily from the shared answer and the method's token where "
-            "they part, also gets a lost answer wrong (lost at the parting) or a gained one right (gained at the "
-            "parting); the rest the method lost or gained with its later tokens."
+            " At the parting: the target's own greedy answer (through lossless speculative decoding), going on from "
+            "the shared answer and the method's token where they part, also gets a lost answer wrong (lost at the "
+            "parting) or a gained one right (gained at the parting); the rest the method lost or gained with its "
+            "later tokens."
         )
         lines[-2:] = [lines[-2] + " lost at the parting | gained at the parting |", lines[-1] + "---|---|"]
     for run, r in rep["runs"].items():
@@ -1206,6 +1207,20 @@ SECTIONS = {
     "frontier-mtbench64-layer18-v9-cpu": _frontier_beside(
         "frontier_mtbench64_layer18_v9_cpu", "frontier_mtbench64_layer18_v5_cpu"
     ),
+    "frontier-math512-heldout-layer18-v5-cpu": _frontier("frontier_math512_heldout_layer18_v5_cpu"),
+    "math-pooled-layer18-v5-cpu": _pooled(
+        "math-steps",
+        {
+            name: [(f, method) for f in ("frontier_math512_layer18_v5_cpu", "frontier_math512_heldout_layer18_v5_cpu")]
+            for name, method in (
+                ("target", "target"),
+                ("sd", "sd"),
+                ("ratio:0.3", "ratio:0.3"),
+                ("v5 judge@0.534", "judge@0.534"),
+            )
+        },
+    ),
+    "lost-at-parting-math512-v5-cpu": (RESULTS / "lost_at_parting_math512_v5_cpu.json", lost_answers_text),
     "frontier-math512-layer18-v11-cpu": _frontier_beside(
         "frontier_math512_layer18_v11_cpu", "frontier_math512_layer18_v5_cpu"
     ),
