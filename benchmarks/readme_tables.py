@@ -173,8 +173,10 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
     for task, rows in res["tasks"].items():
         qs = [k for k in next(iter(rows.values())) if k.startswith("quality:")]
         lines += ["", f"**{task}**", ""]
-        runs = [""] if not measured_in else [" runs |"]
-        lines.append("| method | tokens/forward | tokens/s | x target |" + runs[0] + "".join(f" {q[8:]} |" for q in qs))
+        runs_column = " runs |" if measured_in else ""
+        lines.append(
+            "| method | tokens/forward | tokens/s | x target |" + runs_column + "".join(f" {q[8:]} |" for q in qs)
+        )
         lines.append("|---|---|---|---|" + "---|" * (len(qs) + bool(measured_in)))
         for m, r in rows.items():
             speed = f"{r['tokens_per_step']:.2f} | {r['tokens_per_s']:.2f} | {r['speedup_vs_target']:.2f} |"
@@ -1108,7 +1110,7 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
         q = next(k for k in got[0] if k.startswith("quality:"))
         items = [x for r in got for x in r["per_item"][q]]
         pooled[name] = (sum(r["new_tokens"] for r in got) / sum(r["target_forwards"] for r in got), items)
-    sd = pooled.get("sd", (None,))[0]
+    sd = pooled["sd"][0] if "sd" in pooled else None
     target = pooled[first][1]
     for name, (tpf, items) in pooled.items():
         x_sd = f"{tpf / sd:.2f}" if sd else ""
