@@ -1109,6 +1109,8 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
         got = [results[f]["tasks"][task][m] for f, m in points]
         q = next(k for k in got[0] if k.startswith("quality:"))
         items = [x for r in got for x in r["per_item"][q]]
+        if not set(items) <= {0, 1}:
+            raise ValueError(f"{task}, {name}: {q[8:]} is not right-or-wrong per prompt: it does not pool as a count")
         pooled[name] = (sum(r["new_tokens"] for r in got) / sum(r["target_forwards"] for r in got), items)
     sd = pooled["sd"][0] if "sd" in pooled else None
     target = pooled[first][1]

@@ -139,6 +139,10 @@ def test_pooled_points_add_tokens_forwards_and_answers_over_disjoint_prompt_sets
     assert "| sd | 7.50 | 1.00 | 3 | 0 / 0 |" in lines
     assert "| judge@0.5 | 15.00 | 2.00 | 3 | 1 / 1 |" in lines  # (90 + 60) / (5 + 5), not the mean of 18 and 12
     assert lines[-1] == "At matched quality (at most one fewer right than the target alone): sd, judge@0.5."
+    results["b"]["tasks"]["math"]["sd"]["per_item"]["quality:exact_match"] = [0.5, 1]  # not right-or-wrong
+    with pytest.raises(ValueError, match="right-or-wrong"):
+        tables.pooled_table("math", rows, results)
+    results["b"]["tasks"]["math"]["sd"]["per_item"]["quality:exact_match"] = [1, 1]
     results["b"]["config"]["skip"] = 1  # prompts 1-2 overlap 0-1
     with pytest.raises(ValueError, match="overlap"):
         tables.pooled_table("math", rows, results)
