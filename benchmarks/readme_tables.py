@@ -1222,7 +1222,16 @@ SECTIONS = {
                 ("ratio:0.3", "ratio:0.3"),
                 ("v5 judge@0.534", "judge@0.534"),
             )
+        }
+        | {
+            "v9 judge@0.522": [
+                ("frontier_math512_layer18_v9_cpu", "judge@0.522"),
+                ("frontier_math512_heldout_layer18_v9_cpu", "judge@0.522"),
+            ]
         },
+    ),
+    "frontier-math512-heldout-layer18-v9-cpu": _frontier_beside(
+        "frontier_math512_heldout_layer18_v9_cpu", "frontier_math512_heldout_layer18_v5_cpu"
     ),
     "lost-at-parting-math512-v5-cpu": (RESULTS / "lost_at_parting_math512_v5_cpu.json", lost_answers_text),
     "frontier-math512-layer18-v11-cpu": _frontier_beside(
