@@ -50,7 +50,6 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
     out = {}
     for task, rows in res["tasks"].items():
         examples = load_task(task, cfg["limit"], cfg.get("skip", 0))
-        ids = [ex["id"] for ex in examples]
         prompts = {ex["id"]: prompt_ids(tokenizer, ex["prompt"]) for ex in examples}  # as the bench prompts
         q = next(k for k in rows["target"] if k.startswith("quality:"))
         if q == "quality:nll":
@@ -61,16 +60,17 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
             if m in ("target", "sd"):
                 continue
             changed = []
-            for ex_id, t, v in zip(ids, base, row["per_item"][q], strict=True):
+            for ex, t, v in zip(examples, base, row["per_item"][q], strict=True):
                 if t == v:
                     continue
+                ex_id = ex["id"]
                 a, b = records[(task, ex_id, "target")]["new_ids"], records[(task, ex_id, m)]["new_ids"]
                 k = parted_at(a, b)
                 changed.append(
                     {
                         # up to the method's token where they part (scored, then dropped); none where it just stopped
                         "row": prompts[ex_id] + a[:k] + b[k : k + 1] if k < len(b) else None,
-                        "_go_on": (examples[ids.index(ex_id)], len(prompts[ex_id]), cfg["max_new_tokens"]),
+                        "_go_on": (ex, len(prompts[ex_id]), cfg["max_new_tokens"]),
                         "id": ex_id,
                         "lost": t > v,
                         "parted_at": k,
@@ -86,7 +86,7 @@ def lost_answers(folder: Path, tokenizer, opening: int) -> dict:
                 "lost_at_opening": sum(c["parted_at"] < opening for c in lost),
                 "answers": changed,
             }
-        out[task] = {"quality": q[8:], "prompts": len(ids), "methods": methods}
+        out[task] = {"quality": q[8:], "prompts": len(examples), "methods": methods}
     return {"command": res["command"], "tasks": out}
 
 
@@ -202,11 +202,12 @@ def main() -> None:
     )
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    runs, targets = {}, set()
+    runs, targets, setups = {}, set(), set()
     for path in map(Path, args.bench):
-        target = json.loads((path / "run_config.json").read_text())["target"]  # a local path: the alias is its name
-        targets.add(Path(target).name)
-        runs[path.name] = lost_answers(path, load_tokenizer(Path(target).name, install=False), args.opening)
+        cfg = json.loads((path / "run_config.json").read_text())
+        targets.add(Path(cfg["target"]).name)  # a local path: the alias is its name
+        setups.add((cfg["draft"], cfg["dtype"]))
+        runs[path.name] = lost_answers(path, load_tokenizer(Path(cfg["target"]).name, install=False), args.opening)
     if args.methods is not None:
         known = {m for r in runs.values() for t in r["tasks"].values() for m in t["methods"]}
         if set(args.methods) - known:
@@ -217,19 +218,15 @@ def main() -> None:
     methods = [x for r in runs.values() for t in r["tasks"].values() for x in t["methods"].values()]
     answers = [a for x in methods for a in x["answers"]]
     if args.go_on:
-        configs = {
-            (c["draft"], c["dtype"])
-            for c in (json.loads((p / "run_config.json").read_text()) for p in map(Path, args.bench))
-        }
-        if len(targets) != 1 or len(configs) != 1:
+        if len(targets) != 1 or len(setups) != 1:
             raise SystemExit(
-                f"--continue goes on with one target, draft and dtype; these runs have {targets}, {configs}"
+                f"--continue goes on with one target, draft and dtype; these runs have {targets}, {setups}"
             )
         import torch
 
         from hf_judge.registry.packaged import load_model
 
-        name, (draft_path, dtype) = next(iter(targets)), configs.pop()
+        name, (draft_path, dtype) = next(iter(targets)), next(iter(setups))
         dtype = getattr(torch, dtype.removeprefix("torch."))
         target = load_model(name, dtype=dtype, cpu_linear="auto")  # as the bench loads them
         draft = load_model(Path(draft_path).name, dtype=dtype, quant="auto", cpu_linear="auto")

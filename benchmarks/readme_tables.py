@@ -111,12 +111,13 @@ def _run_numbers(res: dict) -> dict[str, str]:
             measured.setdefault(m, []).append(i)
     spans = {}
     for m, ix in measured.items():  # consecutive runs as one span: [1, 2, 3, 5] -> "1-3, 5"
-        parts, start = [], ix[0]
-        for a, b in zip(ix, [*ix[1:], None], strict=True):
-            if b != a + 1:
-                parts.append(f"{start}-{a}" if a > start else f"{a}")
-                start = b
-        spans[m] = ", ".join(parts)
+        parts: list[list[int]] = []
+        for i in ix:
+            if parts and parts[-1][1] == i - 1:
+                parts[-1][1] = i
+            else:
+                parts.append([i, i])
+        spans[m] = ", ".join(f"{lo}-{hi}" if hi > lo else f"{lo}" for lo, hi in parts)
     return spans
 
 
