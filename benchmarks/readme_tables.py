@@ -1119,7 +1119,11 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
         x_sd = f"{tpf / sd:.2f}" if sd else ""
         lost_gained = _lost_gained(items, target)[3:]
         lines.append(f"| {name} | {tpf:.2f} | {x_sd} | {int(sum(items))} | {lost_gained} |")
-    matched = [n for n, (_, items) in pooled.items() if n != first and sum(items) >= sum(target) - 1]
+    matched = [
+        n + (f" ({tpf / sd:.3f}x SD)" if sd else "")
+        for n, (tpf, items) in pooled.items()
+        if n != first and sum(items) >= sum(target) - 1
+    ]
     lines += [
         "",
         "At matched quality (at most one fewer right than the target alone): " + (", ".join(matched) or "none") + ".",
@@ -1222,6 +1226,7 @@ SECTIONS = {
                 ("sd", "sd"),
                 ("ratio:0.3", "ratio:0.3"),
                 ("v5 judge@0.534", "judge@0.534"),
+                ("v5 judge@0.7", "judge@0.7"),
             )
         }
         | {

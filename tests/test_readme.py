@@ -138,7 +138,9 @@ def test_pooled_points_add_tokens_forwards_and_answers_over_disjoint_prompt_sets
     assert "| point | tokens/forward | x SD | right (of 4) | lost / gained |" in lines
     assert "| sd | 7.50 | 1.00 | 3 | 0 / 0 |" in lines
     assert "| judge@0.5 | 15.00 | 2.00 | 3 | 1 / 1 |" in lines  # (90 + 60) / (5 + 5), not the mean of 18 and 12
-    assert lines[-1] == "At matched quality (at most one fewer right than the target alone): sd, judge@0.5."
+    assert lines[-1] == (  # x SD to three places: a point just under a 1.2x bar must not read as 1.20
+        "At matched quality (at most one fewer right than the target alone): sd (1.000x SD), judge@0.5 (2.000x SD)."
+    )
     results["b"]["tasks"]["math"]["sd"]["per_item"]["quality:exact_match"] = [0.5, 1]  # not right-or-wrong
     with pytest.raises(ValueError, match="right-or-wrong"):
         tables.pooled_table("math", rows, results)
