@@ -1227,6 +1227,7 @@ SECTIONS = {
                 ("ratio:0.3", "ratio:0.3"),
                 ("v5 judge@0.534", "judge@0.534"),
                 ("v5 judge@0.7", "judge@0.7"),
+                ("v5 judge@0.534/r0.1", "judge@0.534/r0.1"),
             )
         }
         | {
