@@ -126,8 +126,11 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
         "command": "hf-judge bench --tasks math-steps --max-new-tokens 512",
         "overall": {"sd": row, "judge@0.95": row},
         "tasks": {"math-steps": {"sd": {"tokens_per_step": 9.0}, "judge@0.95": {"tokens_per_step": 9.5}}},
+        "matched": {"math-steps": {"quality:exact_match": "judge@0.95 (at most one of 8 fewer right): 1.06x"}},
     }
     card = add_eval_results(head_dir, chat, math).read_text()
+    # the setting to pick, per task, as the bench found it: its fastest judge point at matched quality
+    assert "The fastest judge point at matched quality on math-steps, by exact_match: judge@0.95 (at most" in card
     assert card.index("`hf-judge bench --tasks mt-bench`") < card.index("`hf-judge bench --tasks math-steps")
     assert "| judge@0.5 |" in card and "| judge@0.95 |" in card
     assert "In this run the grader named one position in 90%." in card  # a blind grader is said to be one

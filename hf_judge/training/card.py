@@ -299,6 +299,10 @@ def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
         )
         if "grader" in res:  # what the grader said, and whether it carries a signal
             note += f" {grader_note(res['grader'])}"
+        for task, by_quality in res.get("matched", {}).items():  # the point to pick for the task, as measured
+            for q, line in by_quality.items():
+                q = q.removeprefix("quality:")
+                note += f" The fastest judge point at matched quality on {task}, by {q}: {line}."
         evals.append((rows, note))
         saved.append({"command": command, "environment": env, "results": rows})
     card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
