@@ -1242,6 +1242,10 @@ SECTIONS = {
     ),
     "lost-at-parting-math512-v5-cpu": (RESULTS / "lost_at_parting_math512_v5_cpu.json", lost_answers_text),
     "lost-at-parting-math512-v9-cpu": (RESULTS / "lost_at_parting_math512_v9_cpu.json", lost_answers_text),
+    "lost-at-parting-math512-v5-points-cpu": (
+        RESULTS / "lost_at_parting_math512_v5_points_cpu.json",
+        lost_answers_text,
+    ),
     "frontier-math512-layer18-v11-cpu": _frontier_beside(
         "frontier_math512_layer18_v11_cpu", "frontier_math512_layer18_v5_cpu"
     ),
