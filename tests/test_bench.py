@@ -137,6 +137,7 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
     saved = json.loads((head_dir / "eval_results.json").read_text())["evals"]
     assert [e["command"] for e in saved] == [chat["command"], math["command"]]
     assert saved[1]["results"]["judge@0.95"]["math-steps tokens/step"] == 9.5
+    assert saved[1]["matched"] == math["matched"] and saved[0]["matched"] == {}
     assert "judge@0.5" not in saved[1]["results"] and "mt-bench tokens/step" not in saved[1]["results"]["sd"]
     with pytest.raises(ValueError, match="at least one"):
         add_eval_results(head_dir)

@@ -304,7 +304,7 @@ def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
                 q = q.removeprefix("quality:")
                 note += f" The fastest judge point at matched quality on {task}, by {q}: {line}."
         evals.append((rows, note))
-        saved.append({"command": command, "environment": env, "results": rows})
+        saved.append({"command": command, "environment": env, "results": rows, "matched": res.get("matched", {})})
     card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
     card.save(head_dir / "README.md")
     (head_dir / "eval_results.json").write_text(json.dumps({"evals": saved}, indent=2))
