@@ -299,12 +299,13 @@ def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
         )
         if "grader" in res:  # what the grader said, and whether it carries a signal
             note += f" {grader_note(res['grader'])}"
-        for task, by_quality in res.get("matched", {}).items():  # the point to pick for the task, as measured
+        matched = res.get("matched", {})  # per task and quality: the point to pick, as measured
+        for task, by_quality in matched.items():
             for q, line in by_quality.items():
                 q = q.removeprefix("quality:")
                 note += f" The fastest judge point at matched quality on {task}, by {q}: {line}."
         evals.append((rows, note))
-        saved.append({"command": command, "environment": env, "results": rows, "matched": res.get("matched", {})})
+        saved.append({"command": command, "environment": env, "results": rows, "matched": matched})
     card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
     card.save(head_dir / "README.md")
     (head_dir / "eval_results.json").write_text(json.dumps({"evals": saved}, indent=2))
