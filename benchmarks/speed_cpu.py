@@ -109,7 +109,7 @@ def main() -> None:
             "python": platform.python_version(),
         },
         "max_new_tokens": args.max_new_tokens,
-        "judge": {"head": args.judge, "id": head_id(judge), "threshold": judge.config.threshold},
+        "judge": {"head": args.judge, "id": head_id(judge), "threshold": judge.threshold, "min_ratio": judge.min_ratio},
         "configs": {},
     }
     for name in args.configs:

@@ -426,6 +426,16 @@ def test_bench_runs_the_lossy_peers_beside_the_judge(tmp_path, trio, tiny_tok):
         BenchConfig(ensemble_weights=[1.0])
 
 
+def test_the_heads_own_point_carries_its_floor_and_a_swept_threshold_runs_without(trio):
+    """A head saved with a plausibility floor: its own point (no threshold given) is labelled and run with that
+    floor; a threshold swept by number runs with none, so its label means what it says."""
+    _, _, judge = trio
+    judge.config.min_ratio = 0.2
+    points = BenchConfig(judge_thresholds=[None, 0.7], floored_judges=["0.7/r0.1"]).methods(judge)
+    judged = {label: (kw["judge_threshold"], kw["judge_min_ratio"]) for label, kw in points.items() if "judge" in kw}
+    assert judged == {"judge@0.5/r0.2": (0.5, 0.2), "judge@0.7": (0.7, 0.0), "judge@0.7/r0.1": (0.7, 0.1)}
+
+
 def test_math_steps_task_is_held_out_from_the_judge_data():
     """The bench's step-by-step math items come from the test split; the data builder asks the train split."""
     from hf_judge.bench.tasks import load_task

@@ -435,6 +435,26 @@ def test_judge_by_folder_or_default_name(tmp_path, prompt):
         core_generate(target, prompt, judge="default", **kw)
 
 
+def test_the_heads_own_floor_is_the_default_and_an_argument_overrides_it(tmp_path, prompt):
+    """A head saved with a plausibility floor (config min_ratio) decodes as a head without one given
+    judge_min_ratio=that floor; judge_min_ratio=0 turns it off."""
+    target = tiny_model(seed=0)
+    draft = tiny_model(layers=1, seed=1)
+    kw = {"max_new_tokens": 16, "do_sample": False, "assistant_model": draft, "num_assistant_tokens": 4}
+    plain = always()  # keeps every draft token, however implausible to the target
+    floored = always()
+    floored.config.min_ratio = 1.0  # bars every token but the target's own
+    floored.save_pretrained(tmp_path / "head")
+    loaded = JudgeHead.from_pretrained(tmp_path / "head")
+    assert loaded.min_ratio == 1.0
+
+    unfloored = hf_judge.generate(target, prompt, judge=plain, **kw)
+    by_argument = hf_judge.generate(target, prompt, judge=plain, judge_min_ratio=1.0, **kw)
+    assert not torch.equal(unfloored, by_argument)  # the floor binds here, so the comparisons below say something
+    assert torch.equal(hf_judge.generate(target, prompt, judge=loaded, **kw), by_argument)
+    assert torch.equal(hf_judge.generate(target, prompt, judge=loaded, judge_min_ratio=0.0, **kw), unfloored)
+
+
 def test_draft_length_is_an_argument(prompt):
     """num_assistant_tokens given to generate wins over the draft's generation config, which is left untouched."""
     target = tiny_model(seed=0)

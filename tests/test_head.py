@@ -21,6 +21,7 @@ def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
             logit_features=logit_features,
             mlp_hidden_size=8,
             threshold=0.7,
+            min_ratio=0.1,
             target_model="t",
             draft_model="d",
             hidden_layer=5,
@@ -35,10 +36,11 @@ def test_save_and_reload_round_trip(tmp_path, head_type, logit_features):
         "AutoModel": "modeling_judge.JudgeHead",
     }
     assert cfg["threshold"] == 0.7 and cfg["target_model"] == "t" and cfg["draft_model"] == "d"
+    assert cfg["min_ratio"] == 0.1
     assert cfg["logit_features"] is logit_features
 
     again = AutoModel.from_pretrained(tmp_path)
-    assert isinstance(again, JudgeHead) and again.config.hidden_layer == 5
+    assert isinstance(again, JudgeHead) and again.config.hidden_layer == 5 and again.min_ratio == 0.1
     sd0, sd1 = head.state_dict(), again.state_dict()
     assert sd0.keys() == sd1.keys()
     assert all(torch.equal(sd0[k], sd1[k]) for k in sd0)
@@ -92,6 +94,8 @@ def test_predict_proba_of_a_known_linear_head():
     "kwargs, match",
     [
         ({"threshold": 2.0}, "threshold=2.0"),
+        ({"min_ratio": -0.1}, "min_ratio=-0.1"),
+        ({"min_ratio": "high"}, "min_ratio='high'"),
         ({"head_type": "transformer"}, "head_type='transformer'"),
         ({"hidden_size": 0}, "hidden_size=0"),
         ({"hidden_layer": 1.5}, "hidden_layer=1.5"),

@@ -1055,6 +1055,17 @@ def test_the_card_names_the_logit_features_and_the_grid_the_head_was_picked_from
     assert "learning rate/weight decay/disagreement weight: AUC: 0.01/0.01/1: 0.700, 0.001/10/5: 0.800)" in card
 
 
+def test_the_card_states_the_heads_plausibility_floor_only_when_it_has_one():
+    from hf_judge.training.card import make_card
+
+    head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=8, threshold=0.6))
+    assert "plausibility floor" not in str(make_card(head, {}))
+    head.config.min_ratio = 0.1
+    card = str(make_card(head, {}))
+    assert "threshold (**0.600**). The judge itself keeps no draft token the target finds implausible" in card
+    assert "p(d) / max p is at most **0.1** (the head's plausibility floor; `judge_min_ratio=` overrides it" in card
+
+
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):
     from hf_judge.training.data import preservation
 

@@ -106,9 +106,9 @@ def _exported(folder, **config) -> tuple[hf_judge.JudgeHead, object]:
 
 @pytest.mark.parametrize("head_type", ["linear", "mlp"])
 def test_plugin_reads_an_exported_head_as_hf_judge_scores_it(tmp_path, head_type):
-    head, got = _exported(tmp_path, head_type=head_type, threshold=0.3)
+    head, got = _exported(tmp_path, head_type=head_type, threshold=0.3, min_ratio=0.1)
     h = torch.randn(5, 16)
-    assert got.threshold == pytest.approx(0.3) and got.hidden_size == 16
+    assert got.threshold == pytest.approx(0.3) and got.min_ratio == pytest.approx(0.1) and got.hidden_size == 16
     assert torch.allclose(got.scores(h), head.predict_proba(h), atol=1e-6)
     with pytest.raises(FileNotFoundError, match="not a judge head folder"):
         load_head(tmp_path / "nothing")
@@ -213,7 +213,7 @@ LAST_LAYER_HEAD = Path(__file__).parents[1] / "benchmarks" / "results" / "judge_
 @pytest.mark.parametrize("head", ["default", "last-layer", "hidden-only"])
 def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path, head):
     """In vLLM (float32, greedy, the Qwen pair, k=4): with threshold 1.0 the plugin gives vLLM's plain greedy
-    text, which is the target's own greedy text; with the head at its threshold it gives, token for token,
+    text, which is the target's own greedy text; with the head at its threshold and floor it gives, token for token,
     what hf_judge's generate gives with the same pair and head (the shipped one, on the target's hidden
     state after layer 18, which vLLM gives as an EAGLE-3 auxiliary output, and its logits; the earlier
     one on the last hidden state and logits; and one on the last hidden state alone), and in the same batch a
@@ -241,7 +241,7 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
         # vLLM's first token comes from the target's prefill, and drafting starts after it; hf_judge drafts
         # from the prompt on, so its run starts from the same first token
         first = torch.tensor([[*x, greedy[-1][0]]])
-        for floor, texts in ((0.0, judged), (FLOOR, floored)):
+        for floor, texts in ((None, judged), (FLOOR, floored)):  # None: the head's own floor, as the engine's
             args = {**kw, "max_new_tokens": 39, "judge_min_ratio": floor}
             out = hf_judge.generate(target, first, assistant_model=draft, judge=judge, **args)
             texts.append(_strip(out[0, len(x) :].tolist(), eos))

@@ -70,7 +70,8 @@ class BenchConfig:
     limit: int | None = field(default=5, metadata={"help": "examples per task (None: all)"})
     skip: int = field(default=0, metadata={"help": "examples to pass over first in each task (a held-out slice)"})
     judge_thresholds: list[float | None] = field(
-        default_factory=lambda: [None], metadata={"help": "judge thresholds (None: the head's own)"}
+        default_factory=lambda: [None],
+        metadata={"help": "judge thresholds, unfloored (None: the head's own point, its floor included)"},
     )
     floored_judges: list[str] = field(
         default_factory=list,
@@ -150,9 +151,9 @@ class BenchConfig:
         speculative one at each draft length (labels end in ``/kN`` when there are several).
         """
         points = {}  # the trained judge's points: label -> its knobs, the same in every engine
-        for t in self.judge_thresholds:
-            t = judge.threshold if t is None else t
-            points[f"judge@{t:.3g}"] = {"judge_threshold": t}
+        for t in self.judge_thresholds:  # no floor, unless the point is the head's own (None) and it has one
+            t, r = (judge.threshold, getattr(judge, "min_ratio", 0.0)) if t is None else (t, 0.0)
+            points[f"judge@{t:.3g}/r{r:g}" if r else f"judge@{t:.3g}"] = {"judge_threshold": t, "judge_min_ratio": r}
         for spec in self.floored_judges:
             t, r = floored_spec(spec)
             points[f"judge@{t:.3g}/r{r:g}"] = {"judge_threshold": t, "judge_min_ratio": r}
@@ -294,7 +295,7 @@ def _run_vllm(label: str, kw: dict, examples: list[dict], target, draft, judge, 
             cfg.update(
                 judge=str(Path(tmp) / "head"),
                 judge_threshold=kw["judge_threshold"],
-                judge_min_ratio=kw.get("judge_min_ratio", 0.0),
+                judge_min_ratio=kw["judge_min_ratio"],
             )
         result = run_engine(cfg, tmp, "engine", kv_cache_gib=0.25)
         runs = run_results(label, result, k if kw["method"] != "target" else None)

@@ -76,7 +76,10 @@ def add_bench_command(sub) -> None:
         "--ensemble-weights", type=float, nargs="+", help="transformers' assistant_ensemble_weight values (peers)"
     )
     p.add_argument(
-        "--judge-thresholds", type=float, nargs="+", help="judge thresholds to sweep (default: the head's own)"
+        "--judge-thresholds",
+        type=float,
+        nargs="+",
+        help="judge thresholds to sweep, with no floor (default: the head's own point, its own floor included)",
     )
     p.add_argument(
         "--floored-judges",

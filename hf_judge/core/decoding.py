@@ -237,14 +237,16 @@ def judge_decode(
     """Judge-verified assisted decoding, called by ``generate(custom_generate=...)``.
 
     ``judge_threshold`` defaults to the head's own; ``judge_min_ratio`` (the judge keeps no draft token
-    whose target probability ratio p(d) / max p is at most this) defaults to 0, none barred;
+    whose target probability ratio p(d) / max p is at most this) to the head's own floor (``min_ratio`` of
+    its config; 0, none barred, for a head without one and for a training-free scorer);
     ``num_assistant_tokens`` (draft tokens per step), its schedule and ``assistant_confidence_threshold``
     (drafting stops after a token the draft gives less probability than this) default to the draft's
     generation config, as in stock assisted generation.
     """
-    threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
-    min_ratio = 0.0 if judge_min_ratio is None else check_threshold(judge_min_ratio, "judge_min_ratio")
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
+    threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
+    own_floor = getattr(judge, "min_ratio", 0.0) if reads_hidden else 0.0  # a scorer gates inside its score
+    min_ratio = check_threshold(own_floor if judge_min_ratio is None else judge_min_ratio, "judge_min_ratio")
     layer = judge.config.hidden_layer if reads_hidden else None  # the target's hidden state the head reads
     _validate(model, assistant_model, judge, threshold, input_ids, generation_config)
     mask = model_kwargs.get("attention_mask")
@@ -361,7 +363,7 @@ class JudgeAssistedGenerator:
     ``model.generate(ids, custom_generate=JudgeAssistedGenerator(draft, judge))`` works on any
     decoder-only model, patched or not. transformers hands a ``custom_generate`` callable neither
     ``assistant_model`` nor ``streamer``, so both are bound here, with the judge's settings:
-    ``judge_threshold`` (default: the head's own), ``judge_min_ratio`` (default 0) and the draft length
+    ``judge_threshold`` and ``judge_min_ratio`` (default: the head's own) and the draft length
     ``num_assistant_tokens`` (default: the draft's generation config, as stock assisted generation reads it).
     """
 

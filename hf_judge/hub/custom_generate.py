@@ -76,7 +76,7 @@ out = target.generate(
     assistant_model=draft,
     judge="REPO_OR_FOLDER_OF_A_JUDGE_HEAD",  # loaded with AutoModel(..., trust_remote_code=True)
     judge_threshold=None,  # default: the head's calibrated threshold; 1.0 = standard verification
-    judge_min_ratio=None,  # the judge keeps no token the target finds implausible: p(d) / max p <= this
+    judge_min_ratio=None,  # the judge keeps no token whose p(d) / max p <= this (default: the head's own floor)
     num_assistant_tokens=8,  # draft tokens per step (default: the draft's generation config)
     max_new_tokens=256,
     return_dict_in_generate=True,
@@ -88,7 +88,8 @@ Greedy and sampling (`do_sample=True`: the speculative-sampling test p/q OR the 
 processors, stopping criteria, streamers and `output_scores` work as in `generate`. Batch size 1.
 The judge never accepts a stop token: only the target ends the answer.
 
-Additional arguments: `judge` (required), `judge_threshold`, `judge_min_ratio` (default 0: no floor),
+Additional arguments: `judge` (required), `judge_threshold`, `judge_min_ratio` (default: the head's own floor,
+`min_ratio` in its config; 0, no floor, if it has none),
 `num_assistant_tokens`, `num_assistant_tokens_schedule` (`constant` or `heuristic`). Output:
 `sequences`, plus `acceptance` when `return_dict_in_generate=True`.
 """

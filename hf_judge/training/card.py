@@ -158,6 +158,17 @@ def _eval_table(rows: dict[str, dict], note: str) -> str:
     return f"{table}\n\n{note}" if note else table
 
 
+def _floor_text(min_ratio: float) -> str:
+    """The card's sentence on the head's plausibility floor; none for a head without one."""
+    if not min_ratio:
+        return ""
+    return (
+        f" The judge itself keeps no draft token the target finds implausible: none whose probability ratio"
+        f" p(d) / max p is at most **{min_ratio:g}** (the head's plausibility floor; `judge_min_ratio=` overrides"
+        f" it, 0 turns it off)."
+    )
+
+
 def make_card(
     head: JudgeHead,
     report: dict | None = None,
@@ -191,6 +202,7 @@ def make_card(
         target_model=cfg.target_model or "the target model",
         draft_model=cfg.draft_model or "the draft model",
         threshold=_f(cfg.threshold),
+        floor=_floor_text(getattr(cfg, "min_ratio", 0.0)),
         dataset=dataset,
         n_train=train.get("n", "n/a"),
         n_val=val.get("n", "n/a"),

@@ -205,7 +205,10 @@ def install() -> None:
                 raise RuntimeError("hf_judge: no vLLM config here to place the judge's hidden_layer in the target")
             # True: the head reads an intermediate layer, which _capture_layer keeps
             layer = config is not None and head.vllm_layer(_num_layers(config)) is not None
-            defaults = {"judge_threshold": head.threshold if t is None else float(t), "judge_min_ratio": float(r or 0)}
+            defaults = {
+                "judge_threshold": head.threshold if t is None else float(t),
+                "judge_min_ratio": head.min_ratio if r is None else float(r),
+            }
             self._hf_judge = (head, defaults, _stop_ids(config), layer)
             log.info("hf_judge: judge %s at %s", settings["judge"], defaults)
 

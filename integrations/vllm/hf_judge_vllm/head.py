@@ -32,6 +32,7 @@ class JudgeHead:
     threshold: float
     reads_logits: bool = False  # also reads logit_features of the target's logits at each draft token
     hidden_layer: int = -1  # which of the target's hidden states it reads, as transformers indexes them (-1: last)
+    min_ratio: float = 0.0  # its plausibility floor: it keeps no draft token whose p(d) / max p is at most this
 
     def vllm_layer(self, num_layers: int) -> int | None:
         """The layer index vLLM's EAGLE-3 auxiliary outputs use for this head's hidden state (0: the embeddings,
@@ -84,4 +85,5 @@ def load_head(folder: str | Path) -> JudgeHead:
         net = torch.nn.Sequential(torch.nn.Linear(n_in, 1))
     state = {k.removeprefix("net."): v for k, v in load_file(str(weights)).items()}  # hf_judge names it net.N
     net.load_state_dict(state)
-    return JudgeHead(net.eval(), h, float(cfg.get("threshold", 0.5)), reads_logits, int(cfg.get("hidden_layer", -1)))
+    threshold, min_ratio = float(cfg.get("threshold", 0.5)), float(cfg.get("min_ratio", 0.0))
+    return JudgeHead(net.eval(), h, threshold, reads_logits, int(cfg.get("hidden_layer", -1)), min_ratio)
