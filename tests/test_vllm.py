@@ -242,9 +242,12 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
         # from the prompt on, so its run starts from the same first token
         first = torch.tensor([[*x, greedy[-1][0]]])
         for floor, texts in ((None, judged), (FLOOR, floored)):  # None: the head's own floor, as the engine's
-            args = {**kw, "max_new_tokens": 39, "judge_min_ratio": floor}
+            # at its last step vLLM drafts k tokens and cuts the answer at max_tokens, where hf_judge drafts no
+            # further than its budget (its last token is the target's own): a budget one step longer, cut at
+            # vLLM's 40 tokens, runs the same steps
+            args = {**kw, "max_new_tokens": 39 + 4, "judge_min_ratio": floor}
             out = hf_judge.generate(target, first, assistant_model=draft, judge=judge, **args)
-            texts.append(_strip(out[0, len(x) :].tolist(), eos))
+            texts.append(_strip(out[0, len(x) :].tolist()[:40], eos))
     assert judged != greedy  # the head changes the text here, so the agreement below says something
     assert floored != judged  # and so does the floor
     del target, draft  # the engines below load their own copies
