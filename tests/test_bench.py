@@ -639,6 +639,22 @@ def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_pat
     assert records[0]["run"] == records[2]["run"] < records[3]["run"]
 
 
+def test_a_resumed_run_gives_no_share_of_its_cap_to_speedups_timed_in_another_run(tmp_path, trio, tiny_tok):
+    """The limit meter runs again with every run; a row timed in an earlier run (or against a target timed in
+    one) keeps the cap and the prediction at its tokens per forward, but gets no achieved share of them."""
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=6, judge_thresholds=[0.0])
+    first = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert all("of_cap" in first["tasks"]["gsm-style"][m] for m in ("sd", "judge@0"))
+    cfg.judge_thresholds = [0.0, 1.0]
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)  # measures judge@1 alone
+    assert res["runs"][max(res["runs"])] == ["judge@1"]
+    for rows in (res["tasks"]["gsm-style"], res["overall"]):
+        assert all("cap" in rows[m] and "predicted" in rows[m] for m in ("sd", "judge@0", "judge@1"))
+        assert not any("of_cap" in r or "of_predicted" in r for r in rows.values())
+    assert "of cap" not in (tmp_path / "table.txt").read_text()
+
+
 def test_resuming_counts_only_the_other_heads_points_it_measures_again(tmp_path, trio, tiny_tok, capsys):
     """Points of another head at a threshold no longer asked for are not measured again, nor said to be."""
     target, draft, judge = trio

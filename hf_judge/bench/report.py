@@ -79,13 +79,17 @@ def sd_row(rows: dict[str, dict], name: str) -> dict | None:
     return rows.get(f"{e}sd") or rows.get(f"{e}sd/k{rows[name].get('k')}")
 
 
-def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, dict]:
+def add_limits(
+    rows: dict[str, dict], costs, k: int | None = None, timed_with: set[str] | None = None
+) -> dict[str, dict]:
     """Add the limit meter's figures to every speculative row (after :func:`add_speedups`), at ``k`` or at
     each row's own ``k``.
 
     ``cap``: the speedup over the target alone if every draft token were kept at this k;
     ``predicted``: what a loop without overhead reaches at the row's tokens per target forward;
-    ``of_cap`` and ``of_predicted``: the achieved speedup as a share of each.
+    ``of_cap`` and ``of_predicted``: the achieved speedup as a share of each, only for the rows in
+    ``timed_with`` (None: all), the methods timed in the meter's own run: a speedup timed on another run
+    (another machine, another load) is no share of this run's cap. Without the target among them, none.
     """
     for name, r in rows.items():
         if name == "target" or engine_prefix(name):  # the meter measured the transformers path
@@ -93,8 +97,9 @@ def add_limits(rows: dict[str, dict], costs, k: int | None = None) -> dict[str, 
         at = r.get("k", k)
         r["cap"] = costs.cap(at)
         r["predicted"] = costs.predicted(at, r["tokens_per_step"])
-        r["of_cap"] = r["speedup_vs_target"] / r["cap"]
-        r["of_predicted"] = r["speedup_vs_target"] / r["predicted"]
+        if timed_with is None or {name, "target"} <= timed_with:
+            r["of_cap"] = r["speedup_vs_target"] / r["cap"]
+            r["of_predicted"] = r["speedup_vs_target"] / r["predicted"]
     return rows
 
 

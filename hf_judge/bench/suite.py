@@ -398,6 +398,7 @@ def run_bench(
     nll_memo = {r["key"]: r["nll"] for r in read_records(out / "nll.jsonl")}  # the target's NLLs of answers
     run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
     measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
+    timed_now = set(methods)  # the methods with every record from this run (the limit meter's)
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
             examples = load_task(task, config.limit, config.skip)
@@ -432,6 +433,8 @@ def run_bench(
                 runs[m] = [RunResult.from_dict(done[(task, ex["id"], m)]) for ex in examples]
                 for ex in examples:  # records from before runs were stamped count as one earlier run
                     measured_in.setdefault(done[(task, ex["id"], m)].get("run", "earlier"), set()).add(m)
+            fresh = {m for m in methods if all(done[(task, ex["id"], m)].get("run") == run for ex in examples)}
+            timed_now &= fresh
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
             texts = {m: [tokenizer.decode(r.new_ids, skip_special_tokens=True) for r in rs] for m, rs in runs.items()}
@@ -446,14 +449,14 @@ def run_bench(
                 all_runs[m].extend(runs[m])
             add_speedups(rows)
             if costs is not None:
-                add_limits(rows, costs)
+                add_limits(rows, costs, timed_with=fresh)
             results["tasks"][task] = rows
             n_items[task] = len(examples)
     results["runs"] = {r: sorted(ms) for r, ms in sorted(measured_in.items())}
     results["overall"] = _rows(all_runs, methods)
     add_speedups(results["overall"])
     if costs is not None:
-        add_limits(results["overall"], costs)
+        add_limits(results["overall"], costs, timed_with=timed_now)
     blind = False  # a grader without signal (one that always says A) decides no verdict below
     if grader is not None:
         results["grader"] = grader.report()
