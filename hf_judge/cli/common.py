@@ -28,7 +28,7 @@ def add_min_ratio_arg(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="the judge keeps no draft token whose target probability ratio p(d) / max p is at most this "
-        "(default: the head's own floor, 0 for most heads: none barred)",
+        "(default: the head's own floor, min_ratio in its config; 0, none barred, if it has none)",
     )
 
 
