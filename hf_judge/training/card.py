@@ -202,7 +202,7 @@ def make_card(
         target_model=cfg.target_model or "the target model",
         draft_model=cfg.draft_model or "the draft model",
         threshold=_f(cfg.threshold),
-        floor=_floor_text(getattr(cfg, "min_ratio", 0.0)),
+        floor=_floor_text(head.min_ratio),
         dataset=dataset,
         n_train=train.get("n", "n/a"),
         n_val=val.get("n", "n/a"),
