@@ -1217,6 +1217,26 @@ SECTIONS = {
         "frontier_mtbench64_layer18_v9_cpu", "frontier_mtbench64_layer18_v5_cpu"
     ),
     "frontier-math512-heldout-layer18-v5-cpu": _frontier("frontier_math512_heldout_layer18_v5_cpu"),
+    "frontier-humaneval-heldout80-layer18-v5-cpu": _frontier("frontier_humaneval_heldout80_layer18_v5_cpu"),
+    "humaneval-pooled-layer18-v5-cpu": _pooled(
+        "humaneval",
+        {
+            name: [
+                (f, name)
+                for f in ("frontier_humaneval_heldout_layer18_v5_cpu", "frontier_humaneval_heldout80_layer18_v5_cpu")
+            ]
+            for name in (
+                "target",
+                "sd",
+                "judge@0.534/r0.1",
+                "judge@0.4/r0.2",
+                "top-k:2",
+                "ratio:0.3",
+                "entropy:0.3",
+                "ensemble@0.5",
+            )
+        },
+    ),
     "math-pooled-layer18-v5-cpu": _pooled(
         "math-steps",
         {
@@ -1296,6 +1316,7 @@ SECTIONS = {
     ),
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
+    "lost-answers-heldout80-cpu": (RESULTS / "lost_answers_heldout80_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
