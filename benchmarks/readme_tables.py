@@ -1317,6 +1317,7 @@ SECTIONS = {
     "lost-answers-cpu": (RESULTS / "lost_answers_cpu.json", lost_answers_text),
     "lost-answers-stubs-cpu": (RESULTS / "lost_answers_stubs_cpu.json", lost_answers_text),
     "lost-answers-heldout80-cpu": (RESULTS / "lost_answers_heldout80_cpu.json", lost_answers_text),
+    "lost-at-parting-humaneval80-v5-cpu": (RESULTS / "lost_at_parting_humaneval80_v5_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
 }
 
