@@ -145,8 +145,8 @@ def test_the_shipped_default_head_loads_for_the_default_pair():
     assert "{{" not in card and cfg.target_model in card and f"{cfg.threshold:.3f}" in card
     again = AutoModel.from_pretrained(folder)  # registered with the Auto classes: no remote code needed
     assert all(torch.equal(a, b) for a, b in zip(head.state_dict().values(), again.state_dict().values(), strict=True))
-    # it is the head the README's training and frontier figures measure (the layer-18 head retrained with the math
-    # shards built since v2)
-    measured = Path(__file__).parents[1] / "benchmarks" / "results" / "judge_training_layer18_v5_cpu"
+    # it is the head the README's training and frontier figures measure (v9: the layer-18 head retrained with the math
+    # and code-stub shards built since v2), with the plausibility floor its config carries
+    measured = Path(__file__).parents[1] / "benchmarks" / "results" / "judge_training_layer18_v9_cpu"
     for f in ("model.safetensors", "config.json", "training_report.json"):
         assert (folder / f).read_bytes() == (measured / f).read_bytes(), f"{f}: shipped head is not the measured one"

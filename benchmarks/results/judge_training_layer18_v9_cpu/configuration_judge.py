@@ -5,6 +5,17 @@ from transformers import PretrainedConfig
 HEAD_TYPES = ("linear", "mlp")
 
 
+def _unit(name: str, value) -> float:
+    """``value`` as a float in [0, 1], or a ValueError naming ``name`` and the value."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be a number in [0, 1]") from None
+    if not 0.0 <= x <= 1.0:  # also false for NaN
+        raise ValueError(f"{name}={value!r} must lie in [0, 1]")
+    return x
+
+
 class JudgeHeadConfig(PretrainedConfig):
     """Configuration of a :class:`JudgeHead`.
 
@@ -24,6 +35,10 @@ class JudgeHeadConfig(PretrainedConfig):
         mlp_hidden_size: width of the hidden layer when ``head_type="mlp"``.
         threshold: default decision threshold on the judge's probability that a draft
             token is correct; a score strictly above it accepts. 1.0 never accepts.
+        min_ratio: default plausibility floor: the judge keeps no draft token whose target probability ratio
+            p(d) / max p is at most this (standard verification still keeps the target's own choice). 0, the
+            default, bars none. Like ``threshold``, a setting of the head that a call may override
+            (``judge_min_ratio=``).
         target_model: name or path of the target model the head was trained on.
         draft_model: name or path of the draft model the head was trained for.
     """
@@ -38,6 +53,7 @@ class JudgeHeadConfig(PretrainedConfig):
         logit_features: bool = False,
         mlp_hidden_size: int = 256,
         threshold: float = 0.5,
+        min_ratio: float = 0.0,
         target_model: str | None = None,
         draft_model: str | None = None,
         **kwargs,
@@ -46,12 +62,8 @@ class JudgeHeadConfig(PretrainedConfig):
             raise ValueError(f"{head_type=} is not one of {HEAD_TYPES}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{hidden_size=} must be a positive int")
-        try:
-            threshold = float(threshold)
-        except (TypeError, ValueError):
-            raise ValueError(f"{threshold=} must be a number in [0, 1]") from None
-        if not 0.0 <= threshold <= 1.0:  # also false for NaN
-            raise ValueError(f"{threshold=} must lie in [0, 1]")
+        threshold = _unit("threshold", threshold)
+        min_ratio = _unit("min_ratio", min_ratio)
         if not isinstance(logit_features, bool):
             raise ValueError(f"{logit_features=} must be True or False")
         if not isinstance(hidden_layer, int) or isinstance(hidden_layer, bool):
@@ -61,7 +73,8 @@ class JudgeHeadConfig(PretrainedConfig):
         self.head_type = head_type
         self.logit_features = logit_features
         self.mlp_hidden_size = mlp_hidden_size
-        self.threshold = float(threshold)
+        self.threshold = threshold
+        self.min_ratio = min_ratio
         self.target_model = target_model
         self.draft_model = draft_model
         super().__init__(**kwargs)

@@ -66,6 +66,11 @@ class JudgeHead(PreTrainedModel):
         return self.config.threshold
 
     @property
+    def min_ratio(self) -> float:
+        """The head's plausibility floor (``config.min_ratio``; 0 for a config saved before it existed)."""
+        return float(getattr(self.config, "min_ratio", 0.0))
+
+    @property
     def reads_logits(self) -> bool:
         """Whether the head needs the target's logits at the draft tokens besides the hidden states."""
         return bool(getattr(self.config, "logit_features", False))
