@@ -1301,8 +1301,10 @@ SECTIONS = {
             )
         }
         | {
-            name: [(f, method) for f in ("frontier_math512_layer18_v9_cpu", "frontier_math512_heldout_layer18_v9_cpu")]
-            for name, method in (("v9 judge@0.522", "judge@0.522"),)
+            "v9 judge@0.522": [
+                ("frontier_math512_layer18_v9_cpu", "judge@0.522"),
+                ("frontier_math512_heldout_layer18_v9_cpu", "judge@0.522"),
+            ]
         },
     ),
     "math-pooled-layer18-v9-cpu": _pooled(
