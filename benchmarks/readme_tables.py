@@ -1170,6 +1170,46 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
     return "\n".join(lines)
 
 
+def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
+    """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
+    tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""
+    return (1 / sd - 1 / tpf) / (1 / sd - 1 / ceiling)
+
+
+def headroom_text(_res: dict, points: tuple[tuple[str, str, float, str], ...]) -> str:
+    """How far each task's speed bar sits between standard SD and the most a draft length allows.
+
+    ``points`` holds ``(folder, task, bar, quality)`` per row: a bench folder, its task, the bar as a multiple of
+    standard SD's tokens per target forward and the quality the bar is judged by. At draft length k a step makes
+    at most k+1 tokens, so SD's answers (their lengths from the folder's records) need at least ceil(n / (k+1))
+    target forwards each, every draft token kept; each point's share of the way is the share of SD's forwards
+    above that least it removes (at SD's answer lengths), the bar's the share a point must remove."""
+    lines = [
+        "| task, prompts | standard SD | every draft token kept | the bar | the bar's share of the way "
+        "| the furthest point measured: share of the way, quality (difference from the target alone) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for folder, task, bar, q in points:
+        res = _report(folder, "results.json")
+        (k,) = res["config"]["num_assistant_tokens"]
+        rows = res["tasks"][task]
+        sd = [r for r in read_records(RESULTS / folder / "records.jsonl") if r["method"] == "sd"]
+        tokens, least = sum(r["new_tokens"] for r in sd), sum(-(-r["new_tokens"] // (k + 1)) for r in sd)
+        if (len(sd), tokens) != (res["config"]["limit"], rows["sd"]["new_tokens"]):
+            raise ValueError(f"{folder}: standard SD's records ({len(sd)}, {tokens} tokens) are not its results'")
+        sd_tpf, ceiling = rows["sd"]["tokens_per_step"], tokens / least
+        far = max((m for m in rows if m not in ("target", "sd")), key=lambda m: rows[m]["tokens_per_step"])
+        skip = res["config"].get("skip", 0)
+        lines.append(
+            f"| {task} {skip}-{skip + len(sd) - 1}, k={k} | {sd_tpf:.2f} | {ceiling:.2f} "
+            f"| {bar:g}x: {bar * sd_tpf:.2f} "
+            f"| {_share_of_way(bar * sd_tpf, sd_tpf, ceiling):.0%} "
+            f"| {far}: {_share_of_way(rows[far]['tokens_per_step'], sd_tpf, ceiling):.0%}, "
+            f"{q[8:]} {quality_text(rows[far], q, rows['target'])} |"
+        )
+    return "\n".join(lines)
+
+
 def _pooled(task: str, rows: dict[str, list[tuple[str, str]]]):
     """A section pooling points over disjoint prompt sets (:func:`pooled_table`), from their bench folders."""
     folders = list(dict.fromkeys(f for points in rows.values() for f, _ in points))
@@ -1384,6 +1424,19 @@ SECTIONS = {
     "lost-answers-heldout80-cpu": (RESULTS / "lost_answers_heldout80_cpu.json", lost_answers_text),
     "lost-at-parting-humaneval80-v5-cpu": (RESULTS / "lost_at_parting_humaneval80_v5_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
+    "headroom-k16-v9-cpu": (
+        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
+        partial(
+            headroom_text,
+            points=(
+                ("frontier_math512_layer18_v9_cpu", "math-steps", 1.2, "quality:exact_match"),
+                ("frontier_math512_heldout_layer18_v9_cpu", "math-steps", 1.2, "quality:exact_match"),
+                ("frontier_humaneval_heldout_layer18_v9_cpu", "humaneval", 1.2, "quality:pass@1"),
+                ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", 1.2, "quality:pass@1"),
+                ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", 1.5, "quality:win_rate"),
+            ),
+        ),
+    ),
 }
 
 

@@ -148,3 +148,13 @@ def test_pooled_points_add_tokens_forwards_and_answers_over_disjoint_prompt_sets
     results["b"]["config"]["skip"] = 1  # prompts 1-2 overlap 0-1
     with pytest.raises(ValueError, match="overlap"):
         tables.pooled_table("math", rows, results)
+
+
+def test_share_of_the_way_counts_target_forwards_between_sd_and_every_draft_token_kept():
+    """A point's share of the way is the share of SD's forwards above the least a draft length allows that it
+    removes: forwards go as 1 / (tokens per forward), so halfway in forwards is not halfway in tokens per forward."""
+    share = _readme_tables()._share_of_way
+    assert share(10.0, sd=10.0, ceiling=17.0) == 0.0
+    assert abs(share(17.0, sd=10.0, ceiling=17.0) - 1.0) < 1e-12
+    # SD 10 tokens/forward (100 forwards per 1000 tokens), ceiling 20 (50 forwards): 12.5 (80 forwards) removes 20 of 50
+    assert abs(share(12.5, sd=10.0, ceiling=20.0) - 0.4) < 1e-12
