@@ -98,14 +98,27 @@ def test_card_rows_leave_out_tokens_per_s_of_results_gathered_over_several_runs(
     from hf_judge.training.card import eval_rows
 
     row = {"tokens_per_s": 5.0, "tokens_per_step": 3.0, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
-    math = {"sd": {"tokens_per_step": 4.0, "quality:exact_match": 0.5}}
-    res = {"overall": {"sd": row}, "tasks": {"math": math}, "runs": {"r1": ["sd"]}}
+    math, code = ({"sd": {"tokens_per_step": t, "quality:exact_match": 0.5}} for t in (4.0, 2.0))
+    res = {"overall": {"sd": row}, "tasks": {"math": math, "code": code}, "runs": {"r1": ["sd"]}}
     assert eval_rows(res)["sd"] == {
         "tokens/s": 5.0, "tokens/step": 3.0, "x target": 2.0, "x SD": 1.5, "math tokens/step": 4.0,
-        "math exact_match": 0.5,
+        "math exact_match": 0.5, "code tokens/step": 2.0, "code exact_match": 0.5,
     }  # fmt: skip
     res["runs"]["r2"] = ["sd"]
-    assert eval_rows(res)["sd"] == {"tokens/step": 3.0, "math tokens/step": 4.0, "math exact_match": 0.5}
+    assert eval_rows(res)["sd"] == {
+        "tokens/step": 3.0, "math tokens/step": 4.0, "math exact_match": 0.5, "code tokens/step": 2.0,
+        "code exact_match": 0.5,
+    }  # fmt: skip
+
+
+def test_card_rows_of_one_task_give_its_tokens_per_step_once():
+    """With one task the overall tokens per step are the task's: the card printed the same column twice."""
+    from hf_judge.training.card import eval_rows
+
+    row = {"tokens_per_s": 5.0, "tokens_per_step": 4.0, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
+    math = {"sd": {"tokens_per_step": 4.0, "quality:exact_match": 0.5}}
+    res = {"overall": {"sd": row}, "tasks": {"math": math}, "runs": {"r1": ["sd"], "r2": ["sd"]}}
+    assert eval_rows(res)["sd"] == {"tokens/step": 4.0, "math exact_match": 0.5}
 
 
 def test_card_takes_a_table_per_bench_run(tmp_path):
@@ -119,12 +132,17 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
     chat = {
         "command": "hf-judge bench --tasks mt-bench",
         "overall": {"sd": row, "judge@0.5": row},
-        "tasks": {"mt-bench": {"sd": {"tokens_per_step": 3.0}, "judge@0.5": {"tokens_per_step": 7.0}}},
+        "tasks": {
+            "mt-bench": {
+                "sd": {"tokens_per_step": 3.0, "quality:win_rate": 0.5},
+                "judge@0.5": {"tokens_per_step": 7.0, "quality:win_rate": 0.4},
+            }
+        },
         "grader": {"verdicts": {"A": 9, "B": 0, "C": 1}, "no_signal": "the grader named one position in 90%"},
     }
     math = {
         "command": "hf-judge bench --tasks math-steps --max-new-tokens 512",
-        "overall": {"sd": row, "judge@0.95": row},
+        "overall": {"sd": {**row, "tokens_per_step": 9.0}, "judge@0.95": {**row, "tokens_per_step": 9.5}},
         "tasks": {"math-steps": {"sd": {"tokens_per_step": 9.0}, "judge@0.95": {"tokens_per_step": 9.5}}},
         "matched": {"math-steps": {"quality:exact_match": "judge@0.95 (at most one of 8 fewer right): 1.06x"}},
     }
@@ -136,9 +154,10 @@ def test_card_takes_a_table_per_bench_run(tmp_path):
     assert "In this run the grader named one position in 90%." in card  # a blind grader is said to be one
     saved = json.loads((head_dir / "eval_results.json").read_text())["evals"]
     assert [e["command"] for e in saved] == [chat["command"], math["command"]]
-    assert saved[1]["results"]["judge@0.95"]["math-steps tokens/step"] == 9.5
+    assert saved[1]["results"]["judge@0.95"]["tokens/step"] == 9.5
     assert saved[1]["matched"] == math["matched"] and saved[0]["matched"] == {}
-    assert "judge@0.5" not in saved[1]["results"] and "mt-bench tokens/step" not in saved[1]["results"]["sd"]
+    assert saved[0]["results"]["judge@0.5"]["mt-bench win_rate"] == 0.4
+    assert "judge@0.5" not in saved[1]["results"] and "mt-bench win_rate" not in saved[1]["results"]["sd"]
     with pytest.raises(ValueError, match="at least one"):
         add_eval_results(head_dir)
 

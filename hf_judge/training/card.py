@@ -261,13 +261,14 @@ def grader_note(report: dict) -> str:
 
 
 def eval_rows(results: dict) -> dict[str, dict]:
-    """Flatten ``run_bench`` results into card rows: method -> speed figures, and per task tokens per step
-    and quality.
+    """Flatten ``run_bench`` results into card rows: method -> speed figures, and per task (tokens per step where
+    there are several tasks) quality.
 
     Tokens/s (and the speedups made of it) only compare methods timed in one run: for results gathered
     over several resumed runs (``results["runs"]``) the rows keep tokens per step and quality only.
     """
     timed = len(results.get("runs", {})) <= 1
+    several = len(results["tasks"]) > 1  # with one task the overall tokens per step are the task's
     rows: dict[str, dict] = {}
     for method, r in results["overall"].items():
         row = {"tokens/step": r["tokens_per_step"]}
@@ -279,7 +280,8 @@ def eval_rows(results: dict) -> dict[str, dict]:
                 "x SD": r["speedup_vs_sd"],
             }
         for task, per in results["tasks"].items():
-            row[f"{task} tokens/step"] = per[method]["tokens_per_step"]
+            if several:
+                row[f"{task} tokens/step"] = per[method]["tokens_per_step"]
             for key, val in per[method].items():
                 if key.startswith("quality:"):
                     row[f"{task} {key[8:]}"] = val
