@@ -12,7 +12,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.bench.report import mean, quality_text
+from hf_judge.bench.report import at_matched_quality, lossy_peers, matching_point, mean, quality_text
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 from hf_judge.training.records import read_records
 from hf_judge.training.trainer import TrainConfig
@@ -1170,6 +1170,32 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
     return "\n".join(lines)
 
 
+def standing_text(_res: dict, points: tuple[tuple[str, str, str], ...]) -> str:
+    """One head against every lossy peer on several bench folders, a row per ``(folder, task, quality)``: for each
+    peer the fastest judge point with at least its quality and tokens per target forward (or none), and the
+    fastest judge point at matched quality as a multiple of standard SD's tokens per forward."""
+    results = {folder: _report(folder, "results.json") for folder, _, _ in points}
+    peers = list(dict.fromkeys(p for f, t, _ in points for p in lossy_peers(results[f]["tasks"][t])))
+    lines = [
+        "| task, prompts, quality | " + " | ".join(f"matches {p}" for p in peers) + " | at matched quality |",
+        "|---|" + "---|" * (len(peers) + 1),
+    ]
+    for folder, task, q in points:
+        res = results[folder]
+        rows, cfg = res["tasks"][task], res["config"]
+        skip, n = cfg.get("skip", 0), cfg["limit"]
+        cells = []
+        for p in peers:
+            if p not in rows:
+                cells.append("not run")
+                continue
+            best = matching_point(rows, q, p)
+            cells.append(f"{best} ({rows[best][q]:.3f}, {rows[best]['tokens_per_step']:.2f})" if best else "**no**")
+        matched = at_matched_quality(rows, q, n)
+        lines.append(f"| {task} {skip}-{skip + n - 1}, {q[8:]} | " + " | ".join(cells) + f" | {matched} |")
+    return "\n".join(lines)
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""
@@ -1424,6 +1450,19 @@ SECTIONS = {
     "lost-answers-heldout80-cpu": (RESULTS / "lost_answers_heldout80_cpu.json", lost_answers_text),
     "lost-at-parting-humaneval80-v5-cpu": (RESULTS / "lost_at_parting_humaneval80_v5_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
+    "standing-v9-cpu": (
+        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
+        partial(
+            standing_text,
+            points=(
+                ("frontier_math512_layer18_v9_cpu", "math-steps", "quality:exact_match"),
+                ("frontier_math512_heldout_layer18_v9_cpu", "math-steps", "quality:exact_match"),
+                ("frontier_humaneval_heldout_layer18_v9_cpu", "humaneval", "quality:pass@1"),
+                ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", "quality:pass@1"),
+                ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", "quality:win_rate"),
+            ),
+        ),
+    ),
     "headroom-k16-v9-cpu": (
         RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
         partial(

@@ -19,6 +19,8 @@ __all__ = [
     "family",
     "format_table",
     "interval",
+    "lossy_peers",
+    "matching_point",
     "mean",
     "sd_row",
     "quality_keys",
@@ -144,6 +146,29 @@ def family(label: str) -> str:
     return e + label[len(e) :].split("/k")[0].split("@")[0].split(":")[0]
 
 
+def _at_least(q: str):
+    """``(a, b) -> a is at least as good as b`` by quality ``q`` (lower is better for NLL)."""
+    higher = dict(QUALITY)[q]
+    return (lambda a, b: a >= b) if higher else (lambda a, b: a <= b)
+
+
+def lossy_peers(rows: dict[str, dict]) -> list[str]:
+    """The rows a judge must beat: the training-free scorers and the ensemble, within the transformers path."""
+    return [m for m in rows if family(m) not in ("judge", "sd", "target") and not engine_prefix(m)]
+
+
+def matching_point(rows: dict[str, dict], q: str, peer: str) -> str | None:
+    """The fastest judge point with at least ``peer``'s quality ``q`` and at least its tokens per target
+    forward, or None."""
+    at_least, p = _at_least(q), rows[peer]
+    wins = [
+        m
+        for m, r in rows.items()
+        if family(m) == "judge" and at_least(r[q], p[q]) and r["tokens_per_step"] >= p["tokens_per_step"]
+    ]
+    return max(wins, key=lambda m: rows[m]["tokens_per_step"], default=None)
+
+
 def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     """For every lossy peer (a training-free scorer or the ensemble), the judge point that matches it, with
     at least its quality ``q`` and at least its tokens per target forward, or a plain 'not matched'
@@ -151,17 +176,10 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     matched, the best judge point with at least its tokens per forward, and (rows with per-prompt figures)
     its difference from the peer, paired prompt by prompt, with that difference's 95% interval."""
     higher = dict(QUALITY)[q]
-
-    def at_least(a: float, b: float) -> bool:
-        return a >= b if higher else a <= b
-
     judges = {m: r for m, r in rows.items() if family(m) == "judge"}
     out = {}
-    for peer, p in rows.items():
-        if family(peer) in ("judge", "sd", "target") or engine_prefix(peer):
-            continue
-        wins = [m for m, r in judges.items() if at_least(r[q], p[q]) and r["tokens_per_step"] >= p["tokens_per_step"]]
-        best = max(wins, key=lambda m: judges[m]["tokens_per_step"], default=None)
+    for peer in lossy_peers(rows):
+        p, best = rows[peer], matching_point(rows, q, peer)
         figures = f"{q[8:]} {p[q]:.3f}, {p['tokens_per_step']:.2f} tokens/forward"
         if best is None:
             out[peer] = f"NOT matched by any judge point ({figures})"
