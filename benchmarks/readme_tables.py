@@ -229,7 +229,8 @@ def frontier_table(res: dict, folder: str = "frontier_cpu") -> str:
                 continue
             head = f"Each lossy peer against the judge points, by {q[8:]} (at least its quality and tokens/forward):"
             lines += ["", head, ""] + [f"- {peer}: {verdict}" for peer, verdict in verdicts.items()]
-        for q, text in res.get("matched", {}).get(task, {}).items():
+        for q in res.get("matched", {}).get(task, {}):  # as the bench finds it, x SD to three places
+            text = at_matched_quality(rows, q, cfg["limit"])
             lines += ["", f"The fastest judge point at matched quality, by {q[8:]}: {text}."]
     if "grader" in res:
         lines += ["", grader_note(res["grader"])]

@@ -629,7 +629,7 @@ def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_ta
     rows = {"target": row(1.0, 1.0), "sd": row(1.0, 8.0), "judge@0.9": row(0.9, 9.0), "judge@0.5": row(0.8, 12.0)}
     rows["top-k:2"] = row(1.0, 20.0)  # a peer, not a judge point
     out = at_matched_quality(rows, "quality:exact_match", n=10)
-    assert out.startswith("judge@0.9 (at most one of 10 fewer right") and "1.12x standard SD's 8.00" in out
+    assert out.startswith("judge@0.9 (at most one of 10 fewer right") and "1.125x standard SD's 8.00" in out
     assert at_matched_quality(rows, "quality:exact_match", n=5).startswith("judge@0.5")  # one of 5 is 0.2
     rows["judge@0.9"] = row(0.85, 9.0)
     assert at_matched_quality(rows, "quality:exact_match", n=10).startswith("no judge point")
@@ -637,7 +637,9 @@ def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_ta
         "sd": {"quality:win_rate": 0.5, "tokens_per_step": 4.0},
         "judge@0.5": {"quality:win_rate": 0.45, "tokens_per_step": 6.0},
     }
-    assert "1.50x standard SD's 4.00" in at_matched_quality(chat, "quality:win_rate", n=30)
+    assert "1.500x standard SD's 4.00" in at_matched_quality(chat, "quality:win_rate", n=30)
+    chat["judge@0.5"]["tokens_per_step"] = 3.98  # just under SD: it must not read as level with it (1.00x)
+    assert "0.995x standard SD's 4.00" in at_matched_quality(chat, "quality:win_rate", n=30)
     assert at_matched_quality(chat, "quality:nll", n=30) is None  # NLL has no such bar
 
 

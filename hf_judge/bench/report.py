@@ -213,7 +213,7 @@ def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:
     sd, b = sd_row(rows, best), rows[best]
     vs_sd = ""
     if sd:
-        vs_sd = f", {b['tokens_per_step'] / sd['tokens_per_step']:.2f}x standard SD's {sd['tokens_per_step']:.2f}"
+        vs_sd = f", {b['tokens_per_step'] / sd['tokens_per_step']:.3f}x standard SD's {sd['tokens_per_step']:.2f}"
     return f"{best} ({bar_text}): {q[8:]} {b[q]:.3f}, {b['tokens_per_step']:.2f} tokens/forward{vs_sd}"
 
 
