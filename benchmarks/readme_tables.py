@@ -168,6 +168,12 @@ def _prompts_text(cfg: dict) -> str:
     return f"{cfg['limit']} prompts per task, those after the first {skip} (held out from a run with --limit {skip})"
 
 
+def _span(cfg: dict) -> str:
+    """The prompts a bench run took, as ``"80-119"`` (``--skip`` 80, ``--limit`` 40)."""
+    skip = cfg.get("skip", 0)
+    return f"{skip}-{skip + cfg['limit'] - 1}"
+
+
 def _graded_text(res: dict) -> str:
     """What a run's grader measured on MT-Bench, for the "Measured by" line ("" without a grader)."""
     if "grader" not in res:
@@ -1171,20 +1177,19 @@ def pooled_table(task: str, rows: dict[str, list[tuple[str, str]]], results: dic
     return "\n".join(lines)
 
 
-def standing_text(_res: dict, points: tuple[tuple[str, str, str], ...]) -> str:
-    """One head against every lossy peer on several bench folders, a row per ``(folder, task, quality)``: for each
+def standing_text(_res: dict, points: tuple[tuple[str, str, str, float], ...]) -> str:
+    """One head against every lossy peer on several bench folders, a row per ``(folder, task, quality, _)`` of
+    ``points`` (as :func:`headroom_text` takes them; the speed bar is not used here): for each
     peer the fastest judge point with at least its quality and tokens per target forward (or none), and the
     fastest judge point at matched quality as a multiple of standard SD's tokens per forward."""
-    results = {folder: _report(folder, "results.json") for folder, _, _ in points}
-    peers = list(dict.fromkeys(p for f, t, _ in points for p in lossy_peers(results[f]["tasks"][t])))
+    results = {folder: _report(folder, "results.json") for folder, *_ in points}
+    peers = list(dict.fromkeys(p for f, t, *_ in points for p in lossy_peers(results[f]["tasks"][t])))
     lines = [
         "| task, prompts, quality | " + " | ".join(f"matches {p}" for p in peers) + " | at matched quality |",
         "|---|" + "---|" * (len(peers) + 1),
     ]
-    for folder, task, q in points:
-        res = results[folder]
-        rows, cfg = res["tasks"][task], res["config"]
-        skip, n = cfg.get("skip", 0), cfg["limit"]
+    for folder, task, q, _ in points:
+        rows, cfg = results[folder]["tasks"][task], results[folder]["config"]
         cells = []
         for p in peers:
             if p not in rows:
@@ -1192,8 +1197,8 @@ def standing_text(_res: dict, points: tuple[tuple[str, str, str], ...]) -> str:
                 continue
             best = matching_point(rows, q, p)
             cells.append(f"{best} ({rows[best][q]:.3f}, {rows[best]['tokens_per_step']:.2f})" if best else "**no**")
-        matched = at_matched_quality(rows, q, n)
-        lines.append(f"| {task} {skip}-{skip + n - 1}, {q[8:]} | " + " | ".join(cells) + f" | {matched} |")
+        matched = at_matched_quality(rows, q, cfg["limit"])
+        lines.append(f"| {task} {_span(cfg)}, {q[8:]} | " + " | ".join(cells) + f" | {matched} |")
     return "\n".join(lines)
 
 
@@ -1203,11 +1208,11 @@ def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     return (1 / sd - 1 / tpf) / (1 / sd - 1 / ceiling)
 
 
-def headroom_text(_res: dict, points: tuple[tuple[str, str, float, str], ...]) -> str:
+def headroom_text(_res: dict, points: tuple[tuple[str, str, str, float], ...]) -> str:
     """How far each task's speed bar sits between standard SD and the most a draft length allows.
 
-    ``points`` holds ``(folder, task, bar, quality)`` per row: a bench folder, its task, the bar as a multiple of
-    standard SD's tokens per target forward and the quality the bar is judged by. At draft length k a step makes
+    ``points`` holds ``(folder, task, quality, bar)`` per row: a bench folder, its task, the quality the bar is
+    judged by and the bar as a multiple of standard SD's tokens per target forward. At draft length k a step makes
     at most k+1 tokens, so SD's answers (their lengths from the folder's records) need at least ceil(n / (k+1))
     target forwards each, every draft token kept; each point's share of the way is the share of SD's forwards
     above that least it removes (at SD's answer lengths), the bar's the share a point must remove."""
@@ -1216,7 +1221,7 @@ def headroom_text(_res: dict, points: tuple[tuple[str, str, float, str], ...]) -
         "| the furthest point measured: share of the way, quality (difference from the target alone) |",
         "|---|---|---|---|---|---|",
     ]
-    for folder, task, bar, q in points:
+    for folder, task, q, bar in points:
         res = _report(folder, "results.json")
         (k,) = res["config"]["num_assistant_tokens"]
         rows = res["tasks"][task]
@@ -1226,9 +1231,8 @@ def headroom_text(_res: dict, points: tuple[tuple[str, str, float, str], ...]) -
             raise ValueError(f"{folder}: standard SD's records ({len(sd)}, {tokens} tokens) are not its results'")
         sd_tpf, ceiling = rows["sd"]["tokens_per_step"], tokens / least
         far = max((m for m in rows if m not in ("target", "sd")), key=lambda m: rows[m]["tokens_per_step"])
-        skip = res["config"].get("skip", 0)
         lines.append(
-            f"| {task} {skip}-{skip + len(sd) - 1}, k={k} | {sd_tpf:.2f} | {ceiling:.2f} "
+            f"| {task} {_span(res['config'])}, k={k} | {sd_tpf:.2f} | {ceiling:.2f} "
             f"| {bar:g}x: {bar * sd_tpf:.2f} "
             f"| {_share_of_way(bar * sd_tpf, sd_tpf, ceiling):.0%} "
             f"| {far}: {_share_of_way(rows[far]['tokens_per_step'], sd_tpf, ceiling):.0%}, "
@@ -1246,7 +1250,7 @@ def _pooled(task: str, rows: dict[str, list[tuple[str, str]]]):
         spans = sorted({(r["config"].get("skip", 0), r["config"]["limit"]) for r in results.values()})
         head = (
             f"Pooled over {task}'s prompts "
-            + " and ".join(f"{a}-{a + n - 1}" for a, n in spans)
+            + " and ".join(_span({"skip": a, "limit": n}) for a, n in spans)
             + ", from "
             + ", ".join(f"`benchmarks/results/{f}/`" for f in folders)
             + " (each row: that point on every prompt set; tokens/forward: all new tokens over all target forwards; "
@@ -1279,6 +1283,15 @@ def _heads_on(held: str, *versions: str):
     )
 
 
+# the default head's held-out prompt sets: (bench folder, task, the quality its bars are judged by, issue 12's speed
+# bar as a multiple of standard SD's tokens per target forward at k=16)
+V9_SETS = (
+    ("frontier_math512_layer18_v9_cpu", "math-steps", "quality:exact_match", 1.2),
+    ("frontier_math512_heldout_layer18_v9_cpu", "math-steps", "quality:exact_match", 1.2),
+    ("frontier_humaneval_heldout_layer18_v9_cpu", "humaneval", "quality:pass@1", 1.2),
+    ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", "quality:pass@1", 1.2),
+    ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", "quality:win_rate", 1.5),
+)
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
@@ -1451,32 +1464,8 @@ SECTIONS = {
     "lost-answers-heldout80-cpu": (RESULTS / "lost_answers_heldout80_cpu.json", lost_answers_text),
     "lost-at-parting-humaneval80-v5-cpu": (RESULTS / "lost_at_parting_humaneval80_v5_cpu.json", lost_answers_text),
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
-    "standing-v9-cpu": (
-        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
-        partial(
-            standing_text,
-            points=(
-                ("frontier_math512_layer18_v9_cpu", "math-steps", "quality:exact_match"),
-                ("frontier_math512_heldout_layer18_v9_cpu", "math-steps", "quality:exact_match"),
-                ("frontier_humaneval_heldout_layer18_v9_cpu", "humaneval", "quality:pass@1"),
-                ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", "quality:pass@1"),
-                ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", "quality:win_rate"),
-            ),
-        ),
-    ),
-    "headroom-k16-v9-cpu": (
-        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
-        partial(
-            headroom_text,
-            points=(
-                ("frontier_math512_layer18_v9_cpu", "math-steps", 1.2, "quality:exact_match"),
-                ("frontier_math512_heldout_layer18_v9_cpu", "math-steps", 1.2, "quality:exact_match"),
-                ("frontier_humaneval_heldout_layer18_v9_cpu", "humaneval", 1.2, "quality:pass@1"),
-                ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", 1.2, "quality:pass@1"),
-                ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", 1.5, "quality:win_rate"),
-            ),
-        ),
-    ),
+    "standing-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(standing_text, points=V9_SETS)),
+    "headroom-k16-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(headroom_text, points=V9_SETS)),
 }
 
 
