@@ -676,6 +676,34 @@ def test_a_resumed_run_gives_no_share_of_its_cap_to_speedups_timed_in_another_ru
     assert "of cap" not in (tmp_path / "table.txt").read_text()
 
 
+def test_a_rerun_with_nothing_to_measure_keeps_the_meter_of_the_run_that_timed_the_rows(
+    tmp_path, trio, tiny_tok, monkeypatch
+):
+    """Rerunning a finished folder (to rewrite its report) times nothing, so it must not meter this machine
+    as it is now: the stored meter stays, with the shares of its cap of the rows timed beside it, and the
+    report comes out as it was; a folder written before the meter named its run is read the same way."""
+    from hf_judge.bench import suite
+
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=6, judge_thresholds=[0.0])
+    first = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    table = (tmp_path / "table.txt").read_text()
+    assert "of cap" in table
+
+    def loaded_machine(*args, **kwargs):
+        raise AssertionError("a run that times nothing metered the machine")
+
+    monkeypatch.setattr(suite, "measure_costs", loaded_machine)
+    again = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert again["limit"] == first["limit"]
+    assert (tmp_path / "table.txt").read_text() == table
+    stored = json.loads((tmp_path / "results.json").read_text())
+    del stored["limit"]["run"]  # as the bench wrote it before: the meter of the folder's latest run
+    (tmp_path / "results.json").write_text(json.dumps(stored))
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    assert (tmp_path / "table.txt").read_text() == table
+
+
 def test_resuming_counts_only_the_other_heads_points_it_measures_again(tmp_path, trio, tiny_tok, capsys):
     """Points of another head at a threshold no longer asked for are not measured again, nor said to be."""
     target, draft, judge = trio

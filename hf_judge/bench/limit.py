@@ -63,6 +63,12 @@ class Costs:
         """(k, predicted speedup) maximising E(acceptance, k) / step cost over the measured k."""
         return max(((k, self.predicted(k, expected_tokens(acceptance, k))) for k in self.ks), key=lambda x: x[1])
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Costs:
+        """The costs :meth:`as_dict` wrote (its derived figures are worked out again)."""
+        target_ms = {int(n): v for n, v in d["target_ms"].items()}
+        return cls(target_ms, d["draft_ms"], d["prompt_len"], d["threads"], d["dtype"])
+
     def as_dict(self) -> dict:
         out = asdict(self)
         out["target_ms"] = {str(n): v for n, v in self.target_ms.items()}

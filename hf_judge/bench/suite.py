@@ -24,7 +24,7 @@ from ..core.verify import check_threshold
 from ..training.card import grader_note
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
-from .limit import measure_costs
+from .limit import Costs, measure_costs
 from .open_ended import GRADINGS, answer_nll
 from .report import (
     add_limits,
@@ -311,6 +311,16 @@ def _rows(runs: dict[str, list[RunResult]], methods: dict[str, dict]) -> dict[st
     return rows
 
 
+def _stored_limit(out: Path, ks) -> dict | None:
+    """The limit meter a finished run in ``out`` wrote to its ``results.json``, or None (none there, or
+    not at every draft length in ``ks``)."""
+    path = out / "results.json"
+    stored = json.loads(path.read_text()).get("limit") if path.exists() else None
+    if stored is None or not {str(k + 1) for k in ks} <= set(stored["target_ms"]):
+        return None
+    return stored
+
+
 def run_bench(
     target,
     draft,
@@ -377,10 +387,12 @@ def run_bench(
     grader_cls = GRADINGS[grading]
     grader = grader_cls(*grader, cache=out / grader_cls.cache_name) if grader is not None else None
     torch.manual_seed(config.seed)
+    examples_of = {task: load_task(task, config.limit, config.skip) for task in config.tasks}
+    todo_any = any((t, ex["id"], m) not in done for t, exs in examples_of.items() for ex in exs for m in methods)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}
     local = {m: kw for m, kw in methods.items() if kw.get("engine") != "vllm"}  # vLLM's run in their engine
-    for kw in local.values():  # warm-up, not measured
+    for kw in local.values() if todo_any else ():  # warm-up, not measured
         run_method(target=target, input_ids=warm, max_new_tokens=4, **shared, **kw)
 
     results = {"command": command, "environment": environment(target), "config": asdict(config)}
@@ -389,19 +401,25 @@ def run_bench(
 
         results["environment"]["vllm"] = f"{VLLM_PINS[1]}, {_dtype_name(target)}, eager, one prompt at a time"
     results.update(methods=list(methods), tasks={})
-    costs = None
-    if config.limit_meter:  # the cap every method is measured against, on this machine, in this run
-        costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
-        results["limit"] = costs.as_dict()
+    run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
+    costs, metered = None, run  # the meter, and the run it timed the machine in
+    if config.limit_meter:  # the cap every method is measured against, on this machine, in the rows' run
+        stored = _stored_limit(out, config.num_assistant_tokens) if not todo_any else None
+        if stored is not None:  # a run that times nothing keeps the meter of the run that timed the rows
+            costs = Costs.from_dict(stored)
+            stamps = (r["run"] for r in done.values() if "run" in r)  # before stamps: one earlier run
+            metered = stored.get("run") or max(stamps, default="earlier")
+        else:
+            costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
+        results["limit"] = costs.as_dict() | {"run": metered}
     all_runs: dict[str, list[RunResult]] = {m: [] for m in methods}
     n_items: dict[str, int] = {}
     nll_memo = {r["key"]: r["nll"] for r in read_records(out / "nll.jsonl")}  # the target's NLLs of answers
-    run = datetime.now(UTC).isoformat(timespec="microseconds")  # this run's stamp on its records
     measured_in: dict[str, set[str]] = {}  # run -> the methods with records from it
-    timed_now = set(methods)  # the methods with every record from this run (the limit meter's)
+    timed_now = set(methods)  # the methods with every record from the meter's run
     with open(rec_path, "a") as rec_file:
         for task in config.tasks:
-            examples = load_task(task, config.limit, config.skip)
+            examples = examples_of[task]
             runs: dict[str, list[RunResult]] = {m: [] for m in methods}
             bar = tqdm(total=len(examples) * len(methods), desc=f"bench {task}", disable=not progress)
             for ex in examples:
@@ -433,7 +451,9 @@ def run_bench(
                 runs[m] = [RunResult.from_dict(done[(task, ex["id"], m)]) for ex in examples]
                 for ex in examples:  # records from before runs were stamped count as one earlier run
                     measured_in.setdefault(done[(task, ex["id"], m)].get("run", "earlier"), set()).add(m)
-            fresh = {m for m in methods if all(done[(task, ex["id"], m)].get("run") == run for ex in examples)}
+            fresh = {
+                m for m in methods if all(done[(task, ex["id"], m)].get("run", "earlier") == metered for ex in examples)
+            }
             timed_now &= fresh
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
