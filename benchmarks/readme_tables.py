@@ -1241,6 +1241,9 @@ def headroom_text(_res: dict, points: tuple[tuple[str, str, str, float], ...]) -
     return "\n".join(lines)
 
 
+_V9_MATH = ("frontier_math512_layer18_v9_cpu", "frontier_math512_heldout_layer18_v9_cpu")  # problems 0-79, 80-119
+
+
 def _pooled(task: str, rows: dict[str, list[tuple[str, str]]]):
     """A section pooling points over disjoint prompt sets (:func:`pooled_table`), from their bench folders."""
     folders = list(dict.fromkeys(f for points in rows.values() for f, _ in points))
@@ -1399,6 +1402,24 @@ SECTIONS = {
                 ("v5", "v5 judge@0.534/r0.1"),
                 ("v9", "v9 judge@0.522"),
                 ("v9", "v9 judge@0.522/r0.1"),
+            )
+        },
+    ),
+    "math-pooled-peers-v9-cpu": _pooled(
+        "math-steps",
+        {
+            name: [(f, name.removeprefix("v9 ")) for f in _V9_MATH]
+            for name in (
+                "target",
+                "sd",
+                "top-k:2",
+                "ratio:0.3",
+                "entropy:0.3",
+                "ensemble@0.5",
+                "v9 judge@0.25",
+                "v9 judge@0.522",
+                "v9 judge@0.522/r0.1",
+                "v9 judge@0.9/r0.1",
             )
         },
     ),
