@@ -340,7 +340,9 @@ def run_bench(
     win rate, both orders; verdicts kept in ``grades.jsonl``) or "rating" (each answer rated 1-10 alone: the
     mean rating and the win rate; ratings kept in ``ratings.jsonl``); see :mod:`hf_judge.bench.open_ended`. Every task's
     rows also go into a frontier plot: quality against tokens per target forward, one curve per method.
-    ``command``, the command line that ran it, is recorded in ``results.json``.
+    ``command``, the command line that ran it, is recorded in ``results.json``. A rerun with nothing left to
+    measure (to rewrite the report from the records) keeps the limit meter of the run the folder's
+    ``results.json`` names, not one of the machine as it is loaded now.
     """
     from .plots import plot_frontier, plot_histograms
 
