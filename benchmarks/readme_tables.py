@@ -1241,9 +1241,6 @@ def headroom_text(_res: dict, points: tuple[tuple[str, str, str, float], ...]) -
     return "\n".join(lines)
 
 
-_V9_MATH = ("frontier_math512_layer18_v9_cpu", "frontier_math512_heldout_layer18_v9_cpu")  # problems 0-79, 80-119
-
-
 def _pooled(task: str, rows: dict[str, list[tuple[str, str]]]):
     """A section pooling points over disjoint prompt sets (:func:`pooled_table`), from their bench folders."""
     folders = list(dict.fromkeys(f for points in rows.values() for f, _ in points))
@@ -1295,6 +1292,7 @@ V9_SETS = (
     ("frontier_humaneval_heldout80_layer18_v9_cpu", "humaneval", "quality:pass@1", 1.2),
     ("frontier_mtbench64_layer18_v9_cpu", "mt-bench", "quality:win_rate", 1.5),
 )
+_V9_MATH = tuple(folder for folder, task, *_ in V9_SETS if task == "math-steps")  # problems 0-79, 80-119
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),

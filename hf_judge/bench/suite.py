@@ -311,6 +311,12 @@ def _rows(runs: dict[str, list[RunResult]], methods: dict[str, dict]) -> dict[st
     return rows
 
 
+def _run_of(record: dict) -> str:
+    """The stamp of the run that measured ``record``; records from before runs were stamped count as one
+    earlier run."""
+    return record.get("run", "earlier")
+
+
 def _stored_limit(out: Path, ks) -> dict | None:
     """The limit meter a finished run in ``out`` wrote to its ``results.json``, or None (none there, or
     not at every draft length in ``ks``)."""
@@ -409,8 +415,8 @@ def run_bench(
         stored = _stored_limit(out, config.num_assistant_tokens) if not todo_any else None
         if stored is not None:  # a run that times nothing keeps the meter of the run that timed the rows
             costs = Costs.from_dict(stored)
-            stamps = (r["run"] for r in done.values() if "run" in r)  # before stamps: one earlier run
-            metered = stored.get("run") or max(stamps, default="earlier")
+            stamps = (r["run"] for r in done.values() if "run" in r)  # ISO times sort; "earlier" would not
+            metered = stored.get("run") or max(stamps, default=_run_of({}))
         else:
             costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
         results["limit"] = costs.as_dict() | {"run": metered}
@@ -451,11 +457,9 @@ def run_bench(
                 bar.update(len(examples))
             for m in methods:
                 runs[m] = [RunResult.from_dict(done[(task, ex["id"], m)]) for ex in examples]
-                for ex in examples:  # records from before runs were stamped count as one earlier run
-                    measured_in.setdefault(done[(task, ex["id"], m)].get("run", "earlier"), set()).add(m)
-            fresh = {
-                m for m in methods if all(done[(task, ex["id"], m)].get("run", "earlier") == metered for ex in examples)
-            }
+                for ex in examples:
+                    measured_in.setdefault(_run_of(done[(task, ex["id"], m)]), set()).add(m)
+            fresh = {m for m in methods if all(_run_of(done[(task, ex["id"], m)]) == metered for ex in examples)}
             timed_now &= fresh
             bar.close()
             kind = examples[0]["kind"] if examples else "chat"
