@@ -12,7 +12,16 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from hf_judge.bench.report import at_matched_quality, lossy_peers, matching_point, mean, quality_text
+from hf_judge.bench.plots import plot_standing
+from hf_judge.bench.report import (
+    at_matched_quality,
+    family,
+    lossy_peers,
+    matched_bar,
+    matching_point,
+    mean,
+    quality_text,
+)
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 from hf_judge.training.records import read_records
 from hf_judge.training.trainer import TrainConfig
@@ -1202,6 +1211,45 @@ def standing_text(_res: dict, points: tuple[tuple[str, str, str, float], ...]) -
     return "\n".join(lines)
 
 
+def standing_panels(points: tuple[tuple[str, str, str, float], ...]) -> list[dict]:
+    """:func:`plot_standing`'s panels for ``points`` (as :func:`headroom_text` takes them): every transformers-path
+    row of each folder's task at its quality and tokens per target forward, with the matched-quality bar
+    (:func:`matched_bar`) and the speed bar (the multiple of standard SD's tokens per forward)."""
+    panels = []
+    for folder, task, q, speed in points:
+        res = _report(folder, "results.json")
+        rows, peers = res["tasks"][task], lossy_peers(res["tasks"][task])
+        found = matched_bar(rows, q, res["config"]["limit"])
+        panels.append(
+            {
+                "title": f"{task} {_span(res['config'])} ({res['config']['limit']} prompts)",
+                "quality": q[8:],
+                "points": {
+                    m: (r["tokens_per_step"], r[q])
+                    for m, r in rows.items()
+                    if m in peers or m in ("target", "sd") or family(m) == "judge"
+                },
+                "quality_bar": None if found is None else found[0],
+                "speed_bar": speed * rows["sd"]["tokens_per_step"],
+            }
+        )
+    return panels
+
+
+def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], ...], figure: str) -> str:
+    """The README's link to the standing figure (drawn by ``FIGURES``) and what it draws."""
+    bars = ", ".join(f"{task} {speed:g}x" for task, speed in dict.fromkeys((t, s) for _, t, _, s in points))
+    return (
+        f"![The default head against every free rule, k=16]({figure})\n\n"
+        "Each panel: one held-out prompt set, quality against tokens per target forward, every method measured "
+        "there (the judge's points joined by plausibility floor, each labelled with its threshold); dotted: the "
+        "target alone's quality (it makes one token per forward, left of every axis). Dashed "
+        "green: the matched-quality bar (at most one item fewer right than the target alone; a win rate of "
+        f"0.45 on MT-Bench) and the speed bar (standard SD's tokens per forward times {bars}); shaded: "
+        f"where a point clears both. Drawn by `python benchmarks/readme_tables.py` from the folders' `results.json`."
+    )
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""
@@ -1485,6 +1533,16 @@ SECTIONS = {
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
     "standing-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(standing_text, points=V9_SETS)),
     "headroom-k16-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(headroom_text, points=V9_SETS)),
+    "standing-v9-plot-cpu": (
+        RESULTS / V9_SETS[-1][0] / "results.json",
+        partial(standing_figure_text, points=V9_SETS, figure="benchmarks/results/standing_v9_cpu.png"),
+    ),
+}
+# figures drawn from committed result files beside the sections: README path -> what draws it there
+FIGURES = {
+    "benchmarks/results/standing_v9_cpu.png": lambda path: plot_standing(
+        standing_panels(V9_SETS), path, title='v9 (judge="default") against the free rules, k=16, float32, CPU'
+    ),
 }
 
 
@@ -1503,6 +1561,8 @@ if __name__ == "__main__":
     path = ROOT / "README.md"
     text = path.read_text()
     new = generated(text)
-    if "--check" in sys.argv:
-        sys.exit(0 if new == text else 1)
+    if "--check" in sys.argv:  # figures are checked for being there; their pixels depend on matplotlib's version
+        sys.exit(0 if new == text and all((ROOT / f).exists() for f in FIGURES) else 1)
     path.write_text(new)
+    for figure, draw in FIGURES.items():
+        draw(ROOT / figure)

@@ -643,6 +643,44 @@ def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_ta
     assert at_matched_quality(chat, "quality:nll", n=30) is None  # NLL has no such bar
 
 
+def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_as_a_level(tmp_path, monkeypatch):
+    """One panel per prompt set; the target alone (one token per forward) is a quality level, not a point at x=1
+    that would squeeze the methods into a corner; a panel without a quality bar (NLL) has no shaded corner."""
+    from hf_judge.bench import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path, layout=True: drawn.append(fig) or path)
+    math_pts = {
+        "target": (1.0, 0.9),
+        "sd": (9.0, 0.9),
+        "top-k:2": (13.0, 0.7),
+        "judge@0.5": (12.0, 0.8),
+        "judge@0.25": (13.5, 0.6),
+        "judge@0.5/r0.1": (11.0, 0.875),
+    }
+    panels = [
+        {"title": "math", "quality": "exact_match", "points": math_pts, "quality_bar": 0.875, "speed_bar": 10.8},
+        {"title": "chat", "quality": "nll", "points": {"sd": (4.0, 0.3), "ratio:0.3": (6.0, 0.35)}, "quality_bar": None,
+         "speed_bar": 6.0},
+    ]  # fmt: skip
+    plots.plot_standing(panels, tmp_path / "s.png")
+    (fig,) = drawn
+    (math_ax, chat_ax, *_), legend_ax = fig.axes, fig.axes[-1]
+    assert [a.get_title() for a in fig.axes if a.axison] == ["math", "chat"]
+    points = [line for line in math_ax.get_lines() if line.get_marker() not in ("None", "")]  # not the level lines
+    assert min(x for line in points for x in line.get_xdata()) == 9.0  # SD's: no target point at one token
+    assert math_ax.get_xlim()[0] > 5  # the axis starts near SD, not at the target's one token per forward
+    assert [line.get_ydata()[0] for line in math_ax.get_lines() if line.get_linestyle() == ":"] == [0.9]
+    assert len(math_ax.collections) == 1 and not chat_ax.collections  # the shaded corner: only under a quality bar
+    (corner,) = math_ax.collections
+    (x0, y0), (x1, _) = corner.get_paths()[0].vertices.min(0), corner.get_paths()[0].vertices.max(0)
+    assert (x0, y0) == (10.8, 0.875) and x1 >= 13.5  # from both bars to the panel's far corner
+    judges = {line.get_label(): list(line.get_xdata()) for line in math_ax.get_lines() if "judge" in line.get_label()}
+    assert judges == {"judge": [12.0, 13.5], "judge, floor r>0.1": [11.0]}  # joined by floor, in order of speed
+    labels = [t.get_text() for t in legend_ax.get_legend().get_texts()]
+    assert labels[:3] == ["target alone (its quality)", "both bars cleared", "sd"] and "ratio:0.3" in labels
+
+
 def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
     cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=6, judge_thresholds=[0.0])

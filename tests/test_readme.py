@@ -158,3 +158,26 @@ def test_share_of_the_way_counts_target_forwards_between_sd_and_every_draft_toke
     assert abs(share(17.0, sd=10.0, ceiling=17.0) - 1.0) < 1e-12
     # SD 10 tokens/forward (100 forwards per 1000 tokens), ceiling 20 (50 forwards): 12.5 (80 forwards) removes 20 of 50
     assert abs(share(12.5, sd=10.0, ceiling=20.0) - 0.4) < 1e-12
+
+
+def test_standing_figure_is_drawn_from_the_sets_the_standing_table_reads():
+    """The figure's panels are the standing table's prompt sets, with the bars the table is judged by; every
+    figure the README links is there to see (``--check`` cannot compare pixels across matplotlib versions)."""
+    tables = _readme_tables()
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for figure in tables.FIGURES:
+        assert f"]({figure})" in readme and (Path(__file__).parents[1] / figure).exists(), figure
+    panels = tables.standing_panels(tables.V9_SETS)
+    assert len(panels) == len(tables.V9_SETS)
+    for panel, (folder, task, q, speed) in zip(panels, tables.V9_SETS, strict=True):
+        res = json.loads((tables.RESULTS / folder / "results.json").read_text())
+        rows, n = res["tasks"][task], res["config"]["limit"]
+        assert panel["speed_bar"] == speed * rows["sd"]["tokens_per_step"]
+        if q == "quality:win_rate":
+            assert panel["quality_bar"] == 0.45
+        else:  # one item fewer right than the target alone
+            assert round((rows["target"][q] - panel["quality_bar"]) * n, 6) == 1
+        assert panel["points"]["target"] == (1.0, rows["target"][q])
+        assert {m for m in panel["points"] if not m.startswith(("judge", "sd", "target"))} == set(
+            tables.lossy_peers(rows)
+        )

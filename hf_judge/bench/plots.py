@@ -9,13 +9,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_calibration", "plot_frontier", "plot_histograms", "plot_learning_curve"]
+__all__ = ["plot_calibration", "plot_frontier", "plot_histograms", "plot_learning_curve", "plot_standing"]
 
 
-def _save(fig, path) -> Path:
+def _save(fig, path, layout: bool = True) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -60,6 +61,70 @@ def plot_frontier(rows: dict[str, dict], quality_key: str, path, title: str = "Q
         title=title,
     )
     ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def plot_standing(panels: list[dict], path, title: str = "") -> Path:
+    """One panel per prompt set: quality against tokens per target forward for every method, with the
+    matched-quality and speed bars a judge point must clear together shaded.
+
+    Each panel: ``title``, ``quality`` (the axis name), ``points`` ({row label: (tokens per forward,
+    quality)}: ``target``, ``sd``, judge points ``judge@T`` / ``judge@T/rR``, free rules), ``quality_bar``
+    (or None: no bar) and ``speed_bar`` (tokens per forward). Judge points are joined by floor, in order
+    of tokens per forward; every other method is one marker, the same in every panel."""
+    from .report import family
+
+    style = {  # (marker, colour, size) of each single-point method, the same in every panel
+        "sd": ("*", "grey", 12),
+        "top-k": ("v", "C0", 7),
+        "ratio": ("^", "C1", 7),
+        "entropy": ("D", "C2", 6),
+        "ensemble": ("s", "C5", 6),
+    }
+    cols = min(len(panels), 3)
+    rows = -(-(len(panels) + 1) // cols)  # one cell more, for the legend
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.6 * rows), squeeze=False)
+    cells = list(axes.flat)
+    handles: dict[str, object] = {}
+    for ax, panel in zip(cells, panels, strict=False):
+        pts, q_bar = dict(panel["points"]), panel["quality_bar"]
+        target = pts.pop("target", None)  # one token per forward: drawn as its quality level, not a point
+        xs = [x for x, _ in pts.values()] + [panel["speed_bar"]]
+        x_lo, x_hi = min(xs) * 0.9, max(xs) * 1.06
+        ys = [y for _, y in pts.values()] + [v for v in (q_bar, target and target[1]) if v is not None]
+        pad = max(max(ys) - min(ys), 0.05) * 0.12
+        y_lo, y_hi = min(ys) - pad, max(ys) + pad
+        if target is not None:
+            handles.setdefault("target alone (its quality)", ax.axhline(target[1], color="black", ls=":", lw=1))
+        ax.axvline(panel["speed_bar"], color="green", ls="--", lw=0.8)
+        if q_bar is not None:
+            ax.axhline(q_bar, color="green", ls="--", lw=0.8)
+            shade = ax.fill_between([panel["speed_bar"], x_hi], q_bar, y_hi, color="green", alpha=0.12, lw=0)
+            handles.setdefault("both bars cleared", shade)
+        judges: dict[str, list[tuple[float, float, str]]] = {}
+        for label, (x, y) in pts.items():
+            if family(label) == "judge":
+                threshold, _, floor = label.partition("@")[2].partition("/r")
+                judges.setdefault(f"judge, floor r>{floor}" if floor else "judge", []).append((x, y, threshold))
+                continue
+            marker, colour, size = style.get(family(label), ("o", "C7", 6))
+            (dot,) = ax.plot([x], [y], ls="none", marker=marker, ms=size, color=colour, label=label)
+            handles.setdefault(label, dot)
+        for i, (name, curve) in enumerate(sorted(judges.items())):
+            curve.sort()
+            (line,) = ax.plot(
+                [c[0] for c in curve], [c[1] for c in curve], marker="o", lw=1.4, color=("C3", "C4")[i % 2], label=name
+            )
+            handles.setdefault(name, line)
+            for x, y, threshold in curve:
+                ax.annotate(threshold, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+        ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), xlabel="tokens per target forward", ylabel=panel["quality"])
+        ax.set_title(panel["title"], fontsize=9)
+    for ax in cells[len(panels) :]:
+        ax.axis("off")
+    cells[-1].legend(list(handles.values()), list(handles), loc="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "format_table",
     "interval",
     "lossy_peers",
+    "matched_bar",
     "matching_point",
     "mean",
     "sd_row",
@@ -193,19 +194,25 @@ def dominance(rows: dict[str, dict], q: str) -> dict[str, str]:
     return out
 
 
-def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:
-    """The fastest judge point at issue 12's matched quality, as a multiple of standard SD's tokens per
-    target forward (its goals: 1.2x on math and code, 1.5x on open-ended prompts, at k=16).
-
-    Matched: at most one of the ``n`` items fewer right than the target alone (exact match, pass@1), or a
-    win rate + half ties of at least 0.45 against the target's answers; None for a figure without such a
-    bar (NLL). Transformers-path rows only; each judge point against SD at its own draft length."""
+def matched_bar(rows: dict[str, dict], q: str, n: int) -> tuple[float, str] | None:
+    """Issue 12's matched-quality bar for quality ``q`` over ``n`` items, and its words: at most one of the ``n``
+    items fewer right than the target alone (exact match, pass@1), or a win rate + half ties of at least 0.45
+    against the target's answers; None for a figure without such a bar (NLL, or no target row)."""
     if q == "quality:win_rate":
-        bar, bar_text = 0.45, "a win rate of at least 0.450"
-    elif q in ("quality:exact_match", "quality:pass@1") and "target" in rows:
-        bar, bar_text = rows["target"][q] - 1 / n - 1e-9, f"at most one of {n} fewer right than the target alone"
-    else:
+        return 0.45, "a win rate of at least 0.450"
+    if q in ("quality:exact_match", "quality:pass@1") and "target" in rows:
+        return rows["target"][q] - 1 / n - 1e-9, f"at most one of {n} fewer right than the target alone"
+    return None
+
+
+def at_matched_quality(rows: dict[str, dict], q: str, n: int) -> str | None:
+    """The fastest judge point at issue 12's matched quality (:func:`matched_bar`), as a multiple of standard
+    SD's tokens per target forward (its goals: 1.2x on math and code, 1.5x on open-ended prompts, at k=16); None
+    for a figure without a bar. Transformers-path rows only; each judge point against SD at its own draft
+    length."""
+    if (found := matched_bar(rows, q, n)) is None:
         return None
+    bar, bar_text = found
     fits = {m: r for m, r in rows.items() if family(m) == "judge" and r[q] >= bar}
     best = max(fits, key=lambda m: fits[m]["tokens_per_step"], default=None)
     if best is None:
