@@ -1236,6 +1236,21 @@ def standing_panels(points: tuple[tuple[str, str, str, float], ...]) -> list[dic
     return panels
 
 
+def standing_figure(path: Path, points: tuple[tuple[str, str, str, float], ...], head: str) -> Path:
+    """Draw :func:`standing_panels` to ``path``, titled with the draft length, dtype and device the folders
+    record (one run's: the standing compares runs made alike; a folder that differs is an error)."""
+    setups = set()
+    for folder, *_ in points:
+        res = _report(folder, "results.json")
+        env = res["environment"]
+        setups.add((tuple(res["config"]["num_assistant_tokens"]), env["dtype"], env["device"]))
+    if len(setups) != 1:
+        raise ValueError(f"the standing's folders were measured differently: {sorted(setups)}")
+    ((ks, dtype, device),) = setups
+    title = f"{head} against the free rules, k={'/'.join(map(str, ks))}, {dtype.removeprefix('torch.')}, {device}"
+    return plot_standing(standing_panels(points), path, title=title)
+
+
 def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], ...], figure: str) -> str:
     """The README's link to the standing figure (drawn by ``FIGURES``) and what it draws."""
     bars = ", ".join(f"{task} {speed:g}x" for task, speed in dict.fromkeys((t, s) for _, t, _, s in points))
@@ -1540,9 +1555,7 @@ SECTIONS = {
 }
 # figures drawn from committed result files beside the sections: README path -> what draws it there
 FIGURES = {
-    "benchmarks/results/standing_v9_cpu.png": lambda path: plot_standing(
-        standing_panels(V9_SETS), path, title='v9 (judge="default") against the free rules, k=16, float32, CPU'
-    ),
+    "benchmarks/results/standing_v9_cpu.png": partial(standing_figure, points=V9_SETS, head='v9 (judge="default")'),
 }
 
 

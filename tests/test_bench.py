@@ -645,7 +645,8 @@ def test_matched_quality_picks_the_fastest_judge_point_within_one_item_of_the_ta
 
 def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_as_a_level(tmp_path, monkeypatch):
     """One panel per prompt set; the target alone (one token per forward) is a quality level, not a point at x=1
-    that would squeeze the methods into a corner; a panel without a quality bar (NLL) has no shaded corner."""
+    that would squeeze the methods into a corner; a panel without a quality bar (NLL) has no shaded corner; a judge
+    curve keeps its colour in every panel (it took the first free colour of each panel)."""
     from hf_judge.bench import plots
 
     drawn = []
@@ -660,8 +661,8 @@ def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_a
     }
     panels = [
         {"title": "math", "quality": "exact_match", "points": math_pts, "quality_bar": 0.875, "speed_bar": 10.8},
-        {"title": "chat", "quality": "nll", "points": {"sd": (4.0, 0.3), "ratio:0.3": (6.0, 0.35)}, "quality_bar": None,
-         "speed_bar": 6.0},
+        {"title": "chat", "quality": "nll", "points": {"sd": (4.0, 0.3), "ratio:0.3": (6.0, 0.35),
+         "judge@0.5/r0.1": (6.5, 0.4)}, "quality_bar": None, "speed_bar": 6.0},
     ]  # fmt: skip
     plots.plot_standing(panels, tmp_path / "s.png")
     (fig,) = drawn
@@ -677,6 +678,9 @@ def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_a
     assert (x0, y0) == (10.8, 0.875) and x1 >= 13.5  # from both bars to the panel's far corner
     judges = {line.get_label(): list(line.get_xdata()) for line in math_ax.get_lines() if "judge" in line.get_label()}
     assert judges == {"judge": [12.0, 13.5], "judge, floor r>0.1": [11.0]}  # joined by floor, in order of speed
+    (chat_floored,) = [line for line in chat_ax.get_lines() if line.get_label() == "judge, floor r>0.1"]
+    floored = next(line for line in math_ax.get_lines() if line.get_label() == "judge, floor r>0.1")
+    assert chat_floored.get_color() == floored.get_color() != "C3"  # the unfloored curve's colour in the first panel
     labels = [t.get_text() for t in legend_ax.get_legend().get_texts()]
     assert labels[:3] == ["target alone (its quality)", "both bars cleared", "sd"] and "ratio:0.3" in labels
 

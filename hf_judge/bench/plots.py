@@ -86,6 +86,7 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
     fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.6 * rows), squeeze=False)
     cells = list(axes.flat)
     handles: dict[str, object] = {}
+    colours: dict[str, str] = {}  # judge curve -> its colour
     for ax, panel in zip(cells, panels, strict=False):
         pts, q_bar = dict(panel["points"]), panel["quality_bar"]
         target = pts.pop("target", None)  # one token per forward: drawn as its quality level, not a point
@@ -110,10 +111,11 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
             marker, colour, size = style.get(family(label), ("o", "C7", 6))
             (dot,) = ax.plot([x], [y], ls="none", marker=marker, ms=size, color=colour, label=label)
             handles.setdefault(label, dot)
-        for i, (name, curve) in enumerate(sorted(judges.items())):
+        for name, curve in sorted(judges.items()):
             curve.sort()
+            colour = colours.setdefault(name, ("C3", "C4", "C6", "C8")[len(colours) % 4])  # one per floor, every panel
             (line,) = ax.plot(
-                [c[0] for c in curve], [c[1] for c in curve], marker="o", lw=1.4, color=("C3", "C4")[i % 2], label=name
+                [c[0] for c in curve], [c[1] for c in curve], marker="o", lw=1.4, color=colour, label=name
             )
             handles.setdefault(name, line)
             for x, y, threshold in curve:
