@@ -683,6 +683,10 @@ def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_a
     assert chat_floored.get_color() == floored.get_color() != "C3"  # the unfloored curve's colour in the first panel
     labels = [t.get_text() for t in legend_ax.get_legend().get_texts()]
     assert labels[:3] == ["target alone (its quality)", "both bars cleared", "sd"] and "ratio:0.3" in labels
+    with pytest.raises(InputError, match="at least one panel"):
+        plots.plot_standing([], tmp_path / "none.png")
+    with pytest.raises(InputError, match="'chat' has no point besides the target's"):
+        plots.plot_standing([{**panels[1], "points": {"target": (1.0, 0.3)}}], tmp_path / "bare.png")
 
 
 def test_resuming_with_another_head_redoes_its_points_and_keeps_the_rest(tmp_path, trio, tiny_tok):

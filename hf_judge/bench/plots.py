@@ -72,8 +72,14 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
     quality)}: ``target``, ``sd``, judge points ``judge@T`` / ``judge@T/rR``, free rules), ``quality_bar``
     (or None: no bar) and ``speed_bar`` (tokens per forward). Judge points are joined by floor, in order
     of tokens per forward; every other method is one marker, the same in every panel."""
+    from ..core.errors import InputError
     from .report import family
 
+    if not panels:
+        raise InputError("plot_standing needs at least one panel")
+    for panel in panels:
+        if not any(label != "target" for label in panel["points"]):
+            raise InputError(f"standing panel {panel['title']!r} has no point besides the target's to draw")
     style = {  # (marker, colour, size) of each single-point method, the same in every panel
         "sd": ("*", "grey", 12),
         "top-k": ("v", "C0", 7),
