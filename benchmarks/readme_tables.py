@@ -1265,6 +1265,52 @@ def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], 
     )
 
 
+def changed_answers(row: dict, bar: float = 0.45) -> tuple[int, float, float] | None:
+    """How a point's MT-Bench win rate comes about, from its per-prompt points: ``(answers changed, win rate among
+    them, the win rate among them the ``bar`` needs at that many)``. An answer the same as the target's scores a tie
+    (0.5) by construction; a changed one wins or loses on its rating. None where nothing changed."""
+    points = row["per_item"]["quality:win_rate"]
+    changed = [w for w in points if w != 0.5]  # a changed answer is rated apart from the target's: 0 or 1
+    if not changed:
+        return None
+    n, c = len(points), len(changed)
+    return c, sum(changed) / c, (bar * n - 0.5 * (n - c)) / c
+
+
+def changed_answers_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
+    """Every point of the MT-Bench folders of ``heads`` (``(name, bench folder)``), the free rules from the last:
+    its tokens per target forward, how many answers it changed, how many of those won against the target's own
+    answer, and what the matched-quality bar (:func:`matched_bar`) asks of them at that many."""
+    results = {name: _report(folder, "results.json") for name, folder in heads}
+    last = results[heads[-1][0]]
+    n = last["config"]["limit"]
+    bar, _ = matched_bar(last["tasks"]["mt-bench"], "quality:win_rate", n)
+    lines = [
+        f"| point | tokens/forward | answers changed (of {n}) | won, of the changed | win rate | "
+        f"the changed must win, for a win rate of {bar:.2f} |",
+        "|---|---|---|---|---|---|",
+    ]
+    points = [
+        (name, m, r)
+        for name, res in results.items()
+        for m, r in res["tasks"]["mt-bench"].items()
+        if family(m) == "judge"
+    ]
+    rows = last["tasks"]["mt-bench"]
+    points += [("", m, r) for m, r in rows.items() if m in lossy_peers(rows)]
+    for name, m, r in sorted(points, key=lambda p: p[2]["tokens_per_step"]):
+        c, won, needed = changed_answers(r, bar)
+        lines.append(
+            f"| {f'{name} ' if name else ''}{m} | {r['tokens_per_step']:.2f} | {c} | {won:.3f} | "
+            f"{r['quality:win_rate']:.3f} | {needed:.3f} |"
+        )
+    folders = ", ".join(f"`benchmarks/results/{folder}/` ({name})" for name, folder in heads)
+    return (
+        f"From {folders}: the same {n} prompts and grader (the target rating each answer alone); the free rules' rows "
+        f"from the last. Standard SD changes no answer (a win rate of 0.5 by construction).\n\n" + "\n".join(lines)
+    )
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""
@@ -1548,6 +1594,17 @@ SECTIONS = {
     "vllm-bench-cpu": _frontier("vllm_bench_cpu"),
     "standing-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(standing_text, points=V9_SETS)),
     "headroom-k16-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(headroom_text, points=V9_SETS)),
+    "mtbench-changed-answers-cpu": (
+        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
+        partial(
+            changed_answers_text,
+            heads=(
+                ("v2", "frontier_mtbench64_layer18_v2_cpu"),
+                ("v5", "frontier_mtbench64_layer18_v5_more_cpu"),
+                ("v9", "frontier_mtbench64_layer18_v9_cpu"),
+            ),
+        ),
+    ),
     "standing-v9-plot-cpu": (
         RESULTS / V9_SETS[-1][0] / "results.json",
         partial(standing_figure_text, points=V9_SETS, figure="benchmarks/results/standing_v9_cpu.png"),

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tests import bad_inputs
 
 
@@ -181,3 +183,14 @@ def test_standing_figure_is_drawn_from_the_sets_the_standing_table_reads():
         assert {m for m in panel["points"] if not m.startswith(("judge", "sd", "target"))} == set(
             tables.lossy_peers(rows)
         )
+
+
+def test_changed_answers_split_a_win_rate_into_ties_and_the_changed_answers_it_won():
+    """An answer the same as the target's is a tie (0.5); the changed ones win or lose. 10 prompts, 6 changed, 2 of
+    them won: win rate (4 * 0.5 + 2) / 10 = 0.4; for 0.45 the 6 must win (4.5 - 2) / 6 of themselves."""
+    tables = _readme_tables()
+    row = {"per_item": {"quality:win_rate": [0.5] * 4 + [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]}}
+    changed, won, needed = tables.changed_answers(row)
+    assert (changed, won) == (6, 2 / 6) and needed == pytest.approx(2.5 / 6)
+    assert 0.5 * 4 / 10 + won * changed / 10 == pytest.approx(0.4)  # the win rate the split recomposes
+    assert tables.changed_answers({"per_item": {"quality:win_rate": [0.5] * 3}}) is None  # standard SD: none changed
