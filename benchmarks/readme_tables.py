@@ -1265,10 +1265,10 @@ def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], 
     )
 
 
-def changed_answers(row: dict, bar: float = 0.45) -> tuple[int, float, float] | None:
+def changed_answers(row: dict, bar: float) -> tuple[int, float, float] | None:
     """How a point's MT-Bench win rate comes about, from its per-prompt points: ``(answers changed, win rate among
-    them, the win rate among them the ``bar`` needs at that many)``. An answer the same as the target's scores a tie
-    (0.5) by construction; a changed one wins or loses on its rating. None where nothing changed."""
+    them, the win rate among them a win rate of ``bar`` needs at that many)``. An answer the same as the target's
+    scores a tie (0.5) by construction; a changed one wins or loses on its rating. None where nothing changed."""
     points = row["per_item"]["quality:win_rate"]
     changed = [w for w in points if w != 0.5]  # a changed answer is rated apart from the target's: 0 or 1
     if not changed:
@@ -1299,10 +1299,11 @@ def changed_answers_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
     rows = last["tasks"]["mt-bench"]
     points += [("", m, r) for m, r in rows.items() if m in lossy_peers(rows)]
     for name, m, r in sorted(points, key=lambda p: p[2]["tokens_per_step"]):
-        c, won, needed = changed_answers(r, bar)
+        split = changed_answers(r, bar)
+        c, won, needed = ("0", "-", "-") if split is None else (split[0], f"{split[1]:.3f}", f"{split[2]:.3f}")
         lines.append(
-            f"| {f'{name} ' if name else ''}{m} | {r['tokens_per_step']:.2f} | {c} | {won:.3f} | "
-            f"{r['quality:win_rate']:.3f} | {needed:.3f} |"
+            f"| {f'{name} ' if name else ''}{m} | {r['tokens_per_step']:.2f} | {c} | {won} | "
+            f"{r['quality:win_rate']:.3f} | {needed} |"
         )
     folders = ", ".join(f"`benchmarks/results/{folder}/` ({name})" for name, folder in heads)
     return (

@@ -190,7 +190,28 @@ def test_changed_answers_split_a_win_rate_into_ties_and_the_changed_answers_it_w
     them won: win rate (4 * 0.5 + 2) / 10 = 0.4; for 0.45 the 6 must win (4.5 - 2) / 6 of themselves."""
     tables = _readme_tables()
     row = {"per_item": {"quality:win_rate": [0.5] * 4 + [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]}}
-    changed, won, needed = tables.changed_answers(row)
+    changed, won, needed = tables.changed_answers(row, 0.45)
     assert (changed, won) == (6, 2 / 6) and needed == pytest.approx(2.5 / 6)
     assert 0.5 * 4 / 10 + won * changed / 10 == pytest.approx(0.4)  # the win rate the split recomposes
-    assert tables.changed_answers({"per_item": {"quality:win_rate": [0.5] * 3}}) is None  # standard SD: none changed
+    assert (
+        tables.changed_answers({"per_item": {"quality:win_rate": [0.5] * 3}}, 0.45) is None
+    )  # standard SD: none changed
+
+
+def test_changed_answers_table_takes_a_point_that_changed_nothing(monkeypatch):
+    """A judge point at threshold 1.0 changes no answer: its row says so rather than failing to unpack None."""
+    tables = _readme_tables()
+
+    def row(points, tps):
+        return {
+            "tokens_per_step": tps,
+            "quality:win_rate": sum(points) / len(points),
+            "per_item": {"quality:win_rate": points},
+        }
+
+    rows = {"target": row([0.5] * 4, 1.0), "sd": row([0.5] * 4, 4.0), "judge@1.0": row([0.5] * 4, 4.0)}
+    rows |= {"ratio:0.3": row([1.0, 0.0, 0.0, 0.5], 6.0)}
+    monkeypatch.setattr(tables, "_report", lambda folder, name: {"config": {"limit": 4}, "tasks": {"mt-bench": rows}})
+    lines = tables.changed_answers_text({}, heads=(("v9", "f"),)).splitlines()
+    assert "| v9 judge@1.0 | 4.00 | 0 | - | 0.500 | - |" in lines
+    assert "| ratio:0.3 | 6.00 | 3 | 0.333 | 0.375 | 0.433 |" in lines  # (0.45 * 4 - 0.5) / 3
