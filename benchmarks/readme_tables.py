@@ -1257,7 +1257,8 @@ def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], 
     return (
         f"![The default head against every free rule, k=16]({figure})\n\n"
         "Each panel: one held-out prompt set, quality against tokens per target forward, every method measured "
-        "there (the judge's points joined by plausibility floor, each labelled with its threshold); dotted: the "
+        "there (the judge's points joined by plausibility floor, each labelled with its threshold; each free rule "
+        "labelled with its knob); dotted: the "
         "target alone's quality (it makes one token per forward, left of every axis). Dashed "
         "green: the matched-quality bar (at most one item fewer right than the target alone; a win rate of "
         f"0.45 on MT-Bench) and the speed bar (standard SD's tokens per forward times {bars}); shaded: "

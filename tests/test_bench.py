@@ -682,7 +682,8 @@ def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_a
     floored = next(line for line in math_ax.get_lines() if line.get_label() == "judge, floor r>0.1")
     assert chat_floored.get_color() == floored.get_color() != "C3"  # the unfloored curve's colour in the first panel
     labels = [t.get_text() for t in legend_ax.get_legend().get_texts()]
-    assert labels[:3] == ["target alone (its quality)", "both bars cleared", "sd"] and "ratio:0.3" in labels
+    assert labels[:3] == ["target alone (its quality)", "both bars cleared", "sd"] and "ratio" in labels
+    assert {t.get_text() for t in chat_ax.texts} == {"0.3", "0.5"}  # the ratio's knob, the judge's threshold
     with pytest.raises(InputError, match="at least one panel"):
         plots.plot_standing([], tmp_path / "none.png")
     with pytest.raises(InputError, match="'chat' has no point besides the target's"):

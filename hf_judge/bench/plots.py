@@ -71,7 +71,8 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
     Each panel: ``title``, ``quality`` (the axis name), ``points`` ({row label: (tokens per forward,
     quality)}: ``target``, ``sd``, judge points ``judge@T`` / ``judge@T/rR``, free rules), ``quality_bar``
     (or None: no bar) and ``speed_bar`` (tokens per forward). Judge points are joined by floor, in order
-    of tokens per forward; every other method is one marker, the same in every panel."""
+    of tokens per forward, each labelled with its threshold; each free rule is a marker, the same in every panel,
+    labelled with its knob."""
     from ..core.errors import InputError
     from .report import family
 
@@ -114,9 +115,12 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
                 threshold, _, floor = label.partition("@")[2].partition("/r")
                 judges.setdefault(f"judge, floor r>{floor}" if floor else "judge", []).append((x, y, threshold))
                 continue
-            marker, colour, size = style.get(family(label), ("o", "C7", 6))
-            (dot,) = ax.plot([x], [y], ls="none", marker=marker, ms=size, color=colour, label=label)
-            handles.setdefault(label, dot)
+            name = family(label)  # a free rule: its family in the legend, its knob beside the point
+            marker, colour, size = style.get(name, ("o", "C7", 6))
+            (dot,) = ax.plot([x], [y], ls="none", marker=marker, ms=size, color=colour, label=name)
+            handles.setdefault(name, dot)
+            if knob := label.partition("@")[2] or label.partition(":")[2]:
+                ax.annotate(knob, (x, y), textcoords="offset points", xytext=(3, -9), fontsize=7, color=colour)
         for name, curve in sorted(judges.items()):
             curve.sort()
             colour = colours.setdefault(name, ("C3", "C4", "C6", "C8")[len(colours) % 4])  # one per floor, every panel
