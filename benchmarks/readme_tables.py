@@ -1238,7 +1238,7 @@ def standing_panels(points: tuple[tuple[str, str, str, float], ...]) -> list[dic
 
 def standing_figure(path: Path, points: tuple[tuple[str, str, str, float], ...], head: str) -> Path:
     """Draw :func:`standing_panels` to ``path``, titled with the draft length, dtype and device the folders
-    record (one run's: the standing compares runs made alike; a folder that differs is an error)."""
+    record (they must agree: a folder measured otherwise is an error, not a panel beside the others)."""
     setups = set()
     for folder, *_ in points:
         res = _report(folder, "results.json")
