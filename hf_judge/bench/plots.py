@@ -1,4 +1,5 @@
-"""PNG plots: calibration curve, quality/speed frontier, acceptance histograms."""
+"""PNG plots: calibration curve, quality/speed frontier, a head's standing over several prompt sets, acceptance
+histograms, learning curve."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ..core.errors import InputError  # noqa: E402
 
 __all__ = ["plot_calibration", "plot_frontier", "plot_histograms", "plot_learning_curve", "plot_standing"]
 
@@ -73,7 +76,6 @@ def plot_standing(panels: list[dict], path, title: str = "") -> Path:
     (or None: no bar) and ``speed_bar`` (tokens per forward). Judge points are joined by floor, in order
     of tokens per forward, each labelled with its threshold; each free rule is a marker, the same in every panel,
     labelled with its knob."""
-    from ..core.errors import InputError
     from .report import family
 
     if not panels:
