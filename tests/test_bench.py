@@ -650,7 +650,7 @@ def test_standing_plot_shades_where_both_bars_are_cleared_and_draws_the_target_a
     from hf_judge.bench import plots
 
     drawn = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path, layout=True: drawn.append(fig) or path)
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig) or path)
     math_pts = {
         "target": (1.0, 0.9),
         "sd": (9.0, 0.9),

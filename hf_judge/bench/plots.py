@@ -15,11 +15,10 @@ from ..core.errors import InputError  # noqa: E402
 __all__ = ["plot_calibration", "plot_frontier", "plot_histograms", "plot_learning_curve", "plot_standing"]
 
 
-def _save(fig, path, layout: bool = True) -> Path:
+def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if layout:
-        fig.tight_layout()
+    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
