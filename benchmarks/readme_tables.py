@@ -22,6 +22,7 @@ from hf_judge.bench.report import (
     mean,
     quality_text,
 )
+from hf_judge.bench.suite import EARLIER_RUN
 from hf_judge.training.card import auc_text, domain_table, grader_note, optimiser_text
 from hf_judge.training.records import read_records
 from hf_judge.training.trainer import TrainConfig
@@ -139,7 +140,7 @@ def _runs_text(res: dict) -> str:
         return "possibly over several resumed runs (earlier records are kept), so tokens/s may compare sessions"
     if len(runs) == 1:
         return "in one run"
-    latest = ", ".join(f"`{m}`" for m in runs[max(r for r in runs if r != "earlier")])
+    latest = ", ".join(f"`{m}`" for m in runs[max(r for r in runs if r != EARLIER_RUN)])
     return (
         f"over {len(runs)} runs (resumed; the latest measured {latest}): tokens/s and x target compare "
         "only methods of the same run (column runs: which of the runs, numbered in order, measured each method; "
@@ -154,7 +155,7 @@ def _run_numbers(res: dict) -> dict[str, str]:
     if len(runs) < 2:
         return {}
     measured: dict[str, list[int]] = {}
-    for i, run in enumerate(sorted(runs, key=lambda r: "" if r == "earlier" else r), 1):
+    for i, run in enumerate(sorted(runs, key=lambda r: "" if r == EARLIER_RUN else r), 1):
         for m in runs[run]:
             measured.setdefault(m, []).append(i)
     spans = {}

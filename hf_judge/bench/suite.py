@@ -41,7 +41,7 @@ from .report import (
 from .runner import RunResult, run_method
 from .tasks import code_program, load_task, math_answer
 
-__all__ = ["ENGINES", "BenchConfig", "environment", "floored_spec", "head_id", "run_bench"]
+__all__ = ["EARLIER_RUN", "ENGINES", "BenchConfig", "environment", "floored_spec", "head_id", "run_bench"]
 
 METRICS = Path(__file__).parent / "metrics"
 ENGINES = ("transformers", "vllm")
@@ -311,10 +311,12 @@ def _rows(runs: dict[str, list[RunResult]], methods: dict[str, dict]) -> dict[st
     return rows
 
 
+EARLIER_RUN = "earlier"  # the run of every record from before runs were stamped: one run before all others
+
+
 def _run_of(record: dict) -> str:
-    """The stamp of the run that measured ``record``; records from before runs were stamped count as one
-    earlier run."""
-    return record.get("run", "earlier")
+    """The stamp of the run that measured ``record`` (:data:`EARLIER_RUN` for one from before stamps)."""
+    return record.get("run", EARLIER_RUN)
 
 
 def _stored_limit(out: Path, ks) -> dict | None:
@@ -415,8 +417,8 @@ def run_bench(
         stored = _stored_limit(out, config.num_assistant_tokens) if not todo_any else None
         if stored is not None:  # a run that times nothing keeps the meter of the run that timed the rows
             costs = Costs.from_dict(stored)
-            stamps = (r["run"] for r in done.values() if "run" in r)  # ISO times sort; "earlier" would not
-            metered = stored.get("run") or max(stamps, default=_run_of({}))
+            stamps = (r["run"] for r in done.values() if "run" in r)  # ISO times sort; EARLIER_RUN would not
+            metered = stored.get("run") or max(stamps, default=EARLIER_RUN)
         else:
             costs = measure_costs(target, draft, ks=tuple(config.num_assistant_tokens), repeats=3)
         results["limit"] = costs.as_dict() | {"run": metered}
