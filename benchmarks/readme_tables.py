@@ -1237,9 +1237,9 @@ def standing_panels(points: tuple[tuple[str, str, str, float], ...]) -> list[dic
     return panels
 
 
-def standing_figure(path: Path, points: tuple[tuple[str, str, str, float], ...], head: str) -> Path:
-    """Draw :func:`standing_panels` to ``path``, titled with the draft length, dtype and device the folders
-    record (they must agree: a folder measured otherwise is an error, not a panel beside the others)."""
+def _standing_setup(points: tuple[tuple[str, str, str, float], ...]) -> tuple[str, str, str]:
+    """The draft lengths (``"16"``, or ``"5/8/16"``), dtype and device the standing's folders record: they must
+    agree (a folder measured otherwise is an error, not a panel beside the others)."""
     setups = set()
     for folder, *_ in points:
         res = _report(folder, "results.json")
@@ -1248,7 +1248,13 @@ def standing_figure(path: Path, points: tuple[tuple[str, str, str, float], ...],
     if len(setups) != 1:
         raise ValueError(f"the standing's folders were measured differently: {sorted(setups)}")
     ((ks, dtype, device),) = setups
-    title = f"{head} against the free rules, k={'/'.join(map(str, ks))}, {dtype.removeprefix('torch.')}, {device}"
+    return "/".join(map(str, ks)), dtype.removeprefix("torch."), device
+
+
+def standing_figure(path: Path, points: tuple[tuple[str, str, str, float], ...], head: str) -> Path:
+    """Draw :func:`standing_panels` to ``path``, titled with the setup the folders record (:func:`_standing_setup`)."""
+    ks, dtype, device = _standing_setup(points)
+    title = f"{head} against the free rules, k={ks}, {dtype}, {device}"
     return plot_standing(standing_panels(points), path, title=title)
 
 
@@ -1256,7 +1262,7 @@ def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], 
     """The README's link to the standing figure (drawn by ``FIGURES``) and what it draws."""
     bars = ", ".join(f"{task} {speed:g}x" for task, speed in dict.fromkeys((t, s) for _, t, _, s in points))
     return (
-        f"![The default head against every free rule, k=16]({figure})\n\n"
+        f"![The default head against every free rule, k={_standing_setup(points)[0]}]({figure})\n\n"
         "Each panel: one held-out prompt set, quality against tokens per target forward, every method measured "
         "there (the judge's points joined by plausibility floor, each labelled with its threshold; each free rule "
         "labelled with its knob); dotted: the "
