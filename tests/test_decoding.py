@@ -97,6 +97,43 @@ def test_statistics_add_up(prompt):
     assert "mean accepted/step" in s.report()
 
 
+def test_statistics_of_a_step_cut_at_eos_count_the_judges_tokens_before_it(prompt):
+    """A step whose kept drafts run past eos ends at eos; its statistics count what it keeps. They used to take
+    min(the step's target-kept drafts, the tokens kept), so the target-kept drafts after eos stood in for the
+    judge's tokens before it (the bench's records showed answers changed from their first token with no
+    judge-only token)."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)  # the target, slightly perturbed: it agrees at most positions, not at all
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for p in draft.parameters():
+            p.add_(0.003 * torch.randn(p.shape, generator=gen))
+    k, P = 6, prompt.shape[1]
+    set_draft_len(draft, k)
+
+    def run(**kw):
+        kw = dict(max_new_tokens=2 * (k + 1), do_sample=False, assistant_model=draft, judge=always(), **kw)
+        return target.generate(prompt, return_dict_in_generate=True, **kw)
+
+    def judges(seq):  # greedy: a kept token the target would not have chosen there is the judge's
+        with torch.no_grad():
+            greedy = target(seq).logits[0, P - 1 : -1].argmax(-1)  # (T,)
+        return (seq[0, P:] != greedy).tolist()
+
+    first = run().sequences
+    new, by_judge = first[0, P:].tolist(), judges(first)
+    # eos: a draft of the first step the target agrees with, after a judge's token, with drafts kept after it
+    j = next(
+        j for j in range(1, k - 1) if any(by_judge[:j]) and not by_judge[j] and new[j] not in new[:j]
+    )  # (none: the setup no longer makes the case, and the test says so by failing here)
+    out = run(eos_token_id=new[j])
+    s = out.acceptance
+    assert out.sequences[0, P:].tolist() == new[: j + 1]  # cut at eos, in the first step
+    assert s.steps == 1 and s.accepted == j + 1  # every token kept was a draft
+    assert s.accepted_judge_only == sum(judges(out.sequences)) == sum(by_judge[: j + 1]) > 0
+    assert s.accepted_target == j + 1 - s.accepted_judge_only
+
+
 def test_sampling_runs_and_is_seeded(prompt):
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(layers=1, seed=1)

@@ -30,6 +30,8 @@ def test_judge_rescues_a_mismatch_and_later_tokens_still_verify():
     # d_2 disagrees with the target but the judge scores it 0.9 > 0.5; d_3 matches
     v = verify(torch.tensor([1, 0, 3]), logits_for([1, 2, 3, 4]), torch.tensor([0.1, 0.9, 0.2]), 0.5)
     assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (3, 4, 2, 1)
+    assert v.by_target == (True, False, True)
+    assert v.kept_split(2) == (1, 1) and v.kept_split(1) == (1, 0)  # a step cut short counts what it keeps
 
 
 def test_judge_below_threshold_does_not_accept():

@@ -329,9 +329,8 @@ def judge_decode(
         _compat.crop(t_cache, n - 1)
         _compat.crop(d_cache, min(d_cache.get_seq_length(), cur + v.n_accepted))
 
-        n_kept = min(v.n_accepted, len(new))  # truncation only ever cuts from the end
-        n_target = min(v.n_target, n_kept)
-        stats.add(kk, n_target, n_kept - n_target, len(new))
+        n_target, n_judge_only = v.kept_split(len(new))  # truncation only ever cuts from the end
+        stats.add(kk, n_target, n_judge_only, len(new))
         if want_scores:
             scores += tuple(logits[:, i] for i in range(len(new)))
         if want_logits:

@@ -55,10 +55,17 @@ class Verdict:
     next_token: int  # the target's token after the kept ones (correction or bonus)
     n_target: int  # of the kept tokens, how many standard verification kept
     n_judge_only: int  # of the kept tokens, how many only the judge kept
+    by_target: tuple[bool, ...] = ()  # (n_accepted,) for each kept token, whether standard verification kept it
 
     @property
     def tokens_per_step(self) -> int:
         return self.n_accepted + 1
+
+    def kept_split(self, n: int) -> tuple[int, int]:
+        """``(n_target, n_judge_only)`` of the first ``n`` kept tokens: what a step cut short (at eos) keeps."""
+        n = min(n, self.n_accepted)
+        n_target = sum(self.by_target[:n])
+        return n_target, n - n_target
 
 
 def _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample) -> None:
@@ -128,7 +135,8 @@ def verify(
 
     # leading run of kept tokens
     n = int(kept.long().cumprod(0).sum().item()) if k > 0 else 0
-    n_target = int(by_target[:n].sum().item())
+    kept_by_target = tuple(by_target[:n].tolist())
+    n_target = sum(kept_by_target)
 
     if n == k:  # all kept: bonus token from the last row
         row = target_logits[k]
@@ -143,4 +151,6 @@ def verify(
         nxt = torch.multinomial(resid / resid.sum(), 1, generator=generator)
     else:
         nxt = target_logits[n].argmax(-1)
-    return Verdict(n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target)
+    return Verdict(
+        n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target, by_target=kept_by_target
+    )
