@@ -1320,6 +1320,64 @@ def changed_answers_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
     )
 
 
+def parting_share(answer: list[int], target: list[int]) -> float:
+    """Where ``answer`` first parts from the target's answer ``target`` (token ids), as a share of the target's
+    length: 0 at its first token; an answer that stops early parts where it stops."""
+    n = next((i for i, (a, b) in enumerate(zip(answer, target, strict=False)) if a != b), min(len(answer), len(target)))
+    return n / max(1, len(target))
+
+
+PARTING_BINS = (0.0, 0.1, 0.25, 0.5, 1.0)  # shares of the target's answer, each bin [lo, hi) and the last [lo, hi]
+
+
+def changed_by_parting(points: list[tuple[float, float, float]], bins=PARTING_BINS) -> list[tuple[float, ...]]:
+    """``points`` (parting share, win 0 or 1, rating change) of changed answers -> per bin of ``bins``: (lo, hi,
+    answers, share won, mean rating change); a bin with no answer is left out."""
+    rows = []
+    for j, (lo, hi) in enumerate(zip(bins[:-1], bins[1:], strict=True)):
+        last = j == len(bins) - 2
+        got = [(w, d) for x, w, d in points if lo <= x < hi or (last and x == hi)]
+        if got:
+            rows.append((lo, hi, len(got), sum(w for w, _ in got) / len(got), sum(d for _, d in got) / len(got)))
+    return rows
+
+
+def changed_by_parting_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
+    """The changed MT-Bench answers of every point of :func:`changed_answers_text` (the judge points of every
+    folder in ``heads``, the free rules from the last) by where each first parts from the target's own answer: how
+    many, the share that won, and their mean rating change against the target's answer."""
+    from hf_judge.bench.tasks import load_task
+
+    points, n_points = [], 0
+    for k, (_name, folder) in enumerate(heads):
+        res = _report(folder, "results.json")
+        rows, cfg = res["tasks"]["mt-bench"], res["config"]
+        ids = [ex["id"] for ex in load_task("mt-bench", cfg["limit"], cfg.get("skip", 0))]
+        answers = {(r["id"], r["method"]): r["new_ids"] for r in read_records(RESULTS / folder / "records.jsonl")}
+        mine = [m for m in rows if family(m) == "judge" or (k == len(heads) - 1 and m in lossy_peers(rows))]
+        n_points += len(mine)
+        base = rows["target"]["per_item"]["quality:rating"]
+        for m in mine:
+            per = rows[m]["per_item"]
+            for i, w, rating in zip(ids, per["quality:win_rate"], per["quality:rating"], strict=True):
+                if w == 0.5:  # the same text as the target's (a tie by construction): not changed
+                    continue
+                if answers[i, m] == answers[i, "target"]:
+                    raise ValueError(f"{folder}: {m} on {i} has the target's answer but a win of {w}, not a tie")
+                points.append((parting_share(answers[i, m], answers[i, "target"]), w, rating - base[ids.index(i)]))
+    lines = [
+        "| first parts from the target's answer | changed answers | won, of them | mean rating change |",
+        "|---|---|---|---|",
+    ]
+    for lo, hi, n, won, d in changed_by_parting(points):
+        lines.append(f"| {lo:.0%} to {hi:.0%} of the way in | {n} | {won:.3f} | {d:+.2f} |")
+    return (
+        f"The {len(points)} changed answers of those {n_points} points, by where each first parts from the target's "
+        "own answer (the share of its tokens before the first that differs); the rating change is against the target's "
+        "own answer's rating.\n\n" + "\n".join(lines)
+    )
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""
@@ -1412,6 +1470,13 @@ V9_SETS = (
 )
 _V9_MATH = tuple(folder for folder, task, *_ in V9_SETS if task == "math-steps")  # problems 0-79, 80-119
 HEAD_REPORT = ROOT / "hf_judge" / "registry" / "heads" / "qwen2.5-coder-1.5b--0.5b" / "training_report.json"
+# the heads run on all 64 MT-Bench prompts with the same grader: (name, bench folder), the free rules in the last
+MTBENCH64_HEADS = (
+    ("v2", "frontier_mtbench64_layer18_v2_cpu"),
+    ("v5", "frontier_mtbench64_layer18_v5_more_cpu"),
+    ("v9", "frontier_mtbench64_layer18_v9_cpu"),
+)
+
 SECTIONS = {
     "speed-cpu": (RESULTS / "speed_cpu.json", speed_cpu_table),
     "default-head": (HEAD_REPORT, default_head_text),
@@ -1605,14 +1670,11 @@ SECTIONS = {
     "headroom-k16-v9-cpu": (RESULTS / V9_SETS[-1][0] / "results.json", partial(headroom_text, points=V9_SETS)),
     "mtbench-changed-answers-cpu": (
         RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
-        partial(
-            changed_answers_text,
-            heads=(
-                ("v2", "frontier_mtbench64_layer18_v2_cpu"),
-                ("v5", "frontier_mtbench64_layer18_v5_more_cpu"),
-                ("v9", "frontier_mtbench64_layer18_v9_cpu"),
-            ),
-        ),
+        partial(changed_answers_text, heads=MTBENCH64_HEADS),
+    ),
+    "mtbench-changed-by-parting-cpu": (
+        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
+        partial(changed_by_parting_text, heads=MTBENCH64_HEADS),
     ),
     "standing-v9-plot-cpu": (
         RESULTS / V9_SETS[-1][0] / "results.json",

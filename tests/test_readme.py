@@ -196,6 +196,28 @@ def test_changed_answers_split_a_win_rate_into_ties_and_the_changed_answers_it_w
     assert tables.changed_answers(sd, 0.45) is None
 
 
+def test_parting_share_is_where_an_answer_first_differs_from_the_targets():
+    tables = _readme_tables()
+    target = [5, 6, 7, 8]
+    assert tables.parting_share([9, 6, 7, 8], target) == 0.0  # from its first token
+    assert tables.parting_share([5, 6, 9], target) == 0.5
+    assert tables.parting_share([5, 6], target) == 0.5  # stops early: parts where it stops
+    assert tables.parting_share([5, 6, 7, 8, 1], target) == 1.0  # runs on past the target's end
+
+
+def test_changed_by_parting_bins_changed_answers_and_keeps_the_last_edge():
+    """(share, win, rating change) -> per bin [lo, hi) (the last [lo, hi]): count, share won, mean change."""
+    tables = _readme_tables()
+    points = [(0.0, 1.0, 0.4), (0.05, 0.0, -0.2), (0.3, 0.0, -1.0), (1.0, 1.0, 0.1)]
+    rows = tables.changed_by_parting(points, bins=(0.0, 0.1, 0.5, 1.0))
+    assert rows[0] == (0.0, 0.1, 2, 0.5, pytest.approx(0.1))
+    assert rows[1] == (0.1, 0.5, 1, 0.0, -1.0)
+    assert rows[2] == (0.5, 1.0, 1, 1.0, 0.1)  # an answer parting at the very end falls in the last bin
+    assert tables.changed_by_parting([(0.3, 1.0, 0.0)], bins=(0.0, 0.1, 0.5)) == [
+        (0.1, 0.5, 1, 1.0, 0.0)
+    ]  # [0, 0.1) empty: left out
+
+
 def test_changed_answers_table_takes_a_point_that_changed_nothing(monkeypatch):
     """A judge point at threshold 1.0 changes no answer: its row says so rather than failing to unpack None."""
     tables = _readme_tables()
