@@ -1342,40 +1342,104 @@ def changed_by_parting(points: list[tuple[float, float, float]], bins=PARTING_BI
     return rows
 
 
-def changed_by_parting_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
+def changed_mtbench_answers(heads: tuple[tuple[str, str], ...]) -> tuple[list[dict], int]:
     """The changed MT-Bench answers of every point of :func:`changed_answers_text` (the judge points of every
-    folder in ``heads``, the free rules from the last) by where each first parts from the target's own answer: how
-    many, the share that won, and their mean rating change against the target's answer."""
+    folder in ``heads``, the free rules from the last), each ``{"parting", "won", "change", "category"}`` (where it
+    first parts from the target's answer, :func:`parting_share`; 1 won or 0 lost; its rating less the target's
+    answer's; its MT-Bench category), and how many points they come from."""
     from hf_judge.bench.tasks import load_task
 
     points, n_points = [], 0
     for k, (_name, folder) in enumerate(heads):
         res = _report(folder, "results.json")
         rows, cfg = res["tasks"]["mt-bench"], res["config"]
-        ids = [ex["id"] for ex in load_task("mt-bench", cfg["limit"], cfg.get("skip", 0))]
+        examples = load_task("mt-bench", cfg["limit"], cfg.get("skip", 0))
         answers = {(r["id"], r["method"]): r["new_ids"] for r in read_records(RESULTS / folder / "records.jsonl")}
         mine = [m for m in rows if family(m) == "judge" or (k == len(heads) - 1 and m in lossy_peers(rows))]
         n_points += len(mine)
         base = rows["target"]["per_item"]["quality:rating"]
         for m in mine:
             per = rows[m]["per_item"]
-            for i, w, rating in zip(ids, per["quality:win_rate"], per["quality:rating"], strict=True):
+            for j, (ex, w, rating) in enumerate(
+                zip(examples, per["quality:win_rate"], per["quality:rating"], strict=True)
+            ):
                 if w == 0.5:  # the same text as the target's (a tie by construction): not changed
                     continue
-                if answers[i, m] == answers[i, "target"]:
-                    raise ValueError(f"{folder}: {m} on {i} has the target's answer but a win of {w}, not a tie")
-                points.append((parting_share(answers[i, m], answers[i, "target"]), w, rating - base[ids.index(i)]))
+                own, theirs = answers[ex["id"], m], answers[ex["id"], "target"]
+                if own == theirs:
+                    raise ValueError(f"{folder}: {m} on {ex['id']} has the target's answer but a win of {w}, not a tie")
+                points.append(
+                    {
+                        "parting": parting_share(own, theirs),
+                        "won": w,
+                        "change": rating - base[j],
+                        "category": ex["category"],
+                    }
+                )
+    return points, n_points
+
+
+def changed_by_parting_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
+    """:func:`changed_mtbench_answers` by where each first parts from the target's own answer: how many, the share
+    that won, and their mean rating change against the target's answer."""
+    points, n_points = changed_mtbench_answers(heads)
     lines = [
         "| first parts from the target's answer | changed answers | won, of them | mean rating change |",
         "|---|---|---|---|",
     ]
-    for lo, hi, n, won, d in changed_by_parting(points):
+    for lo, hi, n, won, d in changed_by_parting([(p["parting"], p["won"], p["change"]) for p in points]):
         lines.append(f"| {lo:.0%} to {hi:.0%} of the way in | {n} | {won:.3f} | {d:+.2f} |")
     return (
         f"The {len(points)} changed answers of those {n_points} points, by where each first parts from the target's "
         "own answer (the share of its tokens before the first that differs); the rating change is against the target's "
         "own answer's rating.\n\n" + "\n".join(lines)
     )
+
+
+def changed_by_category_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
+    """:func:`changed_mtbench_answers` by MT-Bench category: how many, the share that won, the mean rating change."""
+    points, _ = changed_mtbench_answers(heads)
+    by: dict[str, list[dict]] = {}
+    for p in points:
+        by.setdefault(p["category"], []).append(p)
+    lines = ["| category | changed answers | won, of them | mean rating change |", "|---|---|---|---|"]
+    for c, ps in sorted(by.items(), key=lambda kv: -mean([p["won"] for p in kv[1]])):
+        lines.append(
+            f"| {c} | {len(ps)} | {mean([p['won'] for p in ps]):.3f} | {mean([p['change'] for p in ps]):+.2f} |"
+        )
+    return "The same changed answers by MT-Bench category, from the most often won:\n\n" + "\n".join(lines)
+
+
+def self_preference_text(res: dict) -> str:
+    """What the target's own sampled answers score against its greedy ones under the MT-Bench folder's grader
+    (``benchmarks/self_preference.py``), and whether they reach the matched-quality bar."""
+    n, bar = res["prompts"], matched_bar({}, "quality:win_rate", res["prompts"])[0]
+    temp = shlex.split(res["command"])[shlex.split(res["command"]).index("--temperature") + 1]
+    changed, won = res["answers_changed"], res["won_of_changed"]
+    lines = [
+        f"Measured by `{res['command']}` on {res['environment']['device']}, {res['environment']['dtype']}: the "
+        f"target's own answers to the {n} prompts of `{res['folder']}/`, sampled at temperature {temp} "
+        f"(up to {res['max_new_tokens']} new tokens, as the bench), each rated by the same grader against the "
+        "target's greedy answer there.",
+        "",
+        "| answers | win rate | answers changed | won, of the changed | mean rating | the greedy answers' |",
+        "|---|---|---|---|---|---|",
+        f"| the target's, sampled at {temp} | {res['win_rate']:.3f} | {changed} of {n} | "
+        + (f"{won:.3f}" if won is not None else "-")
+        + f" | {res['rating']:.2f} | {res['rating_greedy']:.2f} |",
+        "",
+        "By MT-Bench category (the share of its prompts won, ties as half): "
+        + ", ".join(f"{c} {w:.2f}" for c, w in res["win_rate_by_category"].items())
+        + ".",
+        "",
+        f"The bar of matched quality is a win rate of {bar:.2f}: "
+        + (
+            "the target's own sampled answers fall below it."
+            if res["win_rate"] < bar
+            else "the target's own sampled answers reach it."
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
@@ -1675,6 +1739,10 @@ SECTIONS = {
     "mtbench-changed-by-parting-cpu": (
         RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
         partial(changed_by_parting_text, heads=MTBENCH64_HEADS),
+    ),
+    "mtbench-changed-by-category-cpu": (
+        RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
+        partial(changed_by_category_text, heads=MTBENCH64_HEADS),
     ),
     "standing-v9-plot-cpu": (
         RESULTS / V9_SETS[-1][0] / "results.json",

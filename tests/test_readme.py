@@ -218,6 +218,68 @@ def test_changed_by_parting_bins_changed_answers_and_keeps_the_last_edge():
     ]  # [0, 0.1) empty: left out
 
 
+def test_changed_mtbench_answers_take_each_changed_answer_once_and_refuse_a_tie_that_is_no_tie(monkeypatch):
+    """Judge points of every folder, the free rules of the last only (the same rule's answers are in each folder);
+    an unchanged answer (a tie) is left out; an answer the same as the target's must be a tie."""
+    import hf_judge.bench.tasks
+
+    tables = _readme_tables()
+    examples = [{"id": "q1", "category": "writing"}, {"id": "q2", "category": "coding"}]
+    monkeypatch.setattr(hf_judge.bench.tasks, "load_task", lambda task, limit, skip=0: examples[:limit])
+
+    def row(wins, ratings):
+        return {"per_item": {"quality:win_rate": wins, "quality:rating": ratings}}
+
+    rows = {
+        "target": row([0.5, 0.5], [7.0, 5.0]),
+        "judge@0.5": row([1.0, 0.5], [8.0, 5.0]),
+        "ratio:0.3": row([0.5, 0.0], [7.0, 4.0]),
+    }
+    records = [
+        {"id": "q1", "method": "target", "new_ids": [1, 2, 3, 4]},
+        {"id": "q2", "method": "target", "new_ids": [5, 6]},
+        {"id": "q1", "method": "judge@0.5", "new_ids": [1, 2, 9]},
+        {"id": "q2", "method": "judge@0.5", "new_ids": [5, 6]},
+        {"id": "q1", "method": "ratio:0.3", "new_ids": [1, 2, 3, 4]},
+        {"id": "q2", "method": "ratio:0.3", "new_ids": [8]},
+    ]
+    monkeypatch.setattr(tables, "_report", lambda folder, name: {"config": {"limit": 2}, "tasks": {"mt-bench": rows}})
+    monkeypatch.setattr(tables, "read_records", lambda path: records)
+    points, n_points = tables.changed_mtbench_answers((("v1", "a"), ("v2", "b")))
+    assert n_points == 3  # judge@0.5 twice (one per folder), ratio:0.3 from the last
+    judge = {"parting": 0.5, "won": 1.0, "change": 1.0, "category": "writing"}
+    rule = {"parting": 0.0, "won": 0.0, "change": -1.0, "category": "coding"}
+    assert points == [judge, judge, rule]
+    rows["judge@0.5"] = row([1.0, 0.0], [8.0, 4.0])  # q2's answer is the target's, yet not a tie
+    with pytest.raises(ValueError, match="judge@0.5 on q2 has the target's answer"):
+        tables.changed_mtbench_answers((("v1", "a"),))
+
+
+def test_self_preference_text_reads_its_report_and_says_which_side_of_the_bar_it_falls():
+    tables = _readme_tables()
+    res = {
+        "command": "python benchmarks/self_preference.py --folder f --temperature 0.7 --seed 0 --out o",
+        "environment": {"device": "cpu (2 cores)", "dtype": "torch.float32"},
+        "folder": "benchmarks/results/f",
+        "prompts": 4,
+        "max_new_tokens": 256,
+        "win_rate": 0.375,  # 1 tie, 3 changed of which 1 won: (0.5 + 1) / 4
+        "answers_changed": 3,
+        "won_of_changed": 1 / 3,
+        "rating": 6.5,
+        "rating_greedy": 7.0,
+        "win_rate_by_category": {"math": 0.5, "writing": 0.25},
+    }
+    lines = tables.self_preference_text(res).splitlines()
+    assert "| the target's, sampled at 0.7 | 0.375 | 3 of 4 | 0.333 | 6.50 | 7.00 |" in lines
+    assert "math 0.50, writing 0.25" in lines[-3]
+    assert lines[-1].endswith("the target's own sampled answers fall below it.")
+    res |= {"win_rate": 0.5, "answers_changed": 0, "won_of_changed": None}
+    lines = tables.self_preference_text(res).splitlines()
+    assert "| the target's, sampled at 0.7 | 0.500 | 0 of 4 | - | 6.50 | 7.00 |" in lines
+    assert lines[-1].endswith("reach it.")
+
+
 def test_changed_answers_table_takes_a_point_that_changed_nothing(monkeypatch):
     """A judge point at threshold 1.0 changes no answer: its row says so rather than failing to unpack None."""
     tables = _readme_tables()
