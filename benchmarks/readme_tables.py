@@ -1412,32 +1412,49 @@ def changed_by_category_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> 
 
 def self_preference_text(res: dict) -> str:
     """What the target's own sampled answers score against its greedy ones under the MT-Bench folder's grader
-    (``benchmarks/self_preference.py``), and whether they reach the matched-quality bar."""
+    (``benchmarks/self_preference.py``), beside every point of that folder on the same prompts, and which side
+    of the matched-quality bar each falls."""
+    from hf_judge.bench.tasks import load_task
+
     n, bar = res["prompts"], matched_bar({}, "quality:win_rate", res["prompts"])[0]
     temp = shlex.split(res["command"])[shlex.split(res["command"]).index("--temperature") + 1]
-    changed, won = res["answers_changed"], res["won_of_changed"]
+    folder = Path(res["folder"]).name
+    rows = _report(folder, "results.json")["tasks"]["mt-bench"]
+    ids = {ex["id"] for ex in load_task("mt-bench", n)}  # the folder's first n prompts
+    last = {(r["id"], r["method"]): r for r in read_records(RESULTS / folder / "records.jsonl") if r["id"] in ids}
+    steps: dict[str, list[int]] = {}  # method -> [new tokens, target forwards] on those prompts
+    for (_, m), r in last.items():
+        got = steps.setdefault(m, [0, 0])
+        got[0], got[1] = got[0] + r["new_tokens"], got[1] + r["steps"]
+
+    def line(name, tpf, wins):
+        changed = [w for w in wins if w != 0.5]
+        won = f"{sum(changed) / len(changed):.3f}" if changed else "-"
+        return f"| {name} | {tpf:.2f} | {sum(wins) / len(wins):.3f} | {len(changed)} of {len(wins)} | {won} |"
+
+    points = [(m, steps[m][0] / steps[m][1], r["per_item"]["quality:win_rate"][:n]) for m, r in rows.items()]
+    points = sorted((p for p in points if p[0] != "target"), key=lambda p: p[1])
+    changing = [wins for _, _, wins in points if set(wins) != {0.5}]  # the points that change some answer
     lines = [
         f"Measured by `{res['command']}` on {res['environment']['device']}, {res['environment']['dtype']}: the "
-        f"target's own answers to the {n} prompts of `{res['folder']}/`, sampled at temperature {temp} "
+        f"target's own answers to the first {n} prompts of `{res['folder']}/`, sampled at temperature {temp} "
         f"(up to {res['max_new_tokens']} new tokens, as the bench), each rated by the same grader against the "
-        "target's greedy answer there.",
+        "target's greedy answer there; beside them, that folder's points on the same prompts (tokens per target "
+        "forward on those prompts).",
         "",
-        "| answers | win rate | answers changed | won, of the changed | mean rating | the greedy answers' |",
-        "|---|---|---|---|---|---|",
-        f"| the target's, sampled at {temp} | {res['win_rate']:.3f} | {changed} of {n} | "
-        + (f"{won:.3f}" if won is not None else "-")
-        + f" | {res['rating']:.2f} | {res['rating_greedy']:.2f} |",
+        "| answers | tokens/forward | win rate | answers changed | won, of the changed |",
+        "|---|---|---|---|---|",
+        line(f"the target's own, sampled at {temp}", 1.0, res["per_item"]["win_rate"]),
+        *(line(m, tpf, wins) for m, tpf, wins in points),
         "",
-        "By MT-Bench category (the share of its prompts won, ties as half): "
+        "The target's sampled answers by MT-Bench category (the share of its prompts won, ties as half): "
         + ", ".join(f"{c} {w:.2f}" for c, w in res["win_rate_by_category"].items())
-        + ".",
+        + f"; their mean rating {res['rating']:.2f}, the greedy answers' {res['rating_greedy']:.2f}.",
         "",
-        f"The bar of matched quality is a win rate of {bar:.2f}: "
-        + (
-            "the target's own sampled answers fall below it."
-            if res["win_rate"] < bar
-            else "the target's own sampled answers reach it."
-        ),
+        f"The bar of matched quality is a win rate of {bar:.2f}: the target's own sampled answers "
+        + ("fall below it." if res["win_rate"] < bar else "reach it.")
+        + f" Of the folder's points that change answers, {sum(mean(w) >= res['win_rate'] for w in changing)} of "
+        f"{len(changing)} reach at least the sampled answers' win rate on these prompts.",
     ]
     return "\n".join(lines)
 
@@ -1744,6 +1761,7 @@ SECTIONS = {
         RESULTS / "frontier_mtbench64_layer18_v9_cpu" / "results.json",
         partial(changed_by_category_text, heads=MTBENCH64_HEADS),
     ),
+    "self-preference-mtbench32-cpu": (RESULTS / "self_preference_mtbench32_cpu" / "report.json", self_preference_text),
     "standing-v9-plot-cpu": (
         RESULTS / V9_SETS[-1][0] / "results.json",
         partial(standing_figure_text, points=V9_SETS, figure="benchmarks/results/standing_v9_cpu.png"),

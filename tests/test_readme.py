@@ -255,29 +255,53 @@ def test_changed_mtbench_answers_take_each_changed_answer_once_and_refuse_a_tie_
         tables.changed_mtbench_answers((("v1", "a"),))
 
 
-def test_self_preference_text_reads_its_report_and_says_which_side_of_the_bar_it_falls():
+def test_self_preference_text_sets_the_targets_sampled_answers_beside_the_folders_points(monkeypatch):
+    """The sampled answers' row from the report; each point of the folder on the same (first) prompts: tokens per
+    forward from its records there, win rate and changed answers from its per-prompt figures; which side of the
+    bar the sampled answers fall, and how many changing points reach their win rate."""
+    import hf_judge.bench.tasks
+
     tables = _readme_tables()
+    examples = [{"id": "q1"}, {"id": "q2"}, {"id": "q3"}]
+    monkeypatch.setattr(hf_judge.bench.tasks, "load_task", lambda task, limit, skip=0: examples[:limit])
+    rows = {
+        "target": {"per_item": {"quality:win_rate": [0.5, 0.5, 0.5]}},
+        "sd": {"per_item": {"quality:win_rate": [0.5, 0.5, 0.5]}},
+        "ratio:0.3": {"per_item": {"quality:win_rate": [1.0, 0.5, 0.0]}},  # q3 is not among the first 2
+        "judge@0.5": {"per_item": {"quality:win_rate": [0.0, 0.0, 1.0]}},
+    }
+    records = [
+        {"id": q, "method": m, "new_tokens": 12, "steps": s}
+        for m, s in (("target", 12), ("sd", 4), ("ratio:0.3", 3), ("judge@0.5", 2))
+        for q in ("q1", "q2", "q3")
+    ]
+    monkeypatch.setattr(tables, "_report", lambda folder, name: {"tasks": {"mt-bench": rows}})
+    monkeypatch.setattr(tables, "read_records", lambda path: records)
     res = {
-        "command": "python benchmarks/self_preference.py --folder f --temperature 0.7 --seed 0 --out o",
+        "command": "python benchmarks/self_preference.py --folder f --limit 2 --temperature 0.7 --seed 0 --out o",
         "environment": {"device": "cpu (2 cores)", "dtype": "torch.float32"},
         "folder": "benchmarks/results/f",
-        "prompts": 4,
+        "prompts": 2,
         "max_new_tokens": 256,
-        "win_rate": 0.375,  # 1 tie, 3 changed of which 1 won: (0.5 + 1) / 4
-        "answers_changed": 3,
-        "won_of_changed": 1 / 3,
+        "win_rate": 0.25,  # one tie, one loss
+        "per_item": {"win_rate": [0.5, 0.0]},
         "rating": 6.5,
         "rating_greedy": 7.0,
-        "win_rate_by_category": {"math": 0.5, "writing": 0.25},
+        "win_rate_by_category": {"math": 0.5, "writing": 0.0},
     }
     lines = tables.self_preference_text(res).splitlines()
-    assert "| the target's, sampled at 0.7 | 0.375 | 3 of 4 | 0.333 | 6.50 | 7.00 |" in lines
-    assert "math 0.50, writing 0.25" in lines[-3]
-    assert lines[-1].endswith("the target's own sampled answers fall below it.")
-    res |= {"win_rate": 0.5, "answers_changed": 0, "won_of_changed": None}
-    lines = tables.self_preference_text(res).splitlines()
-    assert "| the target's, sampled at 0.7 | 0.500 | 0 of 4 | - | 6.50 | 7.00 |" in lines
-    assert lines[-1].endswith("reach it.")
+    table = [x for x in lines if x.startswith("| ") and "---" not in x][1:]
+    assert table == [
+        "| the target's own, sampled at 0.7 | 1.00 | 0.250 | 1 of 2 | 0.000 |",
+        "| sd | 3.00 | 0.500 | 0 of 2 | - |",
+        "| ratio:0.3 | 4.00 | 0.750 | 1 of 2 | 1.000 |",
+        "| judge@0.5 | 6.00 | 0.000 | 2 of 2 | 0.000 |",
+    ]
+    assert "math 0.50, writing 0.00" in lines[-3]
+    assert lines[-1].endswith(
+        "fall below it. Of the folder's points that change answers, 1 of 2 reach at least the "
+        "sampled answers' win rate on these prompts."
+    )
 
 
 def test_changed_answers_table_takes_a_point_that_changed_nothing(monkeypatch):
