@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from hf_judge.core.verify import verify
+from hf_judge.core.errors import InputError
+from hf_judge.core.verify import Verdict, verify
 
 NEG = -1e9
 
@@ -32,6 +33,8 @@ def test_judge_rescues_a_mismatch_and_later_tokens_still_verify():
     assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (3, 4, 2, 1)
     assert v.by_target == (True, False, True)
     assert v.kept_split(2) == (1, 1) and v.kept_split(1) == (1, 0)  # a step cut short counts what it keeps
+    with pytest.raises(InputError, match="by_target=.*n_accepted=3"):  # a split that does not add up is refused
+        Verdict(n_accepted=3, next_token=4, n_target=2, n_judge_only=1, by_target=(True, False))
 
 
 def test_judge_below_threshold_does_not_accept():

@@ -65,7 +65,14 @@ class Verdict:
     next_token: int  # the target's token after the kept ones (correction or bonus)
     n_target: int  # of the kept tokens, how many standard verification kept
     n_judge_only: int  # of the kept tokens, how many only the judge kept
-    by_target: tuple[bool, ...] = ()  # (n_accepted,) for each kept token, whether standard verification kept it
+    by_target: tuple[bool, ...]  # (n_accepted,) for each kept token, whether standard verification kept it
+
+    def __post_init__(self):
+        if len(self.by_target) != self.n_accepted or sum(self.by_target) != self.n_target:
+            raise InputError(
+                f"by_target={self.by_target} must mark each of the n_accepted={self.n_accepted} kept tokens, "
+                f"n_target={self.n_target} of them True"
+            )
 
     @property
     def tokens_per_step(self) -> int:
