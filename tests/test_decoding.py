@@ -103,7 +103,7 @@ def test_statistics_of_a_step_cut_at_eos_count_the_judges_tokens_before_it(promp
     judge's tokens before it (the bench's records showed answers changed from their first token with no
     judge-only token)."""
     target = hf_judge.enable(tiny_model(seed=0))
-    draft = tiny_model(seed=0)  # the target, slightly perturbed: it agrees at most positions, not at all
+    draft = tiny_model(seed=0)  # the target, slightly perturbed: it agrees with it at most positions, not every one
     gen = torch.Generator().manual_seed(2)
     with torch.no_grad():
         for p in draft.parameters():
