@@ -34,7 +34,7 @@ def test_judge_rescues_a_mismatch_and_later_tokens_still_verify():
     assert v.by_target == (True, False, True)
     assert v.kept_split(2) == (1, 1) and v.kept_split(1) == (1, 0)  # a step cut short counts what it keeps
     with pytest.raises(InputError, match="by_target=.*n_accepted=3"):  # a split that does not add up is refused
-        Verdict(n_accepted=3, next_token=4, n_target=2, n_judge_only=1, by_target=(True, False))
+        Verdict(n_accepted=3, next_token=4, by_target=(True, False))
 
 
 def test_judge_below_threshold_does_not_accept():

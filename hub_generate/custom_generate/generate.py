@@ -63,16 +63,23 @@ class Verdict:
 
     n_accepted: int  # leading draft tokens kept, 0..K
     next_token: int  # the target's token after the kept ones (correction or bonus)
-    n_target: int  # of the kept tokens, how many standard verification kept
-    n_judge_only: int  # of the kept tokens, how many only the judge kept
     by_target: tuple[bool, ...]  # (n_accepted,) for each kept token, whether standard verification kept it
 
     def __post_init__(self):
-        if len(self.by_target) != self.n_accepted or sum(self.by_target) != self.n_target:
+        if len(self.by_target) != self.n_accepted:
             raise InputError(
-                f"by_target={self.by_target} must mark each of the n_accepted={self.n_accepted} kept tokens, "
-                f"n_target={self.n_target} of them True"
+                f"by_target={self.by_target} must mark each of the n_accepted={self.n_accepted} kept tokens"
             )
+
+    @property
+    def n_target(self) -> int:
+        """Of the kept tokens, how many standard verification kept."""
+        return sum(self.by_target)
+
+    @property
+    def n_judge_only(self) -> int:
+        """Of the kept tokens, how many only the judge kept."""
+        return self.n_accepted - self.n_target
 
     @property
     def tokens_per_step(self) -> int:
@@ -152,8 +159,6 @@ def verify(
 
     # leading run of kept tokens
     n = int(kept.long().cumprod(0).sum().item()) if k > 0 else 0
-    kept_by_target = tuple(by_target[:n].tolist())
-    n_target = sum(kept_by_target)
 
     if n == k:  # all kept: bonus token from the last row
         row = target_logits[k]
@@ -168,9 +173,7 @@ def verify(
         nxt = torch.multinomial(resid / resid.sum(), 1, generator=generator)
     else:
         nxt = target_logits[n].argmax(-1)
-    return Verdict(
-        n_accepted=n, next_token=int(nxt.item()), n_target=n_target, n_judge_only=n - n_target, by_target=kept_by_target
-    )
+    return Verdict(n_accepted=n, next_token=int(nxt.item()), by_target=tuple(by_target[:n].tolist()))
 
 
 # ---- hf_judge/core/scorers.py ----
