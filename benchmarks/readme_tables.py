@@ -1273,11 +1273,11 @@ def standing_figure_text(_res: dict, points: tuple[tuple[str, str, str, float], 
     )
 
 
-def changed_answers(row: dict, bar: float) -> tuple[int, float, float] | None:
-    """How a point's MT-Bench win rate comes about, from its per-prompt points: ``(answers changed, win rate among
-    them, the win rate among them a win rate of ``bar`` needs at that many)``. An answer the same as the target's
-    scores a tie (0.5) by construction; a changed one wins or loses on its rating. None where nothing changed."""
-    points = row["per_item"]["quality:win_rate"]
+def changed_answers(points: list[float], bar: float) -> tuple[int, float, float] | None:
+    """How a point's MT-Bench win rate comes about, from its per-prompt ``points``: ``(answers changed, win rate
+    among them, the win rate among them a win rate of ``bar`` needs at that many)``. An answer the same as the
+    target's scores a tie (0.5) by construction; a changed one wins or loses on its rating. None where nothing
+    changed."""
     changed = [w for w in points if w != 0.5]  # a changed answer is rated apart from the target's: 0 or 1
     if not changed:
         return None
@@ -1307,7 +1307,7 @@ def changed_answers_text(_res: dict, heads: tuple[tuple[str, str], ...]) -> str:
     rows = last["tasks"]["mt-bench"]
     points += [("", m, r) for m, r in rows.items() if m in lossy_peers(rows)]
     for name, m, r in sorted(points, key=lambda p: p[2]["tokens_per_step"]):
-        split = changed_answers(r, bar)
+        split = changed_answers(r["per_item"]["quality:win_rate"], bar)
         c, won, needed = ("0", "-", "-") if split is None else (split[0], f"{split[1]:.3f}", f"{split[2]:.3f}")
         lines.append(
             f"| {f'{name} ' if name else ''}{m} | {r['tokens_per_step']:.2f} | {c} | {won} | "
@@ -1338,7 +1338,7 @@ def changed_by_parting(points: list[tuple[float, float, float]], bins=PARTING_BI
         last = j == len(bins) - 2
         got = [(w, d) for x, w, d in points if lo <= x < hi or (last and x == hi)]
         if got:
-            rows.append((lo, hi, len(got), sum(w for w, _ in got) / len(got), sum(d for _, d in got) / len(got)))
+            rows.append((lo, hi, len(got), mean([w for w, _ in got]), mean([d for _, d in got])))
     return rows
 
 
@@ -1417,7 +1417,8 @@ def self_preference_text(res: dict) -> str:
     from hf_judge.bench.tasks import load_task
 
     n, bar = res["prompts"], matched_bar({}, "quality:win_rate", res["prompts"])[0]
-    temp = shlex.split(res["command"])[shlex.split(res["command"]).index("--temperature") + 1]
+    command = shlex.split(res["command"])
+    temp = command[command.index("--temperature") + 1]
     folder = Path(res["folder"]).name
     rows = _report(folder, "results.json")["tasks"]["mt-bench"]
     ids = {ex["id"] for ex in load_task("mt-bench", n)}  # the folder's first n prompts
@@ -1428,9 +1429,9 @@ def self_preference_text(res: dict) -> str:
         got[0], got[1] = got[0] + r["new_tokens"], got[1] + r["steps"]
 
     def line(name, tpf, wins):
-        changed = [w for w in wins if w != 0.5]
-        won = f"{sum(changed) / len(changed):.3f}" if changed else "-"
-        return f"| {name} | {tpf:.2f} | {sum(wins) / len(wins):.3f} | {len(changed)} of {len(wins)} | {won} |"
+        c, won, _ = changed_answers(wins, bar) or (0, None, None)
+        won = "-" if won is None else f"{won:.3f}"
+        return f"| {name} | {tpf:.2f} | {mean(wins):.3f} | {c} of {len(wins)} | {won} |"
 
     points = [(m, steps[m][0] / steps[m][1], r["per_item"]["quality:win_rate"][:n]) for m, r in rows.items()]
     points = sorted((p for p in points if p[0] != "target"), key=lambda p: p[1])

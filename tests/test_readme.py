@@ -190,10 +190,10 @@ def test_changed_answers_split_a_win_rate_into_ties_and_the_changed_answers_it_w
     them won: win rate (4 * 0.5 + 2) / 10 = 0.4; for 0.45 the 6 must win (4.5 - 2) / 6 of themselves."""
     tables = _readme_tables()
     row = {"per_item": {"quality:win_rate": [0.5] * 4 + [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]}}
-    changed, won, needed = tables.changed_answers(row, 0.45)
+    changed, won, needed = tables.changed_answers(row["per_item"]["quality:win_rate"], 0.45)
     assert (changed, won) == (6, 2 / 6) and needed == pytest.approx(2.5 / 6)
     sd = {"per_item": {"quality:win_rate": [0.5] * 3}}  # standard SD: no answer changed
-    assert tables.changed_answers(sd, 0.45) is None
+    assert tables.changed_answers(sd["per_item"]["quality:win_rate"], 0.45) is None
 
 
 def test_parting_share_is_where_an_answer_first_differs_from_the_targets():
