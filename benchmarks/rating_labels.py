@@ -77,13 +77,14 @@ def label_prompt(target, draft, tok, grader, head, item: dict, args) -> dict:
     out = []
     for j, (i, cont) in enumerate(zip(subs, conts, strict=True)):
         text = tok.decode(ref[:i] + [plan["d_pred"][i]] + cont, skip_special_tokens=True)
-        rating = base if text.strip() == own.strip() else grader.rating(q, text)
+        same = text.strip() == own.strip()
+        rating = base if same else grader.rating(q, text)
         out.append(
             {
                 "position": i,
                 "target_token": tok.decode([ref[i]]),
                 "draft_token": tok.decode([plan["d_pred"][i]]),
-                "same_text": text.strip() == own.strip(),
+                "same_text": same,
                 "rating": rating,
                 "delta": rating - base,
                 "scores": {k: float(v[j]) for k, v in scores.items()},
@@ -115,7 +116,7 @@ def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
     out["at_cut"] = {}
     for name, cut in cuts.items():
         kept = scores[name] > cut  # (N,) what the rule keeps (strictly above its threshold, as the accept rule)
-        if name == "head":
+        if name == "head" and floor > 0:  # as verify: a floor of 0 is none
             kept &= scores["ratio"] > floor
         out["at_cut"][name] = {
             "cut": cut if name != "head" else f"{cut}/r{floor}",
