@@ -12,8 +12,9 @@ Beside each label: the scores that could keep the draft's token there, read wher
 would (:func:`hf_judge.training.features.extract`): the trained head's (``--head``), the free rules' (top-k as
 1 / rank, the probability ratio, the entropy gate) and the preservation drop (the teacher-forced label open-ended
 data had, :func:`hf_judge.training.data.preservation`). The report gives each score's ROC-AUC for the label at
-each tolerance (how well it tells the substitutions that keep the rating from those that lower it), and, per
-score, the mean delta of the substitutions it would keep at its usual cut.
+each tolerance (how well it tells the substitutions that keep the rating from those that lower it; with DeLong's
+95% interval, which treats the substitutions as independent, though those of one prompt share its answer, so
+it is if anything too narrow), and, per score, the mean delta of the substitutions it would keep at its usual cut.
 
 Each prompt's record (texts, ratings, scores) is appended to ``records.jsonl`` in ``--out`` as it finishes;
 a rerun skips the recorded prompts (resume) and the report is rebuilt from every record.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -36,12 +38,12 @@ from hf_judge.bench.open_ended import RatingGrader
 from hf_judge.bench.suite import environment
 from hf_judge.registry.hardware import resolve_dtype
 from hf_judge.registry.judges import load_judge
-from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer
+from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, cache_dir, load_model, load_tokenizer
 from hf_judge.training.data import _continuation_budget, _continue_batch, _plan_item, _substituted, preservation
 from hf_judge.training.features import extract
 from hf_judge.training.open_prompts import open_prompts
 from hf_judge.training.records import append_record, read_records
-from hf_judge.training.trainer import head_proba, roc_auc
+from hf_judge.training.trainer import head_proba, roc_auc, roc_auc_interval
 
 TOLERANCES = (0.0, 0.1, 0.25, 0.5)
 CUTS = {"head": None, "top-k": 0.4, "ratio": 0.3, "entropy": 0.3}  # usual cuts (head: its own; 1 / rank > 0.4: top-k:2)
@@ -71,7 +73,10 @@ def label_prompt(target, draft, tok, grader, head, item: dict, args) -> dict:
     own = tok.decode(ref, skip_special_tokens=True)
     base = grader.rating(q, own)
     rows = [{"input_ids": _substituted(plan, i), "positions": [len(plan["p"]) + i], "labels": [0]} for i in subs]
-    f = extract(target, Dataset.from_list(rows), progress=False, layer=head.config.hidden_layer)
+    # the hidden states are kept in the features cache, for a probe trained on these labels to read back
+    f = extract(
+        target, Dataset.from_list(rows), progress=False, cache=cache_dir() / "features", layer=head.config.hidden_layer
+    )
     scores = {"head": head_proba(head, f.X, f.F), **f.rules}  # each (len(subs),)
     drops = preservation(target, plan["p"], ref, plan["subs_to"], args.window)
     out = []
@@ -84,6 +89,7 @@ def label_prompt(target, draft, tok, grader, head, item: dict, args) -> dict:
                 "position": i,
                 "target_token": tok.decode([ref[i]]),
                 "draft_token": tok.decode([plan["d_pred"][i]]),
+                "draft_id": plan["d_pred"][i],
                 "same_text": same,
                 "rating": rating,
                 "delta": rating - base,
@@ -92,7 +98,15 @@ def label_prompt(target, draft, tok, grader, head, item: dict, args) -> dict:
                 "text": text,
             }
         )
-    return {"question": q, "answer": own, "rating": base, "mismatches": len(plan["mism"]), "subs": out}
+    return {
+        "question": q,
+        "answer": own,
+        "rating": base,
+        "mismatches": len(plan["mism"]),
+        "prompt_ids": plan["p"],
+        "answer_ids": ref,
+        "subs": out,
+    }
 
 
 def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
@@ -108,11 +122,17 @@ def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
         {str(q): float(delta.quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)} if len(subs) else {}
     )
     out["kept_share"] = {str(t): float((delta >= -t).float().mean()) for t in TOLERANCES} if len(subs) else {}
-    out["roc_auc"] = {}
+    out["lowered"] = {str(t): int((delta < -t).sum()) for t in TOLERANCES}  # the label's negatives
+    out["roc_auc"], out["roc_auc_interval"] = {}, {}
     for name, s in scores.items():
         where = has_drop if name == "-preservation_drop" else torch.ones_like(has_drop)
         ys = {t: (delta[where] >= -t).float() for t in TOLERANCES}  # (n,) each
-        out["roc_auc"][name] = {str(t): roc_auc(s[where], y) if 0 < y.sum() < len(y) else None for t, y in ys.items()}
+        both = {t: y for t, y in ys.items() if 0 < y.sum() < len(y)}  # an AUC needs both classes
+        out["roc_auc"][name] = {str(t): roc_auc(s[where], both[t]) if t in both else None for t in TOLERANCES}
+        cis = {t: roc_auc_interval(s[where], y) for t, y in both.items()}  # (nan, nan) with one of a class
+        out["roc_auc_interval"][name] = {
+            str(t): list(cis[t]) if t in cis and not math.isnan(cis[t][0]) else None for t in TOLERANCES
+        }
     out["at_cut"] = {}
     for name, cut in cuts.items():
         kept = scores[name] > cut  # (N,) what the rule keeps (strictly above its threshold, as the accept rule)
@@ -157,6 +177,9 @@ def main() -> None:
         raise SystemExit(f"{path} was written with {records[0]}, not {settings}: use another --out")
     done = {r["index"] for r in records[1:]}
     items = open_prompts(args.n_prompts, seed=args.seed, split=args.split)
+    for r in records[1:]:  # a record names its prompt by index: the same index must still be the same prompt
+        if r["index"] < len(items) and r["question"] != items[r["index"]]["question"]:
+            raise SystemExit(f"{path}: prompt {r['index']} was {r['question'][:60]!r}, now another: use another --out")
     t0 = time.perf_counter()
     with open(path, "a") as log:
         if not records:

@@ -1460,6 +1460,85 @@ def self_preference_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+RATING_SCORES = {  # a rating-labels report's score -> its name in the tables
+    "head": "the trained head",
+    "top-k": "top-k (1 / rank)",
+    "ratio": "probability ratio p(d) / max p",
+    "entropy": "entropy gate",
+    "-preservation_drop": "preservation (minus its drop)",
+}
+
+
+def _auc_cell(auc: float | None, ci: list[float] | None) -> str:
+    return "-" if auc is None else f"{auc:.2f}" if ci is None else f"{auc:.2f} ({ci[0]:.2f}-{ci[1]:.2f})"
+
+
+def rating_labels_text(rep: dict, least: int = 10) -> str:
+    """Which acceptance score predicts the open-ended bench's figure (``benchmarks/rating_labels.py``): each
+    score's ROC-AUC for "the draft's token keeps the answer's rating" at each tolerance, what each keeps at its
+    usual cut, and which scores tell the labels apart beyond chance where there are at least ``least`` of each."""
+    env, n = rep["environment"], rep["substitutions"]
+    head = option_values(rep["command"], "--head")[0]
+    tols = list(rep["lowered"])
+    q = rep["delta_quantiles"]
+    lines = [
+        f"Measured by `{rep['command']}` on {env['device']}, {env['dtype']}: {n} substitutions on {rep['prompts']} of "
+        f"this project's open-ended prompts (none of them MT-Bench's), {rep['seconds_per_prompt'] / 60:.1f} min per "
+        f"prompt. The rating change of the finished answer against the target's own: median {q['0.5']:+.2f}, "
+        f"quartiles {q['0.25']:+.2f} and {q['0.75']:+.2f}; "
+        + ", ".join(f"{rep['kept_share'][t]:.2f} within {t}" for t in tols)
+        + '. ROC-AUC for the label "the rating falls by at most t" (0.5 is chance; in brackets DeLong\'s 95% '
+        "interval, which takes the substitutions as independent: those of one prompt are not, so it is if "
+        f"anything too narrow); the head is `--head {head}`:",
+        "",
+        "| score | " + " | ".join(f"t = {t}" for t in tols) + " |",
+        "|---|" + "---|" * len(tols),
+        "| substitutions that lower the rating by more than t | "
+        + " | ".join(str(rep["lowered"][t]) for t in tols)
+        + " |",
+    ]
+    for key, name in RATING_SCORES.items():
+        aucs, cis = rep["roc_auc"][key], rep["roc_auc_interval"][key]
+        lines.append(f"| {name} | " + " | ".join(_auc_cell(aucs[t], cis[t]) for t in tols) + " |")
+    lines += [
+        "",
+        "What each keeps at its usual cut (the head at its calibrated threshold with its plausibility floor):",
+        "",
+        "| score | cut | keeps (of " + str(n) + ") | mean rating change, kept | mean rating change, not kept |",
+        "|---|---|---|---|---|",
+    ]
+    for key, cut in rep["at_cut"].items():
+        c = cut["cut"]
+        if isinstance(c, str):  # the head's "threshold/r<floor>"
+            t, r = c.split("/r")
+            c = f"{float(t):.3f}, floor {r}"
+        kept, rej = cut["mean_delta_kept"], cut["mean_delta_rejected"]
+        lines.append(
+            f"| {RATING_SCORES[key]} | {c} | {cut['kept']} | "
+            + " | ".join("-" if v is None else f"{v:+.3f}" for v in (kept, rej))
+            + " |"
+        )
+    above, below = [], []
+    for t in tols:
+        if min(rep["lowered"][t], n - rep["lowered"][t]) < least:
+            continue
+        for key, name in RATING_SCORES.items():
+            ci = rep["roc_auc_interval"][key][t]
+            if ci is not None and ci[0] > 0.5:
+                above.append(f"{name} at t = {t}")
+            elif ci is not None and ci[1] < 0.5:
+                below.append(f"{name} at t = {t}")
+    said = f"Where each label has at least {least} of each class, "
+    said += (
+        "a score tells them apart beyond chance: " + ", ".join(above) + "."
+        if above
+        else "no score's interval lies above 0.5."
+    )
+    if below:
+        said += " Ranked the wrong way (interval below 0.5): " + ", ".join(below) + "."
+    return "\n".join([*lines, "", said])
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""

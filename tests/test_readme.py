@@ -321,3 +321,39 @@ def test_changed_answers_table_takes_a_point_that_changed_nothing(monkeypatch):
     lines = tables.changed_answers_text({}, heads=(("v9", "f"),)).splitlines()
     assert "| v9 judge@1.0 | 4.00 | 0 | - | 0.500 | - |" in lines
     assert "| ratio:0.3 | 6.00 | 3 | 0.333 | 0.375 | 0.433 |" in lines  # (0.45 * 4 - 0.5) / 3
+
+
+def test_rating_labels_text_tables_each_score_and_says_which_beat_chance_where_both_classes_are_many():
+    """Each score's AUC with its interval per tolerance (just the AUC where no interval could be had, "-" with one
+    class); each cut's row; the verdict reads only tolerances with at least ``least`` of each class."""
+    tables = _readme_tables()
+    names = ("head", "top-k", "ratio", "entropy", "-preservation_drop")
+    auc = {k: {"0.0": 0.5, "0.1": 0.6, "0.5": None} for k in names}
+    ci = {k: {"0.0": [0.4, 0.6], "0.1": [0.45, 0.75], "0.5": None} for k in names}
+    auc["head"]["0.1"], ci["head"]["0.1"] = 0.8, [0.6, 0.9]  # above chance, and with enough of each class
+    auc["ratio"]["0.0"], ci["ratio"]["0.0"] = 0.3, [0.2, 0.45]  # below it
+    auc["top-k"]["0.5"] = 0.9  # an AUC without an interval (one negative)
+    cut = {"kept": 2, "mean_delta_kept": -0.1, "mean_delta_rejected": None}
+    rep = {
+        "command": "python benchmarks/rating_labels.py --n-prompts 2 --head default --out o",
+        "environment": {"device": "cpu (2 cores)", "dtype": "torch.float32"},
+        "substitutions": 30,
+        "prompts": 4,
+        "seconds_per_prompt": 300.0,
+        "delta_quantiles": {"0.25": -0.2, "0.5": 0.0, "0.75": 0.1},
+        "kept_share": {"0.0": 0.5, "0.1": 0.6, "0.5": 0.97},
+        "lowered": {"0.0": 15, "0.1": 12, "0.5": 1},
+        "roc_auc": auc,
+        "roc_auc_interval": ci,
+        "at_cut": {"head": {**cut, "cut": "0.5219/r0.1"}, "top-k": {**cut, "cut": 0.4}},
+    }
+    lines = tables.rating_labels_text(rep, least=10).splitlines()
+    assert "| substitutions that lower the rating by more than t | 15 | 12 | 1 |" in lines
+    assert "| the trained head | 0.50 (0.40-0.60) | 0.80 (0.60-0.90) | - |" in lines
+    assert "| top-k (1 / rank) | 0.50 (0.40-0.60) | 0.60 (0.45-0.75) | 0.90 |" in lines
+    assert "| the trained head | 0.522, floor 0.1 | 2 | -0.100 | - |" in lines
+    assert "| top-k (1 / rank) | 0.4 | 2 | -0.100 | - |" in lines
+    assert lines[-1] == (
+        "Where each label has at least 10 of each class, a score tells them apart beyond chance: the trained head "
+        "at t = 0.1. Ranked the wrong way (interval below 0.5): probability ratio p(d) / max p at t = 0.0."
+    )

@@ -40,7 +40,10 @@ _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
 _layer_hidden: dict[str, torch.Tensor] = {}  # "all": the head's layer, (T, H) for every scheduled token
 _step: dict[str, list] = {"request_args": []}  # this step's requests' extra_args, in batch order
-stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}  # this process's totals
+# this process's totals. Counted as the sampler keeps tokens, before the scheduler cuts a request at its stop
+# token: the basis of vLLM's own accepted-token counter (its scheduler counts a step's accepted drafts from the
+# sampled tokens, then checks for stops), so the two add up; a kept run past a stop token counts in both.
+stats = {"steps": 0, "drafts": 0, "kept_by_target": 0, "kept_by_judge_only": 0}
 
 
 def _check_version() -> None:
