@@ -14,7 +14,9 @@ would (:func:`hf_judge.training.features.extract`): the trained head's (``--head
 data had, :func:`hf_judge.training.data.preservation`). The report gives each score's ROC-AUC for the label at
 each tolerance (how well it tells the substitutions that keep the rating from those that lower it; with DeLong's
 95% interval, which treats the substitutions as independent, though those of one prompt share its answer, so
-it is if anything too narrow), and, per score, the mean delta of the substitutions it would keep at its usual cut.
+it is if anything too narrow), and, per score, the mean delta of the substitutions it would keep at its usual
+cut. Since substitutions in one answer share much of their change (``prompt_share``), each score's concordance
+with the change within a prompt is given too: a judge decides between the tokens of one answer.
 
 Each prompt's record (texts, ratings, scores) is appended to ``records.jsonl`` in ``--out`` as it finishes;
 a rerun skips the recorded prompts (resume) and the report is rebuilt from every record.
@@ -109,6 +111,38 @@ def label_prompt(target, draft, tok, grader, head, item: dict, args) -> dict:
     }
 
 
+def prompt_share(delta: torch.Tensor, groups: torch.Tensor) -> float:
+    """The share of the rating changes' variance that lies between prompts (eta squared): near 1, a
+    substitution's change says more about its prompt than about the token put in."""
+    total = ((delta - delta.mean()) ** 2).sum()
+    between = sum((groups == g).sum() * (delta[groups == g].mean() - delta.mean()) ** 2 for g in groups.unique())
+    return float(between / total) if total > 0 else float("nan")
+
+
+def _concordant(score: torch.Tensor, delta: torch.Tensor) -> tuple[float, int]:
+    """(pairs ordered as the rating changes are, ties of score as half; pairs with different changes)."""
+    ds = score[:, None] - score[None, :]  # (n, n)
+    dd = delta[:, None] - delta[None, :]  # (n, n)
+    pairs = dd > 0  # each pair once: the first with the larger change
+    won = (ds[pairs] > 0).float().sum() + 0.5 * (ds[pairs] == 0).float().sum()
+    return float(won), int(pairs.sum())
+
+
+def concordance(score, delta, groups, resamples: int = 2000, seed: int = 0) -> tuple[float, list[float]] | None:
+    """How often, of two substitutions in one prompt, the one that lowers the rating less scores higher
+    (0.5 is chance; a per-token judge decides within an answer, so the prompts' own levels are left out), and
+    its 95% interval, a bootstrap over the prompts; None without a pair."""
+    per = [_concordant(score[groups == g], delta[groups == g]) for g in groups.unique()]
+    won, n = torch.tensor([w for w, _ in per]), torch.tensor([float(k) for _, k in per])  # (G,) each
+    if n.sum() == 0:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    pick = torch.randint(len(per), (resamples, len(per)), generator=gen)  # (R, G)
+    boot = won[pick].sum(1) / n[pick].sum(1).clamp_min(1)  # (R,)
+    lo, hi = boot.quantile(torch.tensor([0.025, 0.975])).tolist()
+    return float(won.sum() / n.sum()), [lo, hi]
+
+
 def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
     """Per score, ROC-AUC for the label ``delta >= -t`` at each tolerance, and what keeping at its cut keeps (the
     head's also under its plausibility ``floor``: no token with a probability ratio at most that)."""
@@ -133,6 +167,13 @@ def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
         out["roc_auc_interval"][name] = {
             str(t): list(cis[t]) if t in cis and not math.isnan(cis[t][0]) else None for t in TOLERANCES
         }
+    groups = torch.tensor([k for k, r in enumerate(records) for _ in r["subs"]])  # (N,) each one's prompt
+    out["prompt_share"] = prompt_share(delta, groups) if len(subs) else None
+    out["within_prompt"] = {}
+    for name, s in scores.items():
+        where = has_drop if name == "-preservation_drop" else torch.ones_like(has_drop)
+        got = concordance(s[where], delta[where], groups[where])
+        out["within_prompt"][name] = None if got is None else {"concordance": got[0], "interval": got[1]}
     out["at_cut"] = {}
     for name, cut in cuts.items():
         kept = scores[name] > cut  # (N,) what the rule keeps (strictly above its threshold, as the accept rule)

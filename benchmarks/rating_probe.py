@@ -9,7 +9,9 @@ is set beside the scores' on the same substitutions. Each probe's L2 weight is c
 training prompts, never on the prompts it scores.
 
 Probes: ``hidden`` (the hidden state the head reads, at the draft token), ``scores`` (the head's logit, the free
-rules' scores and the position in the answer), ``both``.
+rules' scores and the position in the answer), ``both``. Beside each ROC-AUC, the concordance within a prompt
+(``rating_labels.concordance``: of two substitutions in one prompt, how often the one that lowers the rating less
+scores higher).
 
 The hidden states come from the features cache (``rating_labels.py`` keeps them there); a record written before
 it kept its token ids is planned again (the target's greedy answer, as when it was labelled) and checked against
@@ -127,6 +129,8 @@ def _ids(records: list[dict], target, tok, settings: dict) -> list[dict]:
 
 
 def main() -> None:
+    from rating_labels import concordance  # (its sibling script: this folder is on the path when run)
+
     from hf_judge.bench.suite import environment
     from hf_judge.registry.hardware import resolve_dtype
     from hf_judge.registry.judges import load_judge
@@ -174,7 +178,8 @@ def main() -> None:
     }
     for t in TOLERANCES:
         y = (delta >= -float(t)).float()  # (N,)
-        got = {"lowered": int((y == 0).sum()), "roc_auc": {}, "roc_auc_interval": {}, "lambda_per_fold": {}}
+        got = {"lowered": int((y == 0).sum()), "roc_auc": {}, "roc_auc_interval": {}, "within_prompt": {}}
+        got["lambda_per_fold"] = {}
         scored = dict(raw)
         for name, X in inputs.items():
             scored[f"probe:{name}"], got["lambda_per_fold"][name] = cross_validated(X, y, groups, args.folds, args.seed)
@@ -182,6 +187,8 @@ def main() -> None:
             got["roc_auc"][name] = _auc(v, y)
             lo, hi = roc_auc_interval(v, y)
             got["roc_auc_interval"][name] = None if math.isnan(lo) else [lo, hi]
+            within = concordance(v, delta, groups)  # tells apart the substitutions of one prompt, by their change
+            got["within_prompt"][name] = None if within is None else {"concordance": within[0], "interval": within[1]}
         res["tolerances"][t] = got
         print(t, {k: round(v, 3) for k, v in got["roc_auc"].items()}, flush=True)
     out = Path(args.out)

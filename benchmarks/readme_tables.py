@@ -1491,15 +1491,23 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
         "interval, which takes the substitutions as independent: those of one prompt are not, so it is if "
         f"anything too narrow); the head is `--head {head}`:",
         "",
-        "| score | " + " | ".join(f"t = {t}" for t in tols) + " |",
-        "|---|" + "---|" * len(tols),
+        "| score | " + " | ".join(f"t = {t}" for t in tols) + " | within a prompt |",
+        "|---|" + "---|" * (len(tols) + 1),
         "| substitutions that lower the rating by more than t | "
         + " | ".join(str(rep["lowered"][t]) for t in tols)
-        + " |",
+        + " | - |",
     ]
     for key, name in RATING_SCORES.items():
-        aucs, cis = rep["roc_auc"][key], rep["roc_auc_interval"][key]
-        lines.append(f"| {name} | " + " | ".join(_auc_cell(aucs[t], cis[t]) for t in tols) + " |")
+        aucs, cis, w = rep["roc_auc"][key], rep["roc_auc_interval"][key], rep["within_prompt"][key]
+        within = _auc_cell(*(None, None) if w is None else (w["concordance"], w["interval"]))
+        lines.append(f"| {name} | " + " | ".join(_auc_cell(aucs[t], cis[t]) for t in tols) + f" | {within} |")
+    lines += [
+        "",
+        f"{rep['prompt_share']:.2f} of the rating changes' variance lies between prompts (the substitutions of "
+        "one answer move its rating much alike). The last column leaves that out, as a judge does, which decides "
+        "between the tokens of one answer: of two substitutions in one prompt, how often the one that lowers the "
+        "rating less scores higher (0.5 is chance; in brackets a 95% bootstrap interval over the prompts).",
+    ]
     lines += [
         "",
         "What each keeps at its usual cut (the head at its calibrated threshold with its plausibility floor):",
@@ -1528,11 +1536,15 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
                 above.append(f"{name} at t = {t}")
             elif ci is not None and ci[1] < 0.5:
                 below.append(f"{name} at t = {t}")
-    said = f"Where each label has at least {least} of each class, "
+    for key, name in RATING_SCORES.items():
+        w = rep["within_prompt"][key]
+        if w is not None and w["interval"][0] > 0.5:
+            above.append(f"{name} within a prompt")
+        elif w is not None and w["interval"][1] < 0.5:
+            below.append(f"{name} within a prompt")
+    said = f"Where each label has at least {least} of each class, and within a prompt, "
     said += (
-        "a score tells them apart beyond chance: " + ", ".join(above) + "."
-        if above
-        else "no score's interval lies above 0.5."
+        "a score tells them apart beyond chance: " + ", ".join(above) + "." if above else "no interval lies above 0.5."
     )
     if below:
         said += " Ranked the wrong way (interval below 0.5): " + ", ".join(below) + "."

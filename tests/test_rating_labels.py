@@ -54,3 +54,37 @@ def test_report_scores_each_rule_against_the_rating_change_and_counts_what_its_c
     assert head["cut"] == "0.5/r0.25" and head["kept"] == 2
     assert head["mean_delta_kept"] == pytest.approx(0.05) and head["mean_delta_rejected"] == pytest.approx(-0.5)
     assert out["at_cut"]["top-k"]["kept"] == 4 and out["at_cut"]["top-k"]["mean_delta_rejected"] is None
+    # mean -0.225, prompts' means -0.1 and -0.35: between 4 * 0.125^2 = 0.0625 of a total 0.9275
+    assert out["prompt_share"] == pytest.approx(0.0625 / 0.9275)
+    # within each prompt the head ranks the smaller fall first (0.9 > 0.8, 0.7 > 0.1); the ratio the other way
+    assert out["within_prompt"]["head"]["concordance"] == pytest.approx(1.0)
+    assert out["within_prompt"]["ratio"]["concordance"] == pytest.approx(0.0)
+
+
+def test_prompt_share_is_the_part_of_the_variance_between_prompts(labels):
+    import torch
+
+    groups = torch.tensor([0, 0, 1, 1])
+    assert labels.prompt_share(torch.tensor([1.0, 1.0, -1.0, -1.0]), groups) == pytest.approx(1.0)
+    assert labels.prompt_share(torch.tensor([1.0, -1.0, 1.0, -1.0]), groups) == pytest.approx(0.0)
+    # mean 0, prompts' means 0.5 and -0.5: between 4 * 0.25 = 1 of a total 1 + 0 + 0 + 1 = 2
+    assert labels.prompt_share(torch.tensor([1.0, 0.0, 0.0, -1.0]), groups) == pytest.approx(0.5)
+
+
+def test_concordance_orders_substitutions_within_a_prompt_only(labels):
+    """Worked by hand: prompt 0 has one pair, ordered right; prompt 1 has two pairs with different changes,
+    both ordered wrong (and one tie of change, left out): 1 of 3. A level added to one prompt's changes, which
+    would reorder pairs across prompts, changes nothing."""
+    import torch
+
+    score = torch.tensor([0.9, 0.1, 0.2, 0.8, 0.5])
+    delta = torch.tensor([0.5, -0.5, 0.1, -0.1, -0.1])
+    groups = torch.tensor([0, 0, 1, 1, 1])
+    got, (lo, hi) = labels.concordance(score, delta, groups)
+    assert got == pytest.approx(1 / 3)
+    assert 0.0 <= lo <= got <= hi <= 1.0
+    shifted = delta + torch.tensor([0.0, 0.0, 10.0, 10.0, 10.0])
+    assert labels.concordance(score, shifted, groups)[0] == pytest.approx(1 / 3)
+    tie = torch.tensor([0.5, 0.5, 0.2, 0.8, 0.5])  # prompt 0's pair tied in score: half
+    assert labels.concordance(tie, delta, groups)[0] == pytest.approx(0.5 / 3)
+    assert labels.concordance(score, torch.zeros(5), groups) is None  # no pair with different changes

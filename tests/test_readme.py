@@ -333,6 +333,9 @@ def test_rating_labels_text_tables_each_score_and_says_which_beat_chance_where_b
     auc["head"]["0.1"], ci["head"]["0.1"] = 0.8, [0.6, 0.9]  # above chance, and with enough of each class
     auc["ratio"]["0.0"], ci["ratio"]["0.0"] = 0.3, [0.2, 0.45]  # below it
     auc["top-k"]["0.5"] = 0.9  # an AUC without an interval (one negative)
+    within = {k: {"concordance": 0.5, "interval": [0.4, 0.6]} for k in names}
+    within["entropy"] = {"concordance": 0.7, "interval": [0.55, 0.8]}
+    within["-preservation_drop"] = None  # no pair
     cut = {"kept": 2, "mean_delta_kept": -0.1, "mean_delta_rejected": None}
     rep = {
         "command": "python benchmarks/rating_labels.py --n-prompts 2 --head default --out o",
@@ -345,15 +348,21 @@ def test_rating_labels_text_tables_each_score_and_says_which_beat_chance_where_b
         "lowered": {"0.0": 15, "0.1": 12, "0.5": 1},
         "roc_auc": auc,
         "roc_auc_interval": ci,
+        "prompt_share": 0.42,
+        "within_prompt": within,
         "at_cut": {"head": {**cut, "cut": "0.5219/r0.1"}, "top-k": {**cut, "cut": 0.4}},
     }
     lines = tables.rating_labels_text(rep, least=10).splitlines()
-    assert "| substitutions that lower the rating by more than t | 15 | 12 | 1 |" in lines
-    assert "| the trained head | 0.50 (0.40-0.60) | 0.80 (0.60-0.90) | - |" in lines
-    assert "| top-k (1 / rank) | 0.50 (0.40-0.60) | 0.60 (0.45-0.75) | 0.90 |" in lines
+    assert "| substitutions that lower the rating by more than t | 15 | 12 | 1 | - |" in lines
+    assert "| the trained head | 0.50 (0.40-0.60) | 0.80 (0.60-0.90) | - | 0.50 (0.40-0.60) |" in lines
+    assert "| top-k (1 / rank) | 0.50 (0.40-0.60) | 0.60 (0.45-0.75) | 0.90 | 0.50 (0.40-0.60) |" in lines
+    assert "| entropy gate | 0.50 (0.40-0.60) | 0.60 (0.45-0.75) | - | 0.70 (0.55-0.80) |" in lines
+    assert "| preservation (minus its drop) | 0.50 (0.40-0.60) | 0.60 (0.45-0.75) | - | - |" in lines
+    assert any(x.startswith("0.42 of the rating changes' variance lies between prompts") for x in lines)
     assert "| the trained head | 0.522, floor 0.1 | 2 | -0.100 | - |" in lines
     assert "| top-k (1 / rank) | 0.4 | 2 | -0.100 | - |" in lines
     assert lines[-1] == (
-        "Where each label has at least 10 of each class, a score tells them apart beyond chance: the trained head "
-        "at t = 0.1. Ranked the wrong way (interval below 0.5): probability ratio p(d) / max p at t = 0.0."
+        "Where each label has at least 10 of each class, and within a prompt, a score tells them apart beyond "
+        "chance: the trained head at t = 0.1, entropy gate within a prompt. Ranked the wrong way (interval below "
+        "0.5): probability ratio p(d) / max p at t = 0.0."
     )
