@@ -1551,6 +1551,54 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
     return "\n".join([*lines, "", said])
 
 
+PROBES = {  # a rating-probe report's probe -> its name in the table
+    "probe:hidden": "probe on the hidden state",
+    "probe:scores": "probe on the scores and position",
+    "probe:both": "probe on both",
+}
+
+
+def rating_probe_text(rep: dict) -> str:
+    """Logistic probes trained on the rating labels, cross-validated by prompt (``benchmarks/rating_probe.py``):
+    their out-of-fold ROC-AUC and within-prompt concordance beside the scores' on the same substitutions."""
+    env, tols = rep["environment"], list(rep["tolerances"])
+    names = {**PROBES, **{k: v for k, v in RATING_SCORES.items() if k in rep["tolerances"][tols[0]]["roc_auc"]}}
+
+    def table(cell) -> list[str]:
+        head = "| score | " + " | ".join(f"t = {t}" for t in tols) + " |"
+        rows = [
+            f"| {name} | " + " | ".join(cell(rep["tolerances"][t], key) for t in tols) + " |"
+            for key, name in names.items()
+        ]
+        return [head, "|---|" + "---|" * len(tols), *rows]
+
+    def auc(got, key):
+        return _auc_cell(got["roc_auc"][key], got["roc_auc_interval"][key])
+
+    def within(got, key):
+        w = got["within_prompt"][key]
+        return "-" if w is None else _auc_cell(w["concordance"], w["interval"])
+
+    lam = sorted({x for got in rep["tolerances"].values() for xs in got["lambda_per_fold"].values() for x in xs})
+    lines = [
+        f"Measured by `{rep['command']}` on {env['device']}, {env['dtype']}: {rep['substitutions']} substitutions of "
+        f"{rep['prompts']} prompts; each probe is a logistic regression trained anew for each label, each prompt's "
+        "substitutions scored by one trained on the other prompts' alone, its L2 weight chosen by inner folds of "
+        f"those (weights chosen: {', '.join(f'{x:g}' for x in lam)}). The hidden state is the head's layer's "
+        f'(`hidden_states[{rep["hidden_layer"]}]`) at the draft token. ROC-AUC for "the rating falls by at most '
+        "t\" (the label each probe was trained on), in brackets DeLong's 95% interval:",
+        "",
+        *table(auc),
+        "",
+        "Within a prompt (of two substitutions in one prompt, how often the one that lowers the rating less scores "
+        "higher; each probe the one trained on that column's label; in brackets a 95% bootstrap interval over the "
+        "prompts):",
+        "",
+        *table(within),
+    ]
+    return "\n".join(lines)
+
+
 def _share_of_way(tpf: float, sd: float, ceiling: float) -> float:
     """The share of standard SD's target forwards above the least a draft length allows that a point at ``tpf``
     tokens per forward removes (SD at ``sd``, every draft token kept at ``ceiling``; forwards go as 1 / tpf)."""

@@ -366,3 +366,32 @@ def test_rating_labels_text_tables_each_score_and_says_which_beat_chance_where_b
         "chance: the trained head at t = 0.1, entropy gate within a prompt. Ranked the wrong way (interval below "
         "0.5): probability ratio p(d) / max p at t = 0.0."
     )
+
+
+def test_rating_probe_text_sets_each_probe_beside_the_scores_it_had_at_each_label():
+    tables = _readme_tables()
+
+    def got(a, w):
+        keys = ("probe:hidden", "probe:scores", "probe:both", "head")
+        return {
+            "roc_auc": dict.fromkeys(keys, a),
+            "roc_auc_interval": dict.fromkeys(keys, [a - 0.1, a + 0.1]),
+            "within_prompt": {**dict.fromkeys(keys, {"concordance": w, "interval": [w - 0.1, w + 0.1]}), "head": None},
+            "lambda_per_fold": {"hidden": [10.0, 1.0], "scores": [0.01, 1.0]},
+        }
+
+    rep = {
+        "command": "python benchmarks/rating_probe.py --labels l --out o",
+        "environment": {"device": "cpu (2 cores)", "dtype": "torch.float32"},
+        "substitutions": 80,
+        "prompts": 10,
+        "hidden_layer": 18,
+        "tolerances": {"0.0": got(0.6, 0.55), "0.1": got(0.7, 0.65)},
+    }
+    lines = tables.rating_probe_text(rep).splitlines()
+    assert "(weights chosen: 0.01, 1, 10)" in lines[0] and "`hidden_states[18]`" in lines[0]
+    assert lines.count("| probe on the hidden state | 0.60 (0.50-0.70) | 0.70 (0.60-0.80) |") == 1
+    assert "| probe on the hidden state | 0.55 (0.45-0.65) | 0.65 (0.55-0.75) |" in lines
+    assert "| the trained head | 0.60 (0.50-0.70) | 0.70 (0.60-0.80) |" in lines
+    assert "| the trained head | - | - |" in lines  # no within-prompt pair
+    assert not any("top-k" in x for x in lines)  # a score the report does not hold has no row
