@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import (
@@ -41,6 +44,15 @@ def tiny_model(arch: str = "llama", layers: int = 2, seed: int = 0, hidden: int 
     model.generation_config.eos_token_id = None
     model.generation_config.pad_token_id = None
     return model
+
+
+def benchmark_script(name: str):
+    """A script of ``benchmarks/`` (not a package) loaded as a module, to test its functions."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def set_draft_len(draft, k: int) -> None:

@@ -1,18 +1,13 @@
 """benchmarks/lost_answers.py: where two greedy answers part, and the judge data's disagreements by where they sit."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from tests.conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def lost():
-    path = Path(__file__).parents[1] / "benchmarks" / "lost_answers.py"
-    spec = importlib.util.spec_from_file_location("lost_answers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("lost_answers")
 
 
 def test_parted_at_is_the_first_differing_token(lost):

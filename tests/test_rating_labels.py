@@ -1,18 +1,13 @@
 """benchmarks/rating_labels.py: the report that sets each acceptance score beside the rating change it predicts."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from tests.conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def labels():
-    path = Path(__file__).parents[1] / "benchmarks" / "rating_labels.py"
-    spec = importlib.util.spec_from_file_location("rating_labels", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("rating_labels")
 
 
 def _sub(delta, head, ratio, drop=None):

@@ -1,19 +1,14 @@
 """benchmarks/rating_probe.py: logistic probes cross-validated by prompt."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+
+from tests.conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def probe():
-    path = Path(__file__).parents[1] / "benchmarks" / "rating_probe.py"
-    spec = importlib.util.spec_from_file_location("rating_probe", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("rating_probe")
 
 
 def _data(n_groups=12, per=8, dims=16, seed=0):

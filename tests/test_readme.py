@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests import bad_inputs
+from tests.conftest import benchmark_script
 
 
 def test_bad_input_table_matches_the_tests():
@@ -24,13 +25,7 @@ def test_tests_needing_a_download_are_marked_slow(request):
 
 
 def _readme_tables():
-    import importlib.util
-
-    path = Path(__file__).parents[1] / "benchmarks" / "readme_tables.py"
-    spec = importlib.util.spec_from_file_location("readme_tables", path)
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
-    return tables
+    return benchmark_script("readme_tables")
 
 
 def test_readme_numbers_are_generated_from_committed_results():
