@@ -157,9 +157,13 @@ def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
     )
     out["kept_share"] = {str(t): float((delta >= -t).float().mean()) for t in TOLERANCES} if len(subs) else {}
     out["lowered"] = {str(t): int((delta < -t).sum()) for t in TOLERANCES}  # the label's negatives
-    out["roc_auc"], out["roc_auc_interval"] = {}, {}
+    groups = torch.tensor([k for k, r in enumerate(records) for _ in r["subs"]])  # (N,) each one's prompt
+    out["prompt_share"] = prompt_share(delta, groups) if len(subs) else None
+    out["roc_auc"], out["roc_auc_interval"], out["within_prompt"] = {}, {}, {}
     for name, s in scores.items():
         where = has_drop if name == "-preservation_drop" else torch.ones_like(has_drop)
+        got = concordance(s[where], delta[where], groups[where])
+        out["within_prompt"][name] = None if got is None else {"concordance": got[0], "interval": got[1]}
         ys = {t: (delta[where] >= -t).float() for t in TOLERANCES}  # (n,) each
         both = {t: y for t, y in ys.items() if 0 < y.sum() < len(y)}  # an AUC needs both classes
         out["roc_auc"][name] = {str(t): roc_auc(s[where], both[t]) if t in both else None for t in TOLERANCES}
@@ -167,13 +171,6 @@ def report(records: list[dict], cuts: dict, floor: float = 0.0) -> dict:
         out["roc_auc_interval"][name] = {
             str(t): list(cis[t]) if t in cis and not math.isnan(cis[t][0]) else None for t in TOLERANCES
         }
-    groups = torch.tensor([k for k, r in enumerate(records) for _ in r["subs"]])  # (N,) each one's prompt
-    out["prompt_share"] = prompt_share(delta, groups) if len(subs) else None
-    out["within_prompt"] = {}
-    for name, s in scores.items():
-        where = has_drop if name == "-preservation_drop" else torch.ones_like(has_drop)
-        got = concordance(s[where], delta[where], groups[where])
-        out["within_prompt"][name] = None if got is None else {"concordance": got[0], "interval": got[1]}
     out["at_cut"] = {}
     for name, cut in cuts.items():
         kept = scores[name] > cut  # (N,) what the rule keeps (strictly above its threshold, as the accept rule)
