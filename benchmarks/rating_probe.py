@@ -137,7 +137,7 @@ def main() -> None:
     from hf_judge.registry.packaged import cache_dir, load_model, load_tokenizer
     from hf_judge.training.features import extract
     from hf_judge.training.records import read_records
-    from hf_judge.training.trainer import roc_auc_interval
+    from hf_judge.training.trainer import head_proba, roc_auc_interval
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", required=True, help="a rating_labels.py --out folder")
@@ -162,6 +162,10 @@ def main() -> None:
     groups = torch.tensor(groups)  # (N,)
     delta = torch.tensor([sub["delta"] for sub, _ in meta])  # (N,)
     raw = {k: torch.tensor([sub["scores"][k] for sub, _ in meta]) for k in SCORES}  # each (N,)
+    again = head_proba(head, f.X, f.F)  # (N,) the head on the rebuilt rows: as when they were labelled
+    if not torch.allclose(again, raw["head"], atol=1e-3):
+        worst = int((again - raw["head"]).abs().argmax())
+        raise SystemExit(f"substitution {worst}: the head scores {again[worst]:.4f} now, {raw['head'][worst]:.4f} then")
     logit = torch.logit(raw["head"].clamp(1e-6, 1 - 1e-6))  # (N,)
     S = torch.stack([logit, raw["top-k"], raw["ratio"], raw["entropy"], torch.tensor([x for _, x in meta])], 1)
     inputs = {"hidden": f.X, "scores": S, "both": torch.cat([f.X, S], 1)}  # (N, H) (N, 5) (N, H + 5)
