@@ -16,7 +16,8 @@ each tolerance (how well it tells the substitutions that keep the rating from th
 95% interval, which treats the substitutions as independent, though those of one prompt share its answer, so
 it is if anything too narrow), and, per score, the mean delta of the substitutions it would keep at its usual
 cut. Since substitutions in one answer share much of their change (``prompt_share``), each score's concordance
-with the change within a prompt is given too: a judge decides between the tokens of one answer.
+with the change within a prompt is given too: a score can tell the prompts whose answers any change lowers from
+the others without telling the better tokens of one answer from the worse.
 
 Each prompt's record (texts, ratings, scores) is appended to ``records.jsonl`` in ``--out`` as it finishes;
 a rerun skips the recorded prompts (resume) and the report is rebuilt from every record.
@@ -130,7 +131,7 @@ def _concordant(score: torch.Tensor, delta: torch.Tensor) -> tuple[float, int]:
 
 def concordance(score, delta, groups, resamples: int = 2000, seed: int = 0) -> tuple[float, list[float]] | None:
     """How often, of two substitutions in one prompt, the one that lowers the rating less scores higher
-    (0.5 is chance; a per-token judge decides within an answer, so the prompts' own levels are left out), and
+    (0.5 is chance; the prompts' own levels of change are left out), and
     its 95% interval, a bootstrap over the prompts; None without a pair."""
     per = [_concordant(score[groups == g], delta[groups == g]) for g in groups.unique()]
     won, n = torch.tensor([w for w, _ in per]), torch.tensor([float(k) for _, k in per])  # (G,) each

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 
-LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # L2 weights tried (on standardized inputs, per-example mean loss)
+LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)  # L2 weights tried (on standardized inputs, per-example mean loss)
 TOLERANCES = ("0.0", "0.1", "0.25")
 SCORES = ("head", "top-k", "ratio", "entropy")
 
@@ -95,36 +95,50 @@ def cross_validated(
     return out, chosen
 
 
-def _ids(records: list[dict], target, tok, settings: dict) -> list[dict]:
-    """Every record with its token ids: a record written before they were kept is planned again and checked."""
+def _ids(records: list[dict], target, tok, settings: dict, store: Path) -> list[dict]:
+    """Every record with its token ids: a record written before they were kept is planned again, checked against
+    what it recorded, and its ids kept in ``store`` (a JSON lines file) for the next run."""
     from hf_judge.registry.hardware import resolve_dtype
     from hf_judge.registry.packaged import load_model
     from hf_judge.training.data import _plan_item
+    from hf_judge.training.records import append_record, read_records
 
-    missing = [r for r in records if "answer_ids" not in r]
-    if not missing:
-        return records
+    kept = {r["index"]: r for r in read_records(store)}
+    missing = [r for r in records if "answer_ids" not in r and r["index"] not in kept]
     s = settings
-    draft = load_model(s["draft"], dtype=resolve_dtype(s["dtype"]), quant=s["draft_quant"], cpu_linear=s["cpu_linear"])
-    for r in missing:
-        plan = _plan_item(
-            target,
-            draft,
-            tok,
-            {"question": r["question"]},
-            checker=None,
-            max_new_tokens=s["max_new_tokens"],
-            max_mismatches=s["max_mismatches"],
-            instruction="",
-            use_draft=True,
-        )
-        got = [(i, tok.decode([plan["d_pred"][i]])) for i in sorted(plan["subs_to"])]
-        want = [(sub["position"], sub["draft_token"]) for sub in r["subs"]]
-        if got != want or tok.decode(plan["ref"], skip_special_tokens=True) != r["answer"]:
-            raise SystemExit(f"prompt {r['index']} planned again differs from its record: {got} vs {want}")
-        r["prompt_ids"], r["answer_ids"] = plan["p"], plan["ref"]
-        for sub in r["subs"]:
-            sub["draft_id"] = plan["d_pred"][sub["position"]]
+    if missing:
+        dtype = resolve_dtype(s["dtype"])
+        draft = load_model(s["draft"], dtype=dtype, quant=s["draft_quant"], cpu_linear=s["cpu_linear"])
+    with open(store, "a") as log:
+        for r in missing:
+            plan = _plan_item(
+                target,
+                draft,
+                tok,
+                {"question": r["question"]},
+                checker=None,
+                max_new_tokens=s["max_new_tokens"],
+                max_mismatches=s["max_mismatches"],
+                instruction="",
+                use_draft=True,
+            )
+            got = [(i, tok.decode([plan["d_pred"][i]])) for i in sorted(plan["subs_to"])]
+            want = [(sub["position"], sub["draft_token"]) for sub in r["subs"]]
+            if got != want or tok.decode(plan["ref"], skip_special_tokens=True) != r["answer"]:
+                raise SystemExit(f"prompt {r['index']} planned again differs from its record: {got} vs {want}")
+            kept[r["index"]] = {
+                "index": r["index"],
+                "prompt_ids": plan["p"],
+                "answer_ids": plan["ref"],
+                "draft_ids": [plan["d_pred"][sub["position"]] for sub in r["subs"]],
+            }
+            append_record(log, kept[r["index"]])
+    for r in records:
+        if "answer_ids" not in r:
+            ids = kept[r["index"]]
+            r["prompt_ids"], r["answer_ids"] = ids["prompt_ids"], ids["answer_ids"]
+            for sub, d in zip(r["subs"], ids["draft_ids"], strict=True):
+                sub["draft_id"] = d
     return records
 
 
@@ -149,7 +163,9 @@ def main() -> None:
     s = first["settings"]
     target = load_model(s["target"], dtype=resolve_dtype(s["dtype"]), cpu_linear=s["cpu_linear"])
     head = load_judge(s["head"], target=s["target"])
-    records = _ids(records, target, load_tokenizer(s["target"]), s)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = _ids(records, target, load_tokenizer(s["target"]), s, out / "replanned.jsonl")
     rows, groups, meta = [], [], []
     for r in records:
         p, ref = r["prompt_ids"], r["answer_ids"]
@@ -195,8 +211,6 @@ def main() -> None:
             got["within_prompt"][name] = None if within is None else {"concordance": within[0], "interval": within[1]}
         res["tolerances"][t] = got
         print(t, {k: round(v, 3) for k, v in got["roc_auc"].items()}, flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(res, indent=2))
 
 

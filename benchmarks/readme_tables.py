@@ -1504,9 +1504,10 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
     lines += [
         "",
         f"{rep['prompt_share']:.2f} of the rating changes' variance lies between prompts (the substitutions of "
-        "one answer move its rating much alike). The last column leaves that out, as a judge does, which decides "
-        "between the tokens of one answer: of two substitutions in one prompt, how often the one that lowers the "
-        "rating less scores higher (0.5 is chance; in brackets a 95% bootstrap interval over the prompts).",
+        "one answer move its rating much alike), so a score can rank well over all substitutions by telling the "
+        "prompts whose answers any change lowers from the others. The last column leaves the prompts' levels out: "
+        "of two substitutions in one prompt, how often the one that lowers the rating less scores higher (0.5 is "
+        "chance; in brackets a 95% bootstrap interval over the prompts).",
     ]
     lines += [
         "",
