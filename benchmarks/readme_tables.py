@@ -1503,9 +1503,9 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
         lines.append(f"| {name} | " + " | ".join(_auc_cell(aucs[t], cis[t]) for t in tols) + f" | {within} |")
     lines += [
         "",
-        f"{rep['prompt_share']:.2f} of the rating changes' variance lies between prompts (the substitutions of "
-        "one answer move its rating much alike), so a score can rank well over all substitutions by telling the "
-        "prompts whose answers any change lowers from the others. The last column leaves the prompts' levels out: "
+        f"{rep['prompt_share']:.2f} of the rating changes' variance lies between prompts, so a score can rank "
+        "above chance over all substitutions by telling the prompts whose answers any change lowers from the "
+        "others, without ranking the substitutions of one answer. The last column leaves the prompts' levels out: "
         "of two substitutions in one prompt, how often the one that lowers the rating less scores higher (0.5 is "
         "chance; in brackets a 95% bootstrap interval over the prompts).",
     ]
@@ -1903,6 +1903,8 @@ SECTIONS = {
         partial(changed_by_category_text, heads=MTBENCH64_HEADS),
     ),
     "self-preference-mtbench32-cpu": (RESULTS / "self_preference_mtbench32_cpu" / "report.json", self_preference_text),
+    "rating-labels-cpu": (RESULTS / "rating_labels_cpu" / "report.json", rating_labels_text),
+    "rating-probe-cpu": (RESULTS / "rating_probe_cpu" / "report.json", rating_probe_text),
     "standing-v9-plot-cpu": (
         RESULTS / V9_SETS[-1][0] / "results.json",
         partial(standing_figure_text, points=V9_SETS, figure="benchmarks/results/standing_v9_cpu.png"),
