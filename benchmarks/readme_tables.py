@@ -1527,28 +1527,26 @@ def rating_labels_text(rep: dict, least: int = 10) -> str:
             + " | ".join("-" if v is None else f"{v:+.3f}" for v in (kept, rej))
             + " |"
         )
-    above, below = [], []
-    for t in tols:
-        if min(rep["lowered"][t], n - rep["lowered"][t]) < least:
-            continue
-        for key, name in RATING_SCORES.items():
-            ci = rep["roc_auc_interval"][key][t]
-            if ci is not None and ci[0] > 0.5:
-                above.append(f"{name} at t = {t}")
-            elif ci is not None and ci[1] < 0.5:
-                below.append(f"{name} at t = {t}")
-    for key, name in RATING_SCORES.items():
-        w = rep["within_prompt"][key]
-        if w is not None and w["interval"][0] > 0.5:
-            above.append(f"{name} within a prompt")
-        elif w is not None and w["interval"][1] < 0.5:
-            below.append(f"{name} within a prompt")
-    said = f"Where each label has at least {least} of each class, and within a prompt, "
-    said += (
-        "a score tells them apart beyond chance: " + ", ".join(above) + "." if above else "no interval lies above 0.5."
+
+    def sides(cells: list[tuple[str, list[float] | None]]) -> tuple[list[str], list[str]]:
+        """The cells whose interval lies wholly above 0.5, and those wholly below it."""
+        return [c for c, ci in cells if ci and ci[0] > 0.5], [c for c, ci in cells if ci and ci[1] < 0.5]
+
+    counted = [t for t in tols if min(rep["lowered"][t], n - rep["lowered"][t]) >= least]
+    pooled = sides(
+        [
+            (f"{name} at t = {t}", rep["roc_auc_interval"][key][t])
+            for t in counted
+            for key, name in RATING_SCORES.items()
+        ]
     )
-    if below:
-        said += " Ranked the wrong way (interval below 0.5): " + ", ".join(below) + "."
+    inner = sides([(name, (rep["within_prompt"][key] or {}).get("interval")) for key, name in RATING_SCORES.items()])
+    said = (
+        f"Above chance (the interval wholly above 0.5): over all substitutions, where a label has at least {least} "
+        f"of each class, {', '.join(pooled[0]) or 'none'}; within a prompt, {', '.join(inner[0]) or 'none'}."
+    )
+    if pooled[1] or inner[1]:
+        said += " Below chance: " + ", ".join(pooled[1] + [f"{c} within a prompt" for c in inner[1]]) + "."
     return "\n".join([*lines, "", said])
 
 

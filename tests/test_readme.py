@@ -357,9 +357,9 @@ def test_rating_labels_text_tables_each_score_and_says_which_beat_chance_where_b
     assert "| the trained head | 0.522, floor 0.1 | 2 | -0.100 | - |" in lines
     assert "| top-k (1 / rank) | 0.4 | 2 | -0.100 | - |" in lines
     assert lines[-1] == (
-        "Where each label has at least 10 of each class, and within a prompt, a score tells them apart beyond "
-        "chance: the trained head at t = 0.1, entropy gate within a prompt. Ranked the wrong way (interval below "
-        "0.5): probability ratio p(d) / max p at t = 0.0."
+        "Above chance (the interval wholly above 0.5): over all substitutions, where a label has at least 10 of "
+        "each class, the trained head at t = 0.1; within a prompt, entropy gate. Below chance: probability ratio "
+        "p(d) / max p at t = 0.0."
     )
 
 
