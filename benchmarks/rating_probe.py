@@ -31,6 +31,8 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 
+from hf_judge.training.trainer import roc_auc
+
 LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)  # L2 weights tried (on standardized inputs, per-example mean loss)
 TOLERANCES = ("0.0", "0.1", "0.25")
 SCORES = ("head", "top-k", "ratio", "entropy")
@@ -65,12 +67,6 @@ def _folds(groups: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     return torch.tensor([fold_of[int(g)] for g in groups])
 
 
-def _auc(scores: torch.Tensor, y: torch.Tensor) -> float:
-    from hf_judge.training.trainer import roc_auc
-
-    return roc_auc(scores, y) if 0 < y.sum() < len(y) else float("nan")
-
-
 def cross_validated(
     X: torch.Tensor, y: torch.Tensor, groups: torch.Tensor, folds: int = 5, seed: int = 0, lambdas=LAMBDAS
 ) -> tuple[torch.Tensor, list[float]]:
@@ -87,7 +83,7 @@ def cross_validated(
             got = torch.empty(len(yt))
             for g in inner.unique():
                 got[inner == g] = fit_logistic(Xt[inner != g], yt[inner != g], lam)(Xt[inner == g])
-            a = _auc(got, yt)
+            a = roc_auc(got, yt)  # nan with one class: never chosen
             if a > best_auc:
                 best, best_auc = lam, a
         out[test] = fit_logistic(Xt, yt, best)(X[test])
@@ -204,7 +200,7 @@ def main() -> None:
         for name, X in inputs.items():
             scored[f"probe:{name}"], got["lambda_per_fold"][name] = cross_validated(X, y, groups, args.folds, args.seed)
         for name, v in scored.items():
-            got["roc_auc"][name] = _auc(v, y)
+            got["roc_auc"][name] = roc_auc(v, y)
             lo, hi = roc_auc_interval(v, y)
             got["roc_auc_interval"][name] = None if math.isnan(lo) else [lo, hi]
             within = concordance(v, delta, groups)  # tells apart the substitutions of one prompt, by their change
