@@ -168,6 +168,21 @@ def test_sampling_with_draft_equal_to_target_accepts_all(prompt):
     assert out.acceptance.accepted == out.acceptance.proposed  # p == q: the ratio test always keeps
 
 
+def test_sampling_filters_bind_the_judge_too(prompt):
+    """``top_k=1`` sampling leaves the target one allowed token per position: the most accepting judge, head or
+    rule, cannot keep a draft token the filter ruled out, so the answer is the target's greedy one."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(layers=1, seed=1)
+    set_draft_len(draft, 3)
+    ref = target.generate(prompt, max_new_tokens=NEW, do_sample=False)
+    for judge in (always(), "top-k:96"):
+        torch.manual_seed(0)
+        kw = {"do_sample": True, "top_k": 1, "assistant_model": draft, "return_dict_in_generate": True}
+        out = target.generate(prompt, max_new_tokens=NEW, judge=judge, **kw)
+        assert torch.equal(out.sequences, ref), judge
+        assert out.acceptance.accepted_judge_only == 0 and out.acceptance.accepted < out.acceptance.proposed
+
+
 def test_eos_stops_and_is_last(prompt):
     target = hf_judge.enable(tiny_model(seed=0))
     draft = tiny_model(layers=1, seed=1)

@@ -23,6 +23,15 @@ def test_scores_on_hand_logits():
     assert ent[1] == pytest.approx(1.0, abs=1e-5)  # uniform target: entropy / log V = 1
 
 
+def test_top_k_never_counts_a_banned_token_among_the_top_k():
+    """With fewer allowed tokens than k (a -inf logit: a sampling filter or a ban), the top k filled up with
+    banned tokens must not make them members."""
+    inf = float("-inf")
+    logits = torch.tensor([[5.0, inf, inf], [5.0, 4.0, inf]])  # (K=2, V=3)
+    assert TopK(2).score(None, logits, torch.tensor([1, 1])).tolist() == [0.0, 1.0]
+    assert TopK(3).score(None, logits, torch.tensor([2, 2])).tolist() == [0.0, 0.0]
+
+
 def test_specs_and_bad_knobs():
     assert isinstance(scorer_from_spec("top-k:3"), TopK) and scorer_from_spec("top-k:3").k == 3
     assert scorer_from_spec("ratio:0.25").threshold == 0.25 and scorer_from_spec("entropy").threshold == 0.3

@@ -109,6 +109,22 @@ def test_sampling_judge_rescues_rejected_token():
     assert (v.n_accepted, v.next_token, v.n_target, v.n_judge_only) == (1, 0, 0, 1)
 
 
+def test_judge_never_keeps_a_token_the_logits_processors_ruled_out():
+    """A -inf target logit is a processor's hard ban (outside top-k/top-p under sampling, a suppressed or
+    banned token): no judge score keeps such a draft token, greedy or sampling; a merely unlikely one
+    (finite logit) it may keep."""
+    inf = float("-inf")
+    p = torch.tensor([[inf, inf, 0.0], [0.0, inf, inf]])  # row 0: the target's top-1 filter left token 2 alone
+    q = torch.tensor([[0.0, 1.0, 0.0]])
+    sure = torch.tensor([0.99])
+    v = verify(torch.tensor([1]), p, sure, 0.5, draft_probs=q, do_sample=True)
+    assert (v.n_accepted, v.next_token) == (0, 2)
+    v = verify(torch.tensor([1]), p, sure, 0.0)  # greedy, the most accepting threshold
+    assert (v.n_accepted, v.next_token) == (0, 2)
+    v = verify(torch.tensor([1]), torch.tensor([[NEG, NEG, 0.0], [0.0, NEG, NEG]]), sure, 0.5)
+    assert (v.n_accepted, v.n_judge_only) == (1, 1)  # unlikely, not banned: the judge's to keep
+
+
 def test_sampling_acceptance_probability_is_p_over_q():
     # p(d)=0.25, q(d)=0.5 -> kept with probability 0.5
     p = torch.tensor([[0.25, 0.75], [0.5, 0.5]]).log()

@@ -44,7 +44,8 @@ class Scorer:
 
 
 class TopK(Scorer):
-    """1 if the draft token is among the target's ``k`` most likely tokens, else 0 (threshold 0.5)."""
+    """1 if the draft token is among the target's ``k`` most likely tokens, else 0 (threshold 0.5); a token the
+    logits processors ruled out (-inf) is never among them, however few tokens they left."""
 
     name = "top-k"
 
@@ -55,7 +56,8 @@ class TopK(Scorer):
 
     def score(self, hidden, target_logits, draft_ids):
         top = target_logits.topk(min(self.k, target_logits.shape[-1]), dim=-1).indices  # (K, k)
-        return (top == draft_ids[:, None]).any(-1).float()  # (K,)
+        allowed = target_logits.gather(-1, draft_ids[:, None])[:, 0].isfinite()  # (K,) -inf: a processor's ban
+        return ((top == draft_ids[:, None]).any(-1) & allowed).float()  # (K,)
 
     def __repr__(self) -> str:
         return f"TopK(k={self.k})"

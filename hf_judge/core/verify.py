@@ -12,8 +12,9 @@ only one assisted generation supports, so the batch dimension is dropped):
 
 A draft token is kept if standard verification keeps it OR the judge's score is above ``judge_threshold``,
 except that the judge never keeps a token in ``no_judge_ids`` (the stop tokens: only the target decides when
-the answer ends) nor one the target finds implausible (its probability ratio p(d) / max p at most
-``judge_min_ratio``; 0, the default, lets the judge keep any token); the first token kept by neither is
+the answer ends), nor one the logits processors ruled out (a -inf target logit: outside the top-k / top-p
+of sampling, a banned or suppressed token), nor one the target finds implausible (its probability ratio
+p(d) / max p at most ``judge_min_ratio``; 0, the default, bars no other token); the first token kept by neither is
 replaced by the target's own choice (greedy) or a sample from the residual max(0, p - q) (sampling). If all
 K are kept, the target's row K gives one bonus token.
 """
@@ -119,9 +120,10 @@ def verify(
     A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
     accepts through the judge and the rule reduces to standard verification. Draft tokens in
     ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
-    must convince the target, not the judge. With ``judge_min_ratio`` > 0 the judge keeps only draft
-    tokens whose target probability ratio p(d) / max p is above it: a rewording the target finds
-    plausible, not a token it all but rules out.
+    must convince the target, not the judge; so are draft tokens the processors ruled out (a -inf entry
+    of ``target_logits``: the user's filters and bans bind the judge too). With ``judge_min_ratio`` > 0 the
+    judge keeps only draft tokens whose target probability ratio p(d) / max p is above it: a rewording the
+    target finds plausible, not a token it all but rules out.
     """
     _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample)
     k = draft_ids.shape[0]
@@ -139,6 +141,7 @@ def verify(
 
     if judge_scores is not None:
         by_judge = judge_scores.float() > judge_threshold  # (K,) bool
+        by_judge &= target_logits[idx, draft_ids].isfinite()  # (K,) a processor's ban binds the judge too
         if no_judge_ids is not None:
             by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
         if judge_min_ratio > 0:

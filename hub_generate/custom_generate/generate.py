@@ -129,9 +129,10 @@ def verify(
     A judge score strictly above ``judge_threshold`` accepts; 1.0 therefore never
     accepts through the judge and the rule reduces to standard verification. Draft tokens in
     ``no_judge_ids`` are kept only by standard verification: a draft that wants to stop early
-    must convince the target, not the judge. With ``judge_min_ratio`` > 0 the judge keeps only draft
-    tokens whose target probability ratio p(d) / max p is above it: a rewording the target finds
-    plausible, not a token it all but rules out.
+    must convince the target, not the judge; so are draft tokens the processors ruled out (a -inf entry
+    of ``target_logits``: the user's filters and bans bind the judge too). With ``judge_min_ratio`` > 0 the
+    judge keeps only draft tokens whose target probability ratio p(d) / max p is above it: a rewording the
+    target finds plausible, not a token it all but rules out.
     """
     _check(draft_ids, target_logits, judge_scores, judge_threshold, judge_min_ratio, draft_probs, do_sample)
     k = draft_ids.shape[0]
@@ -149,6 +150,7 @@ def verify(
 
     if judge_scores is not None:
         by_judge = judge_scores.float() > judge_threshold  # (K,) bool
+        by_judge &= target_logits[idx, draft_ids].isfinite()  # (K,) a processor's ban binds the judge too
         if no_judge_ids is not None:
             by_judge &= ~torch.isin(draft_ids, no_judge_ids.to(draft_ids.device))  # (K,)
         if judge_min_ratio > 0:
@@ -195,7 +197,8 @@ class Scorer:
 
 
 class TopK(Scorer):
-    """1 if the draft token is among the target's ``k`` most likely tokens, else 0 (threshold 0.5)."""
+    """1 if the draft token is among the target's ``k`` most likely tokens, else 0 (threshold 0.5); a token the
+    logits processors ruled out (-inf) is never among them, however few tokens they left."""
 
     name = "top-k"
 
@@ -206,7 +209,8 @@ class TopK(Scorer):
 
     def score(self, hidden, target_logits, draft_ids):
         top = target_logits.topk(min(self.k, target_logits.shape[-1]), dim=-1).indices  # (K, k)
-        return (top == draft_ids[:, None]).any(-1).float()  # (K,)
+        allowed = target_logits.gather(-1, draft_ids[:, None])[:, 0].isfinite()  # (K,) -inf: a processor's ban
+        return ((top == draft_ids[:, None]).any(-1) & allowed).float()  # (K,)
 
     def __repr__(self) -> str:
         return f"TopK(k={self.k})"
