@@ -26,7 +26,8 @@ from hf_judge_vllm.rule import prob_ratio as plugin_prob_ratio  # noqa: E402
 @pytest.mark.parametrize("seed", range(20))
 def test_batched_rule_equals_hf_judge_verify(seed):
     """Per request, the plugin's batched greedy rule keeps what ``hf_judge.verify`` keeps, then the same token,
-    with a plausibility floor (judge_min_ratio) on some requests and the ratios the plugin computes from logits."""
+    with a plausibility floor (judge_min_ratio) on some requests, the ratios the plugin computes from logits, and
+    draft tokens some of whose target logits a processor set to -inf (a ban the judge may not lift)."""
     g = torch.Generator().manual_seed(seed)
     V, stop = 7, torch.tensor([6])
     num_draft = torch.randint(0, 6, (4,), generator=g).tolist()
@@ -37,6 +38,8 @@ def test_batched_rule_equals_hf_judge_verify(seed):
         k = lg.shape[0] - 1
         agree = torch.rand(k, generator=g) < 0.6
         lg[:k][agree, draft[start : start + k][agree]] += 10.0
+        banned = (torch.rand(k, generator=g) < 0.3) & ~agree  # (k,)
+        lg[:k][banned, draft[start : start + k][banned]] = float("-inf")
     scores = torch.rand(N, generator=g)
     ts = torch.rand(4, generator=g).tolist() if seed % 2 else [float(torch.rand(1, generator=g))] * 4
     t = torch.tensor(ts).repeat_interleave(torch.tensor(num_draft)) if seed % 2 else ts[0]  # per request, or one
@@ -47,7 +50,8 @@ def test_batched_rule_equals_hf_judge_verify(seed):
     rows = torch.cat([lg[:-1] for lg in logits])  # (N, V): the row that predicts each draft token
     ratios = plugin_prob_ratio(rows, draft)  # (N,) as the plugin takes them
     torch.testing.assert_close(ratios, prob_ratio(rows, draft), rtol=0, atol=0)  # the twin of hf_judge's
-    out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop, ratios, r)
+    allowed = rows.gather(-1, draft[:, None])[:, 0].isfinite()  # (N,) as the plugin takes it
+    out, n_target, n_judge = judge_greedy(draft, num_draft, argmax, bonus, scores, t, stop, ratios, r, allowed)
     start = 0
     for i, k in enumerate(num_draft):
         v = verify(
@@ -71,6 +75,16 @@ def test_a_request_sets_its_own_threshold_and_a_bad_one_gets_standard_verificati
 
     args = [{name: 0.9}, None, {}, {name: 2}, {name: "high"}, {"other": 0.7}]
     assert request_settings(args, name, 0.3) == [0.9, 0.3, 0.3, 1.0, 1.0, 0.3]
+
+
+def test_the_judge_never_keeps_a_draft_token_the_targets_processors_banned():
+    """A sure judge keeps an unlikely draft token, but not one whose target logit a processor set to -inf (vLLM's
+    bad words, allowed token ids, min_tokens): the target's choice replaces it, as in ``hf_judge.verify``."""
+    draft, argmax, bonus, sure = torch.tensor([3, 4]), torch.tensor([1, 1]), torch.tensor([2]), torch.tensor([0.99] * 2)
+    out, n_target, n_judge = judge_greedy(draft, [2], argmax, bonus, sure, 0.5, allowed=torch.tensor([True, False]))
+    assert out[0].tolist() == [3, 1, PLACEHOLDER] and (n_target, n_judge) == ([0], [1])
+    out, _, n_judge = judge_greedy(draft, [2], argmax, bonus, sure, 0.5)
+    assert out[0].tolist() == [3, 4, 2] and n_judge == [2]
 
 
 def test_a_floor_without_ratios_is_refused():
@@ -264,6 +278,35 @@ def test_vllm_plugin_is_exact_at_threshold_one_and_agrees_with_hf_judge(tmp_path
     assert [_strip(x, eos) for x in plain["token_ids"]] == greedy
     assert [_strip(x, eos) for x in exact["token_ids"]] == greedy
     assert [_strip(x, eos) for x in with_judge["token_ids"]] == [*judged, greedy[0], *floored]
+
+
+@pytest.mark.slow
+def test_vllm_plugin_applies_the_requests_penalties_and_bans(tmp_path):
+    """A greedy request's repetition penalty and bad words reach the plugin's verification as they reach vLLM's:
+    at threshold 1.0 the plugin's text is vLLM's plain greedy text under the same settings, and a judge that keeps
+    every draft token it may (threshold 0) keeps no banned one."""
+    from hf_judge.registry.judges import shipped_head_dir
+    from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_tokenizer, resolve
+    from hf_judge.training.data import prompt_ids
+
+    tok = load_tokenizer(DEFAULT_TARGET)
+    prompts = ["Write a Python function that reverses a string.", "Explain recursion in two sentences."]
+    ids = [prompt_ids(tok, p) for p in prompts]
+    words = ["def", "function"]
+    banned = {t for w in words for t in (*tok.encode(w), *tok.encode(" " + w))}
+    sampling = {"repetition_penalty": 1.3, "bad_words": words}
+    base = {"target": resolve(DEFAULT_TARGET), "prompt_token_ids": ids, "max_tokens": 40, "k": 4}
+    free = run_engine({**base, "draft": None, "judge": None}, tmp_path, "free")
+    plain = run_engine({**base, "draft": None, "judge": None, "sampling": sampling}, tmp_path, "plain")
+    assert plain["token_ids"] != free["token_ids"]  # the settings change the text, so the agreement says something
+    assert not banned & {t for x in plain["token_ids"] for t in x}
+    head = str(shipped_head_dir(DEFAULT_TARGET))
+    spec = {**base, "draft": resolve(DEFAULT_DRAFT), "judge": head, "sampling": sampling}
+    exact = run_engine({**spec, "judge_threshold": 1.0}, tmp_path, "exact")
+    assert exact["token_ids"] == plain["token_ids"]
+    loose = run_engine({**spec, "judge_threshold": 0.0, "judge_min_ratio": 0.0}, tmp_path, "loose")
+    assert loose["judge"]["kept_by_judge_only"] > 0
+    assert not banned & {t for x in loose["token_ids"] for t in x}
 
 
 @pytest.mark.slow

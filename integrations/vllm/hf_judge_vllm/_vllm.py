@@ -13,7 +13,9 @@ Four patches, installed once per process by the plugin entry point:
    there (OpenAI API: ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
 4. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
    a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
-   (vLLM's own verification, extended by the judge); otherwise vLLM's rule runs unchanged.
+   (vLLM's own verification, extended by the judge) on the target's logits after the requests' own
+   processors (penalties, bad words, allowed token ids, min_tokens: ``apply_logits_processors`` and the
+   sampler, as vLLM's verification applies them); otherwise vLLM's rule runs unchanged.
 
 Rows: vLLM samples, per request, the rows of [last token, d_1 .. d_k]; row j predicts d_{j+1}
 (``target_logits_indices``) and row k gives the bonus token (``bonus_logits_indices``). The judge
@@ -241,10 +243,18 @@ def install() -> None:
                 f"for these {logits.shape[0]} rows (is the head trained for this target?)"
             )
         rows = metadata.target_logits_indices  # (N,) row j predicts d_{j+1}
-        argmax = logits[rows].argmax(-1)  # (N,)
-        bonus = logits[metadata.bonus_logits_indices].argmax(-1)  # (B,)
-        # (N,) from the hidden state at each draft token itself (and the logits that predict it, if the head reads them)
-        scores = head.scores(hidden[rows + 1], logits[rows], metadata.draft_token_ids)
+        # the requests' penalties, bad words, allowed token ids and min_tokens, as vLLM's own verification applies
+        # them: to the rows that predict the drafts (with the drafts before each as output so far) and to the bonus
+        raw = logits[rows].float()  # (N, V)
+        processed = self.apply_logits_processors(raw.clone(), sampling_metadata, metadata)  # (N, V)
+        argmax = processed.argmax(-1)  # (N,)
+        bonus_rows = logits[metadata.bonus_logits_indices]  # (B, V)
+        bonus = self.sampler(bonus_rows, sampling_metadata, predict_bonus_token=True).sampled_token_ids  # (B, 1)
+        bonus = bonus[:, 0].long()  # (B,)
+        allowed = processed.gather(-1, metadata.draft_token_ids[:, None].long())[:, 0].isfinite()  # (N,) not banned
+        # (N,) from the hidden state at each draft token itself (and the raw logits that predict it, if the head
+        # reads them: what it was trained on, as hf_judge hands it)
+        scores = head.scores(hidden[rows + 1], raw, metadata.draft_token_ids)
         num_draft = metadata.num_draft_tokens
         request_args = _step["request_args"]
         if len(request_args) != len(num_draft):  # not noted for this step: the engine's settings for all
@@ -256,9 +266,9 @@ def install() -> None:
         )
         ratios = None
         if bool((r > 0).any()):  # a floor: p(d) / max p of each draft token
-            ratios = prob_ratio(logits[rows], metadata.draft_token_ids)  # (N,)
+            ratios = prob_ratio(processed, metadata.draft_token_ids)  # (N,) under the processed logits, as hf_judge
         out, n_target, n_judge = judge_greedy(
-            metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids, ratios, r
+            metadata.draft_token_ids, num_draft, argmax, bonus, scores, t, stop_ids, ratios, r, allowed
         )
         stats["steps"] += len(n_target)
         stats["drafts"] += sum(metadata.num_draft_tokens)

@@ -2,7 +2,8 @@
 
 vLLM flattens the draft tokens of all requests of a step. A draft token is kept if it is the target's
 own greedy choice OR the judge scores it strictly above the threshold, except that the judge never
-keeps a stop token, nor (with a floor ``min_ratio`` > 0) a token whose target probability ratio
+keeps a stop token, nor a token the target's logits processors banned (a -inf logit: bad words, allowed token
+ids, min_tokens), nor (with a floor ``min_ratio`` > 0) a token whose target probability ratio
 p(d) / max p is at most the floor; the first token kept by neither is replaced by the target's choice; if all of a
 request's drafts are kept, the target's bonus token follows. The same rule as ``hf_judge.verify``.
 """
@@ -34,6 +35,7 @@ def judge_greedy(
     stop_ids: torch.Tensor | None = None,  # (E,) tokens the judge may not keep
     ratios: torch.Tensor | None = None,  # (N,) p(d) / max p of each draft token under the target
     min_ratio: float | torch.Tensor = 0.0,  # the floor: one for the batch, or (N,); 0: none
+    allowed: torch.Tensor | None = None,  # (N,) bool: False where a processor set the target's logit of d to -inf
 ) -> tuple[torch.Tensor, list[int], list[int]]:
     """``(out, n_target, n_judge_only)``: out (B, max(num_draft)+1) holds each request's new tokens then
     PLACEHOLDER; per request the kept drafts that the target agreed with, and those only the judge kept."""
@@ -48,6 +50,8 @@ def judge_greedy(
         if ratios is None:
             raise ValueError("judge_greedy: a floor min_ratio > 0 needs each draft token's ratios (N,)")
         by_judge &= (floor <= 0) | (ratios.float().to(draft_ids.device) > floor)  # (N,)
+    if allowed is not None:
+        by_judge &= allowed.to(draft_ids.device)  # (N,) a ban binds the judge too
     kept = (by_target | by_judge).cpu()
     out = torch.full((len(num_draft), max(num_draft, default=0) + 1), PLACEHOLDER, dtype=torch.long)
     n_target, n_judge = [], []

@@ -5,7 +5,8 @@
 CONFIG: {"target", "draft" (or null: no speculation), "k", "judge" (a head folder, or null),
 "judge_threshold", optional "judge_min_ratio", "prompt_token_ids": [[...], ...], "max_tokens", optional
 "sequential" and "request_args" (per prompt: its own settings such as {"judge_threshold": 0.9}, sent as
-SamplingParams.extra_args, or null),
+SamplingParams.extra_args, or null), optional "sampling" (more SamplingParams for every prompt, greedy kept:
+{"repetition_penalty": 1.3, "bad_words": [...], "min_tokens": 8}),
 "max_model_len" (default 2048), "kv_cache_memory_bytes" (default: vLLM's, VLLM_CPU_KVCACHE_SPACE) and
 "dtype" (default float32)}. Eager, one engine per call. The result has the token ids per prompt, the wall time, vLLM's
 spec-decode counters and the plugin's judge counts; with ``"sequential": true`` the prompts run one at
@@ -60,7 +61,8 @@ def main(path: str) -> None:
     )  # fmt: skip
     prompts = [TokensPrompt(prompt_token_ids=ids) for ids in cfg["prompt_token_ids"]]
     own = cfg.get("request_args") or [None] * len(prompts)
-    params = [SamplingParams(temperature=0, max_tokens=cfg["max_tokens"], extra_args=args) for args in own]
+    more = cfg.get("sampling") or {}
+    params = [SamplingParams(temperature=0, max_tokens=cfg["max_tokens"], extra_args=args, **more) for args in own]
     llm.generate(prompts[:1], SamplingParams(temperature=0, max_tokens=4), use_tqdm=False)  # warm-up
     start = _counters(llm, stats_path)
     result = {"per_prompt": []}
