@@ -282,6 +282,21 @@ def test_exact_match_metric_offline():
     assert metric.compute(predictions=["1,200", "3", "x"], references=["1200", "3", "y"])["exact_match"] == 2 / 3
 
 
+def test_exact_match_takes_one_number_written_two_ways_as_equal():
+    """18.00 is 18 and 0.50 is .5: a right answer written with trailing or leading zeros or a plus sign counts,
+    both in the bench's metric and in the labelling checker; a different number still does not."""
+    from hf_judge.training.checkable import is_correct_number
+
+    metric = evaluate.load(str(METRICS / "exact_match"))
+    same = [("18.00", "18"), ("0.50", "0.5"), ("05", "5"), ("+7", "7"), ("-0", "0"), ("1,200.0", "1200"), ("2.", "2")]
+    other = [("18.01", "18"), ("180", "18"), ("-5", "5"), ("0.05", "0.5"), ("100", "1")]
+    preds, refs = zip(*same, *other, strict=True)
+    hits = metric.compute(predictions=list(preds), references=list(refs))["hits"]
+    assert hits == [1.0] * len(same) + [0.0] * len(other)
+    for (pred, ref), hit in zip([*same, *other], hits, strict=True):
+        assert is_correct_number(f"So the answer is \\boxed{{{pred}}}.", ref) == bool(hit), (pred, ref)
+
+
 @pytest.mark.slow  # packaged data from PyPI
 def test_humaneval_bench_with_opt_in(tmp_path, trio, tiny_tok):
     target, draft, judge = trio

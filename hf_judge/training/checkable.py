@@ -15,6 +15,7 @@ __all__ = [
     "extract_number",
     "gsm_style_items",
     "is_correct_number",
+    "norm_number",
     "question_split",
     "word_problems",
 ]
@@ -212,14 +213,22 @@ def extract_number(text: str) -> str | None:
     for pat in (r"\\boxed\{([^}]*)\}", r"answer(?: is)?[:\s]*\**\s*(-?\d[\d,]*(?:\.\d+)?)"):
         m = re.findall(pat, text, flags=re.IGNORECASE)
         if m and _NUM.search(m[-1]):
-            return _norm(_NUM.findall(m[-1])[-1])
+            return norm_number(_NUM.findall(m[-1])[-1])
     nums = _NUM.findall(text)
-    return _norm(nums[-1]) if nums else None
+    return norm_number(nums[-1]) if nums else None
 
 
-def _norm(x: str) -> str:
-    x = x.replace(",", "")
-    return x[:-2] if x.endswith(".0") else x
+def norm_number(x: str) -> str:
+    """One spelling per number: commas, a plus sign, leading zeros and trailing decimal zeros dropped
+    (``"+018.50"`` -> ``"18.5"``, ``"1,200.0"`` -> ``"1200"``, ``"-0"`` -> ``"0"``); anything that is not a
+    number comes back stripped of spaces and commas only."""
+    t = str(x).strip().replace(",", "")
+    m = re.fullmatch(r"([+-]?)(\d*)(?:\.(\d*))?", t)
+    if m is None or not (m.group(2) or m.group(3)):
+        return t
+    whole, frac = m.group(2).lstrip("0") or "0", (m.group(3) or "").rstrip("0")
+    num = whole + ("." + frac if frac else "")
+    return "-" + num if m.group(1) == "-" and num != "0" else num
 
 
 _BOXED = re.compile(r"\\boxed\{[^{}]*\}")
@@ -232,4 +241,4 @@ def boxed_answer_written(text: str) -> bool:
 
 def is_correct_number(response: str, answer: str) -> bool:
     got = extract_number(response)
-    return got is not None and got == _norm(str(answer))
+    return got is not None and got == norm_number(str(answer))

@@ -3,7 +3,9 @@
 import datasets
 import evaluate
 
-_DESCRIPTION = "Share of predictions equal to their reference after stripping spaces, commas and case."
+from hf_judge.training.checkable import norm_number
+
+_DESCRIPTION = "Share of predictions equal to their reference (spaces, commas and case stripped; numbers by value)."
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: list of str, the extracted final answers.
@@ -15,8 +17,7 @@ Returns:
 
 
 def _norm(x):
-    x = str(x).strip().lower().replace(",", "")
-    return x[:-2] if x.endswith(".0") else x
+    return norm_number(str(x).lower())
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
