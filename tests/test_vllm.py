@@ -19,7 +19,7 @@ from hf_judge.core.verify import prob_ratio, verify
 
 sys.path.insert(0, str(PLUGIN))
 from hf_judge_vllm.head import load_head  # noqa: E402
-from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy  # noqa: E402
+from hf_judge_vllm.rule import PLACEHOLDER, judge_greedy, request_stops  # noqa: E402
 from hf_judge_vllm.rule import prob_ratio as plugin_prob_ratio  # noqa: E402
 
 
@@ -85,6 +85,15 @@ def test_the_judge_never_keeps_a_draft_token_the_targets_processors_banned():
     assert out[0].tolist() == [3, 1, PLACEHOLDER] and (n_target, n_judge) == ([0], [1])
     out, _, n_judge = judge_greedy(draft, [2], argmax, bonus, sure, 0.5)
     assert out[0].tolist() == [3, 4, 2] and n_judge == [2]
+
+
+def test_each_requests_own_stop_tokens_are_found_in_its_drafts_alone():
+    """A request's own stop tokens (``stop_token_ids``) bar the judge in that request's drafts, not another's."""
+    draft = torch.tensor([5, 7, 5, 9, 9])
+    assert request_stops(draft, [2, 2, 1], [{5}, {9}, None]).tolist() == [True, False, False, True, False]
+    assert not request_stops(draft, [2, 2, 1], [None, set(), ()]).any()
+    with pytest.raises(ValueError):
+        request_stops(draft, [2, 2, 1], [{5}])  # one collection per request
 
 
 def test_a_floor_without_ratios_is_refused():

@@ -10,7 +10,8 @@ Four patches, installed once per process by the plugin entry point:
    keeps it for every scheduled token and returns the last hidden state alone, as the runner expects.
 3. ``GPUModelRunner._sample`` (the CPU runner inherits it) notes, before verification, each request's
    ``SamplingParams.extra_args`` in batch order: a request's own ``judge_threshold`` or ``judge_min_ratio``
-   there (OpenAI API: ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request.
+   there (OpenAI API: ``"vllm_xargs": {"judge_threshold": 0.9}``) overrides the engine's for that request;
+   and its stop token ids (eos and its own ``stop_token_ids``), none of which the judge keeps for it.
 4. ``RejectionSampler.forward``: for an engine configured with ``additional_config["hf_judge"]`` and
    a batch of greedy requests, the step's tokens come from :func:`hf_judge_vllm.rule.judge_greedy`
    (vLLM's own verification, extended by the judge) on the target's logits after the requests' own
@@ -31,7 +32,7 @@ import os
 import torch
 
 from .head import load_head
-from .rule import judge_greedy, prob_ratio
+from .rule import judge_greedy, prob_ratio, request_stops
 
 __all__ = ["SETTINGS", "TESTED_VLLM", "install", "judge_settings", "request_settings"]
 
@@ -41,7 +42,7 @@ log = logging.getLogger("vllm.hf_judge")  # under vLLM's logger, so its handlers
 _installed = False
 _last_hidden: dict[str, torch.Tensor] = {}
 _layer_hidden: dict[str, torch.Tensor] = {}  # "all": the head's layer, (T, H) for every scheduled token
-_step: dict[str, list] = {"request_args": []}  # this step's requests' extra_args, in batch order
+_step: dict[str, list] = {"request_args": [], "stops": []}  # this step's requests' extra_args and stop ids, in order
 # this process's totals. Counted as the sampler keeps tokens, before the scheduler cuts a request at its stop
 # token: the basis of vLLM's own accepted-token counter (its scheduler counts a step's accepted drafts from the
 # sampled tokens, then checks for stops), so the two add up; a kept run past a stop token counts in both.
@@ -190,8 +191,9 @@ def install() -> None:
 
     def sample(self, logits, spec_decode_metadata, *args, **kwargs):
         if spec_decode_metadata is not None:
-            states = [self.requests.get(r) for r in self.input_batch.req_ids]
-            _step["request_args"] = [getattr(getattr(s, "sampling_params", None), "extra_args", None) for s in states]
+            params = [getattr(self.requests.get(r), "sampling_params", None) for r in self.input_batch.req_ids]
+            _step["request_args"] = [getattr(p, "extra_args", None) for p in params]
+            _step["stops"] = [getattr(p, "all_stop_token_ids", None) for p in params]  # eos and its stop_token_ids
         return stock_sample(self, logits, spec_decode_metadata, *args, **kwargs)
 
     def logits_forward(self, lm_head, hidden_states, *args, **kwargs):
@@ -256,9 +258,10 @@ def install() -> None:
         # reads them: what it was trained on, as hf_judge hands it)
         scores = head.scores(hidden[rows + 1], raw, metadata.draft_token_ids)
         num_draft = metadata.num_draft_tokens
-        request_args = _step["request_args"]
+        request_args, stops = _step["request_args"], _step["stops"]
         if len(request_args) != len(num_draft):  # not noted for this step: the engine's settings for all
-            request_args = [None] * len(num_draft)
+            request_args, stops = [None] * len(num_draft), [None] * len(num_draft)
+        allowed &= ~request_stops(metadata.draft_token_ids, num_draft, stops)  # (N,) nor its request's own stops
         counts = torch.tensor(num_draft, dtype=torch.long)  # (B,)
         t, r = (
             torch.tensor(request_settings(request_args, name, defaults[name])).repeat_interleave(counts)  # (N,)

@@ -2,17 +2,18 @@
 
 vLLM flattens the draft tokens of all requests of a step. A draft token is kept if it is the target's
 own greedy choice OR the judge scores it strictly above the threshold, except that the judge never
-keeps a stop token, nor a token the target's logits processors banned (a -inf logit: bad words, allowed token
-ids, min_tokens), nor (with a floor ``min_ratio`` > 0) a token whose target probability ratio
-p(d) / max p is at most the floor; the first token kept by neither is replaced by the target's choice; if all of a
-request's drafts are kept, the target's bonus token follows. The same rule as ``hf_judge.verify``.
+keeps a stop token (the model's, or its request's own: :func:`request_stops`), nor a token the target's
+logits processors banned (a -inf logit: bad words, allowed token ids, min_tokens), nor (with a floor
+``min_ratio`` > 0) a token whose target probability ratio p(d) / max p is at most the floor; the first
+token kept by neither is replaced by the target's choice; if all of a request's drafts are kept, the
+target's bonus token follows. The same rule as ``hf_judge.verify``.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["PLACEHOLDER", "judge_greedy", "prob_ratio"]
+__all__ = ["PLACEHOLDER", "judge_greedy", "prob_ratio", "request_stops"]
 
 PLACEHOLDER = -1  # vLLM's PLACEHOLDER_TOKEN_ID: no token at this slot
 
@@ -23,6 +24,19 @@ def prob_ratio(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     import hf_judge)."""
     z = logits.float()  # (N, V)
     return (z.gather(-1, ids[:, None].long())[:, 0] - z.max(-1).values).exp()  # (N,)
+
+
+def request_stops(draft_ids: torch.Tensor, num_draft: list[int], stops: list) -> torch.Tensor:
+    """(N,) bool: whether each draft token is one of its own request's stop tokens (``stops``: one collection of
+    token ids per request, in batch order; None or empty: none)."""
+    own = torch.zeros(len(draft_ids), dtype=torch.bool)  # (N,)
+    ids = draft_ids.tolist()
+    start = 0
+    for k, stop in zip(num_draft, stops, strict=True):
+        if stop:
+            own[start : start + k] = torch.tensor([d in stop for d in ids[start : start + k]], dtype=torch.bool)
+        start += k
+    return own.to(draft_ids.device)
 
 
 def judge_greedy(
