@@ -49,7 +49,7 @@ def judge_greedy(
     stop_ids: torch.Tensor | None = None,  # (E,) tokens the judge may not keep
     ratios: torch.Tensor | None = None,  # (N,) p(d) / max p of each draft token under the target
     min_ratio: float | torch.Tensor = 0.0,  # the floor: one for the batch, or (N,); 0: none
-    allowed: torch.Tensor | None = None,  # (N,) bool: False where a processor set the target's logit of d to -inf
+    allowed: torch.Tensor | None = None,  # (N,) bool: False where the judge may not keep d (banned, a request stop)
 ) -> tuple[torch.Tensor, list[int], list[int]]:
     """``(out, n_target, n_judge_only)``: out (B, max(num_draft)+1) holds each request's new tokens then
     PLACEHOLDER; per request the kept drafts that the target agreed with, and those only the judge kept."""
