@@ -233,10 +233,46 @@ def test_stopping_criteria_and_streamer(prompt):
         stopping_criteria=StoppingCriteriaList([StopAt()]),
         streamer=streamer,
     )
-    assert prompt.shape[1] + 10 <= out.shape[1] <= prompt.shape[1] + 10 + 3
+    assert out.shape[1] == prompt.shape[1] + 10  # stops where the criterion first holds, not after the whole step
     assert streamer.ended
     assert streamer.chunks[0] == prompt[0].tolist()  # generate() streams the prompt first
     assert sum(streamer.chunks[1:], []) == out[0, prompt.shape[1] :].tolist()
+
+
+class StopAfterToken(StoppingCriteria):
+    """Holds once the sequence ends in ``token`` (as a stop string does once its text is written)."""
+
+    def __init__(self, token: int):
+        self.token = token
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return input_ids[:, -1] == self.token
+
+
+@pytest.mark.parametrize("k", [3, 6])
+def test_a_stopping_criterion_met_inside_a_step_ends_the_answer_there(k, prompt):
+    """Lossless at threshold 1.0 under a user's stopping criterion: the tokens a step keeps after the one
+    where the criterion first holds are not part of the answer (as plain generate never writes them)."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    draft = tiny_model(seed=0)  # the draft agrees with the target: every step keeps k tokens
+    set_draft_len(draft, k)
+    greedy = target.generate(prompt, max_new_tokens=NEW, do_sample=False)[0, prompt.shape[1] :]
+    stop = next(int(t) for i, t in enumerate(greedy) if i % (k + 1) != k and t not in greedy[:i])  # mid-step
+    criteria = StoppingCriteriaList([StopAfterToken(stop)])
+    ref = target.generate(prompt, max_new_tokens=NEW, do_sample=False, stopping_criteria=criteria)
+    assert int(ref[0, -1]) == stop and ref.shape[1] < prompt.shape[1] + NEW
+    out = target.generate(
+        prompt,
+        max_new_tokens=NEW,
+        do_sample=False,
+        stopping_criteria=criteria,
+        assistant_model=draft,
+        judge=never(),
+        return_dict_in_generate=True,
+        output_scores=True,
+    )
+    assert torch.equal(out.sequences, ref)
+    assert out.acceptance.new_tokens == len(out.scores) == ref.shape[1] - prompt.shape[1]
 
 
 def test_output_scores_match_sequence(prompt):

@@ -105,6 +105,27 @@ def test_smollm2_loads_from_cache_and_judge_path_matches_greedy(smol, smol_tok):
     assert s.histogram[4] >= s.steps - 1 and s.accepted_judge_only == 0
 
 
+@pytest.mark.slow
+def test_stop_strings_end_a_judge_decoded_answer_where_they_end_a_plain_one(smol, smol_tok):
+    """``stop_strings`` (with ``tokenizer=``) work under judge decoding, and at threshold 1.0 the answer
+    stops at the same token as plain greedy's, even when the stop string is written mid-step."""
+    ids = smol_tok.apply_chat_template(
+        [{"role": "user", "content": "Describe the sky in one sentence."}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )["input_ids"]
+    kw = {"max_new_tokens": 48, "do_sample": False, "stop_strings": ["."], "tokenizer": smol_tok}
+    ref = smol.generate(ids, **kw)
+    assert smol_tok.decode(ref[0, ids.shape[1] :]).endswith(".") and ref.shape[1] < ids.shape[1] + 48
+    never = hf_judge.JudgeHead(hf_judge.JudgeHeadConfig(hidden_size=576, threshold=1.0))
+    out = hf_judge.generate(
+        smol, ids, assistant_model=smol, judge=never, num_assistant_tokens=8, assistant_confidence_threshold=0.0, **kw
+    )
+    assert (ref.shape[1] - ids.shape[1]) % 9  # the draft is the target: steps of 9 tokens, the "." inside one
+    assert torch.equal(out, ref)
+
+
 def test_alias_and_hub_id_name_the_same_model(tmp_path):
     import warnings
 

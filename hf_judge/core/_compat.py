@@ -18,7 +18,7 @@ from functools import cache
 import torch
 import transformers
 from packaging.version import Version
-from transformers import DynamicCache, GenerationConfig, GenerationMixin
+from transformers import DynamicCache, GenerationConfig, GenerationMixin, StoppingCriteriaList, StopStringCriteria
 from transformers.generation.utils import GenerateDecoderOnlyOutput
 
 from .errors import InputError
@@ -233,5 +233,17 @@ def quiet_stock_assisted_generation():
 
 
 def generate_with(model, decode_fn, *args, **kwargs):
-    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``)."""
+    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``).
+
+    For a callable ``custom_generate`` transformers (5.23-5.24, ``_extract_generation_mode_kwargs``) drops
+    the ``tokenizer`` argument, so ``stop_strings`` would find no tokenizer: their criterion is built here
+    and handed to generate() as a stopping criterion instead.
+    """
+    tokenizer = kwargs.pop("tokenizer", None)
+    config = kwargs.get("generation_config") or model.generation_config
+    stops = kwargs.get("stop_strings", config.stop_strings)
+    if tokenizer is not None and stops:
+        criteria = StoppingCriteriaList(kwargs.get("stopping_criteria") or [])
+        criteria.append(StopStringCriteria(tokenizer=tokenizer, stop_strings=stops))
+        kwargs.update(stopping_criteria=criteria, stop_strings=None)
     return GenerationMixin.generate(model, *args, custom_generate=decode_fn, **kwargs)

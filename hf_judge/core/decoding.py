@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
+from transformers import EosTokenCriteria, MaxLengthCriteria, StoppingCriteriaList
 
 from . import _compat
 from .errors import InputError
@@ -274,6 +275,11 @@ def judge_decode(
     buf = input_ids.new_empty((1, P + max_length))  # (1, max_length of generate)
     buf[:, :P], buf[:, P : P + n] = pad, input_ids
 
+    # the criteria to check after every kept token, not only at the step's end (length and eos are cut below)
+    inner_stops = StoppingCriteriaList(
+        c for c in stopping_criteria if not isinstance(c, MaxLengthCriteria | EosTokenCriteria)
+    )
+
     def process(end, logits, start):  # row i sees the sequence up to start + i, as generate() holds it
         return _process(logits_processor, buf[:, : P + end], logits, P + start)
 
@@ -323,6 +329,9 @@ def judge_decode(
             if hit.numel():
                 new = new[: int(hit[0]) + 1]
         buf[0, P + cur : P + cur + len(new)] = new
+        if inner_stops:  # a criterion (a stop string, say) that holds inside the step ends the answer there
+            held = (j for j in range(1, len(new)) if bool(inner_stops(buf[:, : P + cur + j], None).all()))
+            new = new[: next(held, len(new))]
         n = cur + len(new)
 
         # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)

@@ -128,9 +128,11 @@ def _import_block(imports: list[str]) -> str:
     for name in sorted(plain):
         groups[name.split(".")[0] in sys.stdlib_module_names].append((name, f"import {name}"))
     for mod, names in sorted(froms.items()):
-        groups[mod.split(".")[0] in sys.stdlib_module_names].append(
-            (mod, f"from {mod} import {', '.join(sorted(names))}")
-        )
+        names = sorted(names, key=lambda n: (not n.isupper(), not n[0].isupper(), n.lower()))  # ruff's isort order
+        line = f"from {mod} import {', '.join(names)}"
+        if len(line) > 120:  # ruff's line length: one name per line
+            line = f"from {mod} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+        groups[mod.split(".")[0] in sys.stdlib_module_names].append((mod, line))
     return "\n\n".join(
         "\n".join(line for _, line in sorted(g, key=lambda x: (x[1].startswith("from"), x[0])))
         for g in (groups[True], groups[False])

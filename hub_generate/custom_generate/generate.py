@@ -23,7 +23,15 @@ from functools import cache
 import torch
 import transformers
 from packaging.version import Version
-from transformers import DynamicCache, GenerationConfig, GenerationMixin
+from transformers import (
+    DynamicCache,
+    EosTokenCriteria,
+    GenerationConfig,
+    GenerationMixin,
+    MaxLengthCriteria,
+    StoppingCriteriaList,
+    StopStringCriteria,
+)
 from transformers.generation.utils import GenerateDecoderOnlyOutput
 
 _compat = sys.modules[__name__]  # the compatibility functions below, under the name the loop uses
@@ -497,7 +505,19 @@ def quiet_stock_assisted_generation():
 
 
 def generate_with(model, decode_fn, *args, **kwargs):
-    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``)."""
+    """``GenerationMixin.generate`` with ``decode_fn`` as its decoding loop (``custom_generate``).
+
+    For a callable ``custom_generate`` transformers (5.23-5.24, ``_extract_generation_mode_kwargs``) drops
+    the ``tokenizer`` argument, so ``stop_strings`` would find no tokenizer: their criterion is built here
+    and handed to generate() as a stopping criterion instead.
+    """
+    tokenizer = kwargs.pop("tokenizer", None)
+    config = kwargs.get("generation_config") or model.generation_config
+    stops = kwargs.get("stop_strings", config.stop_strings)
+    if tokenizer is not None and stops:
+        criteria = StoppingCriteriaList(kwargs.get("stopping_criteria") or [])
+        criteria.append(StopStringCriteria(tokenizer=tokenizer, stop_strings=stops))
+        kwargs.update(stopping_criteria=criteria, stop_strings=None)
     return GenerationMixin.generate(model, *args, custom_generate=decode_fn, **kwargs)
 
 
@@ -749,6 +769,11 @@ def judge_decode(
     buf = input_ids.new_empty((1, P + max_length))  # (1, max_length of generate)
     buf[:, :P], buf[:, P : P + n] = pad, input_ids
 
+    # the criteria to check after every kept token, not only at the step's end (length and eos are cut below)
+    inner_stops = StoppingCriteriaList(
+        c for c in stopping_criteria if not isinstance(c, MaxLengthCriteria | EosTokenCriteria)
+    )
+
     def process(end, logits, start):  # row i sees the sequence up to start + i, as generate() holds it
         return _process(logits_processor, buf[:, : P + end], logits, P + start)
 
@@ -798,6 +823,9 @@ def judge_decode(
             if hit.numel():
                 new = new[: int(hit[0]) + 1]
         buf[0, P + cur : P + cur + len(new)] = new
+        if inner_stops:  # a criterion (a stop string, say) that holds inside the step ends the answer there
+            held = (j for j in range(1, len(new)) if bool(inner_stops(buf[:, : P + cur + j], None).all()))
+            new = new[: next(held, len(new))]
         n = cur + len(new)
 
         # 4. roll both caches back to what the sequence now holds (the last token is not fed yet)
