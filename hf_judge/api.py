@@ -11,8 +11,7 @@ import os
 import types
 
 from .core import decoding
-from .core.scorers import SCORERS, scorer_from_spec
-from .registry.judges import load_judge
+from .registry.judges import load_judge_or_rule
 
 __all__ = ["enable", "generate", "resolve_judge"]
 
@@ -20,11 +19,8 @@ __all__ = ["enable", "generate", "resolve_judge"]
 def resolve_judge(judge, model):
     """A loaded judge for ``judge``: a head, a folder, a Hub repo id, ``"default"``, or a training-free rule
     (``"top-k:2"``, ``"ratio:0.3"``, ``"entropy:0.4"``); heads land on ``model``'s device."""
-    if isinstance(judge, str) and judge.partition(":")[0] in SCORERS:
-        return scorer_from_spec(judge)
     if isinstance(judge, str | os.PathLike):
-        judge = load_judge(str(judge), target=getattr(model, "name_or_path", None) or None)
-        judge = judge.to(model.device)
+        return load_judge_or_rule(str(judge), target=getattr(model, "name_or_path", None) or None, device=model.device)
     return judge
 
 

@@ -278,6 +278,21 @@ def test_generate_streams_text_and_reports_acceptance(smol_head_dir, capfd):
     assert "tok/s]" in err and "steps=" in err and "judge-only" in err and "mean accepted/step" in err
 
 
+@pytest.mark.slow
+def test_generate_takes_a_training_free_rule_as_its_judge(capfd):
+    """``--judge top-k:2`` is the same rule as ``judge="top-k:2"`` in ``hf_judge.generate``: no head to load."""
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct", "--judge", "top-k:2"]
+    assert main(["generate", "Say hello.", *smol, "--max-new-tokens", "10"]) == 0
+    out, err = capfd.readouterr()
+    assert out.strip() and "judge-only" in err
+
+
+def test_a_bad_rule_knob_is_named_before_any_model_loads(capsys):
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    assert main(["generate", "hi", "--judge", "top-k:two", *smol]) == 2
+    assert "scorer 'top-k:two': the knob 'two' is not a number" in capsys.readouterr().err
+
+
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
     """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
     from hf_judge import cli

@@ -41,7 +41,12 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bo
     p.add_argument("--target", default=DEFAULT_TARGET, help="target: alias, Hub id or path (default: %(default)s)")
     p.add_argument("--draft", default=DEFAULT_DRAFT, help="draft: alias, Hub id or path (default: %(default)s)")
     if judge:
-        p.add_argument("--judge", default="default", help="judge head: path, Hub repo, or 'default' (shipped head)")
+        p.add_argument(
+            "--judge",
+            default="default",
+            help="judge head: path, Hub repo, or 'default' (shipped head); or a training-free rule: "
+            "top-k:2, ratio:0.3, entropy:0.3",
+        )
         p.add_argument("--judge-threshold", type=float, default=None, help="judge threshold (default: the head's own)")
     p.add_argument(
         "-k",
@@ -109,13 +114,13 @@ def setup_device(args):
 def load_models(args, need_judge: bool = True, need_draft: bool = True):
     """``(tokenizer, target, draft | None, judge | None)`` as the model options say."""
     from ..core.decoding import check_judge_fits
-    from ..registry.judges import load_judge
+    from ..registry.judges import load_judge_or_rule
     from ..registry.packaged import check_tokenizers, load_model, load_tokenizer, validate_name
 
     dtype = setup_device(args)
     for name in (args.target, args.draft) if need_draft else (args.target,):
         validate_name(name)
-    judge = load_judge(args.judge, target=args.target).to(args.device) if need_judge else None  # cheap: first
+    judge = load_judge_or_rule(args.judge, target=args.target, device=args.device) if need_judge else None  # first
     tok = load_tokenizer(args.target)
     if need_draft:
         check_tokenizers(tok, load_tokenizer(args.draft))

@@ -8,9 +8,10 @@ from safetensors import SafetensorError
 
 from ..core.errors import InputError
 from ..core.modeling_judge import JudgeHead
+from ..core.scorers import SCORERS, scorer_from_spec
 from .packaged import same_model
 
-__all__ = ["SHIPPED", "load_judge", "shipped_head_dir"]
+__all__ = ["SHIPPED", "load_judge", "load_judge_or_rule", "shipped_head_dir"]
 
 _HEADS = Path(__file__).parent / "heads"
 SHIPPED = {  # target alias -> folder under hf_judge/heads
@@ -57,3 +58,12 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
             "its scores mean nothing for another model; train one for this target with `hf-judge train`"
         )
     return head
+
+
+def load_judge_or_rule(name: str, target: str | None = None, device=None):
+    """What a judge's name means: a training-free rule for a spec (``"top-k:2"``, ``"ratio:0.3"``,
+    ``"entropy:0.4"``), else the head :func:`load_judge` finds for ``target`` (moved to ``device`` if given)."""
+    if name.partition(":")[0] in SCORERS:
+        return scorer_from_spec(name)
+    head = load_judge(name, target=target)
+    return head if device is None else head.to(device)
