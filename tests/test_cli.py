@@ -293,6 +293,25 @@ def test_a_bad_rule_knob_is_named_before_any_model_loads(capsys):
     assert "scorer 'top-k:two': the knob 'two' is not a number" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["generate", "hi", "--max-new-tokens", "0"], "argument --max-new-tokens: 0 is not a positive"),
+        (["generate", "hi", "--sample", "--temperature", "0"], "argument --temperature: 0 is not a positive"),
+        (["generate", "hi", "--sample", "--temperature", "nan"], "argument --temperature: nan is not a positive"),
+        (["demo", "--max-new-tokens", "-3"], "argument --max-new-tokens: -3 is not a positive"),
+        (["generate", "hi", "--threads", "0"], "argument --threads: 0 is not a positive"),
+    ],
+)
+def test_a_count_or_temperature_out_of_range_is_named_before_any_work(argv, named, capsys):
+    """Before: --max-new-tokens and --temperature loaded both models and ended in a transformers traceback."""
+    from hf_judge.cli import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(argv)
+    assert e.value.code == 2 and named in capsys.readouterr().err
+
+
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
     """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
     from hf_judge import cli

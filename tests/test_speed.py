@@ -152,3 +152,9 @@ def test_converting_a_mapped_checkpoint_gives_its_pages_back(tmp_path, convert):
         got = model(ids).logits
     err = ((got - want).norm() / want.norm()).item()
     assert err < (1e-5 if convert == "onednn" else 0.05), err  # int8: a nearby model, not the same one
+
+
+@pytest.mark.parametrize(("change", "named"), [({"repeats": 0}, "repeats=0"), ({"prompt_len": 0}, "prompt_len=0")])
+def test_measure_costs_names_a_count_out_of_range(change, named):
+    with pytest.raises(hf_judge.core.errors.InputError, match=named):
+        measure_costs(tiny_model(seed=0), tiny_model(layers=1, seed=1), ks=(2,), **change)

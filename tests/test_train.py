@@ -1195,3 +1195,25 @@ def test_head_proba_on_extracted_features_is_what_the_head_scores_in_decoding():
         head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=HIDDEN, logit_features=reads))
         want = head.predict_proba(X, logits, draft) if reads else head.predict_proba(X)
         assert torch.allclose(head_proba(head, X, logit_features(logits, draft)), want)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"max_new_tokens": 0}, "max_new_tokens=0"),
+        ({"max_mismatches": -1}, "max_mismatches=-1"),
+        ({"max_positives": -2}, "max_positives=-2"),
+    ],
+)
+def test_auto_label_names_a_count_out_of_range(change, named, tiny_tok):
+    target, draft = tiny_for(tiny_tok, layers=1, seed=0), tiny_for(tiny_tok, layers=1, seed=1)
+    items = [{"question": "1+1?", "answer": "2"}]
+    with pytest.raises(InputError, match=named):
+        auto_label(target, draft, tiny_tok, items, checker=lambda text, ans: True, progress=False, **change)
+
+
+def test_no_items_to_label_is_named():
+    from hf_judge.training.data import auto_items
+
+    with pytest.raises(InputError, match="n_items=0"):
+        auto_items("math-steps", 0, seed=1)

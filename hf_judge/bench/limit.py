@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..core import _compat
+from ..core.errors import InputError
 
 __all__ = ["Costs", "expected_tokens", "measure_costs"]
 
@@ -119,6 +120,8 @@ def measure_costs(
     target, draft, *, prompt_len: int = 200, ks: tuple[int, ...] = (1, 2, 4, 6, 8, 12, 16), repeats: int = 5
 ) -> Costs:
     """Time cached forwards of the target over 1 and k+1 tokens and of the draft over one token."""
+    if prompt_len < 1 or repeats < 1 or not ks or min(ks) < 1:
+        raise InputError(f"prompt_len={prompt_len} and repeats={repeats} must be at least 1, and each of ks={ks}")
     vocab = min(target.config.get_text_config(decoder=True).vocab_size, 1000)
     g = torch.Generator().manual_seed(0)
     ctx = torch.randint(10, vocab, (1, prompt_len + max(ks) + 1), generator=g).to(target.device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 
@@ -19,6 +20,26 @@ DEFAULT_DRAFT_QUANT = "auto"
 def command_line() -> str:
     """The command being run, quoted so that it can be pasted back into a shell (for result files)."""
     return "hf-judge " + shlex.join(sys.argv[1:])
+
+
+def _number(kind: type, lowest: float, what: str):
+    """An argparse ``type``: ``kind`` of the text, refused (naming the value) below ``lowest``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value >= lowest:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return value
+
+    parse.__name__ = what  # argparse names the type by it in its own messages
+    return parse
+
+
+positive_int = _number(int, 1, "a positive integer")
+positive_float = _number(float, math.ulp(0.0), "a positive number")  # the least float above 0
 
 
 def add_min_ratio_arg(p: argparse.ArgumentParser) -> None:
@@ -85,7 +106,7 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bo
         "(default: auto = oneDNN on the CPU in float32)",
     )
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's own choice)")
 
 
 def setup_device(args):
@@ -95,10 +116,6 @@ def setup_device(args):
     from ..registry.hardware import native_bf16, resolve_dtype
 
     if args.threads is not None:
-        if args.threads < 1:
-            from ..core.errors import InputError
-
-            raise InputError(f"--threads {args.threads} must be at least 1")
         torch.set_num_threads(args.threads)
     dtype = resolve_dtype(args.dtype, args.device)
     if args.dtype == "auto":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_min_ratio_arg, add_model_args, load_models, prompt_tensor
+from .common import add_min_ratio_arg, add_model_args, load_models, positive_float, positive_int, prompt_tensor
 
 __all__ = ["DEMO_PROMPTS", "add_run_commands"]
 
@@ -130,9 +130,9 @@ def add_run_commands(sub) -> None:
     p.add_argument("prompt", help="the user prompt")
     add_model_args(p)
     add_min_ratio_arg(p)
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--max-new-tokens", type=positive_int, default=128)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--temperature", type=positive_float, default=0.7)
     p.add_argument("--no-chat", action="store_true", help="do not apply the chat template")
     p.set_defaults(func=cmd_generate)
 
@@ -140,6 +140,6 @@ def add_run_commands(sub) -> None:
     add_model_args(p)
     add_min_ratio_arg(p)
     p.add_argument("--prompt", action="append", help="a prompt (repeatable; default: three built-in prompts)")
-    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--max-new-tokens", type=positive_int, default=96)
     p.add_argument("--no-limit", action="store_true", help="skip the limit meter after the runs")
     p.set_defaults(func=cmd_demo)

@@ -335,6 +335,11 @@ def auto_label(
     items = list(items)
     if window < 1 or tolerance < 0:
         raise InputError(f"window={window} must be at least 1 and tolerance={tolerance} at least 0")
+    if max_new_tokens < 1 or max_mismatches < 0 or max_positives < 0:
+        raise InputError(
+            f"max_new_tokens={max_new_tokens} must be at least 1, max_mismatches={max_mismatches} and "
+            f"max_positives={max_positives} at least 0"
+        )
     settings = dict(
         checker=checker,
         max_new_tokens=max_new_tokens,
@@ -622,6 +627,8 @@ def auto_items(items: str, n_items: int, seed: int, allow_code_exec: bool = Fals
 
     if items not in AUTO_ITEMS:
         raise InputError(f"items={items!r} is not one of {AUTO_ITEMS}")
+    if n_items < 1:
+        raise InputError(f"n_items={n_items} must be at least 1: there is nothing to label")
     if items in ("programs", "program-stubs") and not allow_code_exec:
         raise InputError(
             f"items={items!r} labels by running model-written code: opt in with allow_code_exec=True "
