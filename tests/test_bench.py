@@ -201,6 +201,51 @@ def test_bench_config_errors(kwargs, match):
         BenchConfig(**kwargs)
 
 
+def test_a_boxed_expression_is_read_whole_not_as_one_of_its_numbers():
+    """\\boxed{\\frac{3}{4}} is not the answer 3 (nor 4), and MMATH's gold answers written in $...$ (``$7$``,
+    ``$\\frac{3}{4}$``) can be matched: before, every one of them counted wrong and a fraction counted as its
+    numerator; a boxed number with a unit, a sign or a worked equation still reads as that number."""
+    from hf_judge.training.checkable import extract_number, is_correct_number
+
+    right = [
+        ("\\boxed{\\frac{3}{4}}", "$\\frac{3}{4}$"),
+        ("\\boxed{\\dfrac{3}{4}}", "$\\frac{3}{4}$"),
+        ("\\boxed{7}", "$7$"),
+        ("\\boxed{2\\sqrt{2}}", "$2\\sqrt{2}$"),
+        ("\\boxed{12 \\text{ apples}}", "12"),
+        ("\\boxed{\\$1,234.50}", "1234.5"),
+        ("\\boxed{50\\%}", "50"),
+        ("\\boxed{5 + 7 = 12}", "12"),
+        ("\\boxed{x = -3}", "-3"),
+        ("The answer is 42.", "42"),
+    ]
+    wrong = [
+        ("\\boxed{\\frac{3}{4}}", "3"),
+        ("\\boxed{\\frac{3}{4}}", "4"),
+        ("\\boxed{1.5e3}", "3"),
+        ("\\boxed{2\\sqrt{2}}", "2"),
+    ]
+    for response, gold in right:
+        assert is_correct_number(response, gold), (response, gold, extract_number(response))
+    for response, gold in wrong:
+        assert not is_correct_number(response, gold), (response, gold, extract_number(response))
+    metric = evaluate.load(str(METRICS / "exact_match"))
+    preds = [extract_number(r) for r, _ in [*right, *wrong]]
+    hits = metric.compute(predictions=preds, references=[g for _, g in [*right, *wrong]])["hits"]
+    assert hits == [1.0] * len(right) + [0.0] * len(wrong)
+
+
+@pytest.mark.slow  # packaged data from PyPI
+def test_every_mmath_gold_answer_boxed_as_written_counts_right():
+    """Before: 18 of MMATH's 374 gold answers ($7$, $\\frac{3}{4}$, ...) could never be matched."""
+    from hf_judge.training.checkable import is_correct_number
+
+    examples = load_task("mmath", None)
+    boxed = {e["answer"]: f"\\boxed{{{e['answer'].strip('$')}}}" for e in examples}
+    missed = [gold for gold, response in boxed.items() if not is_correct_number(response, gold)]
+    assert len(examples) == 374 and len(boxed) > 150 and missed == []
+
+
 @pytest.mark.slow  # packaged data from PyPI
 def test_packaged_task_data_loads():
     he = load_task("humaneval", 3)

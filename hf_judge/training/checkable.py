@@ -12,9 +12,11 @@ __all__ = [
     "SPLITS",
     "boxed_answer_written",
     "draw_distinct",
+    "boxed_contents",
     "extract_number",
     "gsm_style_items",
     "is_correct_number",
+    "norm_answer",
     "norm_number",
     "question_split",
     "word_problems",
@@ -208,14 +210,47 @@ def question_split(question: str) -> str:
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
+def boxed_contents(text: str) -> list[str]:
+    """The contents of every ``\\boxed{...}`` in ``text``, nested braces kept (``\\boxed{\\frac{3}{4}}``)."""
+    out, i, opening = [], 0, "\\boxed{"
+    while (start := text.find(opening, i)) != -1:
+        depth, j = 1, start + len(opening)
+        while j < len(text) and depth:
+            depth += (text[j] == "{") - (text[j] == "}")
+            j += 1
+        if depth == 0:
+            out.append(text[start + len(opening) : j - 1])
+        i = start + len(opening)
+    return out
+
+
 def extract_number(text: str) -> str | None:
-    """The final answer of a response: a boxed number, else the number after 'answer', else the last number."""
-    for pat in (r"\\boxed\{([^}]*)\}", r"answer(?: is)?[:\s]*\**\s*(-?\d[\d,]*(?:\.\d+)?)"):
-        m = re.findall(pat, text, flags=re.IGNORECASE)
-        if m and _NUM.search(m[-1]):
-            return norm_number(_NUM.findall(m[-1])[-1])
+    """The final answer of a response, as :func:`norm_answer` spells it: the last ``\\boxed{...}`` holding a digit
+    (read whole: a fraction is not its numerator), else the number after 'answer', else the last number."""
+    boxed = [b for b in boxed_contents(text) if re.search(r"\d", b)]
+    if boxed:
+        return norm_answer(boxed[-1])
+    m = re.findall(r"answer(?: is)?[:\s]*\**\s*(-?\d[\d,]*(?:\.\d+)?)", text, flags=re.IGNORECASE)
+    if m:
+        return norm_number(m[-1])
     nums = _NUM.findall(text)
     return norm_number(nums[-1]) if nums else None
+
+
+# what a final answer may carry that is not its value: spaces, $...$, LaTeX spacing, units in \text{}, percent, degrees
+_DECOR = re.compile(
+    r"\\(?:text|mathrm|mbox|textbf)\{[^{}]*\}|\\?\$|\\?%|\\[!,;: ]|\\left|\\right|\^\{?\\circ\}?|\\circ|\s"
+)
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]+(?![\dA-Za-z])")  # a word, not a LaTeX command nor 1.5e3's e
+
+
+def norm_answer(x: str) -> str:
+    """One spelling per final answer, the gold one and the model's alike: decoration dropped (spaces,
+    ``$...$``, ``\\text{...}`` units, ``\\%``, degrees, words beside a number), the value after a last ``=``
+    (``5 + 7 = 12``, ``x = -3``), then a number by value (:func:`norm_number`) or an expression as written
+    (``\\dfrac`` and ``\\tfrac`` as ``\\frac``)."""
+    t = _DECOR.sub("", str(x)).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rsplit("=", 1)[-1]
+    return norm_number(_WORD.sub("", t) if re.search(r"\d", t) else t)  # words go beside a number: "12 apples"
 
 
 def norm_number(x: str) -> str:
@@ -241,4 +276,4 @@ def boxed_answer_written(text: str) -> bool:
 
 def is_correct_number(response: str, answer: str) -> bool:
     got = extract_number(response)
-    return got is not None and got == norm_number(str(answer))
+    return got is not None and got == norm_answer(str(answer))

@@ -3,9 +3,12 @@
 import datasets
 import evaluate
 
-from hf_judge.training.checkable import norm_number
+from hf_judge.training.checkable import norm_answer
 
-_DESCRIPTION = "Share of predictions equal to their reference (spaces, commas and case stripped; numbers by value)."
+_DESCRIPTION = (
+    "Share of predictions equal to their reference (spaces, commas, case and decoration such as $...$ stripped; "
+    "numbers by value)."
+)
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: list of str, the extracted final answers.
@@ -17,7 +20,7 @@ Returns:
 
 
 def _norm(x):
-    return norm_number(str(x).lower())
+    return norm_answer(str(x).lower())
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
