@@ -315,6 +315,21 @@ def test_code_program_takes_a_whole_function_written_indented_and_keeps_a_body_w
     assert results == [[True], [True]]
 
 
+def test_code_eval_runs_each_program_in_the_labellers_sandbox(tmp_path, monkeypatch):
+    """Model-written code the bench grades runs as the labeller's does (``run_sandboxed``): in an empty temporary
+    folder, with a clean environment and CPU and memory limits. Before: in the caller's working directory, with
+    its whole environment (a program could write beside the user's files and read their tokens)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
+    monkeypatch.setenv("HF_JUDGE_TEST_SECRET", "x")
+    metric = evaluate.load(str(METRICS / "code_eval"))
+    writes = "open('escaped.txt', 'w').write('x')"
+    reads = "import os\nassert 'HF_JUDGE_TEST_SECRET' not in os.environ"
+    _, results = metric.compute(predictions=[[writes], [reads], ["assert False"]], references=["", "", ""], k=[1])
+    assert not (tmp_path / "escaped.txt").exists()
+    assert results == [[True], [True], [False]]
+
+
 def test_code_eval_refuses_without_opt_in():
     metric = evaluate.load(str(METRICS / "code_eval"))
     os.environ.pop("HF_ALLOW_CODE_EVAL", None)

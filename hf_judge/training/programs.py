@@ -29,6 +29,7 @@ __all__ = [
     "passes_tests",
     "programming_stubs",
     "programming_tasks",
+    "run_sandboxed",
     "with_stub",
 ]
 
@@ -86,7 +87,14 @@ def passes_tests(response: str, tests: str, timeout: float = 10.0, stub: str | N
     dedented, as the bench's grader (:func:`hf_judge.bench.tasks.code_program`) takes it.
     """
     code = extract_code(response)
-    program = f"{with_stub(code, stub) if stub else textwrap.dedent(code)}\n\n{tests}\n"
+    return run_sandboxed(f"{with_stub(code, stub) if stub else textwrap.dedent(code)}\n\n{tests}\n", timeout)
+
+
+def run_sandboxed(program: str, timeout: float = 10.0) -> bool:
+    """Whether ``program`` exits cleanly, run in its own isolated Python (``-I``) in an empty temporary folder, with
+    a clean environment and limits on CPU time (5 s: a busy loop fails) and memory (1 GiB). The wall-clock
+    ``timeout`` is a backstop for code that waits; since a loaded or paused machine can also run past it, a
+    timed-out run is tried once more with three times the timeout before it counts as a failure."""
     for wall in (timeout, 3 * timeout):
         with tempfile.TemporaryDirectory() as tmp:
             try:

@@ -1,17 +1,17 @@
 """pass@k of generated programs against unit tests (shipped with hf_judge so it loads offline).
 
 Executes untrusted model-written code: it refuses to run unless HF_ALLOW_CODE_EVAL=1 is set.
-Each program runs in its own Python subprocess with a timeout.
+Each program runs in hf_judge's sandbox, as the labeller's do (``run_sandboxed``: its own isolated Python in an
+empty temporary folder, a clean environment, CPU and memory limits, a timeout).
 """
 
 import os
-import subprocess
-import sys
-import tempfile
 
 import datasets
 import evaluate
 import numpy as np
+
+from hf_judge.training.programs import run_sandboxed
 
 _DESCRIPTION = "pass@k: the chance that at least one of k samples passes the unit tests (Chen et al., 2021)."
 _KWARGS_DESCRIPTION = """
@@ -23,18 +23,6 @@ Args:
 Returns:
     pass_at_k: dict "pass@k" -> float; results: list of lists of bool.
 """
-
-
-def _passes(program, timeout):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(program)
-    try:
-        proc = subprocess.run([sys.executable, f.name], capture_output=True, timeout=timeout)
-        return proc.returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-    finally:
-        os.unlink(f.name)
 
 
 def _estimate(n, c, k):
@@ -62,7 +50,7 @@ class CodeEval(evaluate.Metric):
                 "(preferably inside a sandbox)"
             )
         results = [
-            [_passes(c + "\n\n" + test, timeout) for c in cands]
+            [run_sandboxed(c + "\n\n" + test, timeout) for c in cands]
             for cands, test in zip(predictions, references, strict=True)
         ]
         pass_at_k = {}
