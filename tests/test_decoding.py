@@ -343,6 +343,9 @@ def test_functional_generate_matches_enable(prompt):
         ({"assistant_model": None}, "assistant_model"),
         ({"judge_threshold": 1.5}, "judge_threshold=1.5"),
         ({"num_return_sequences": 2, "do_sample": True}, "num_return_sequences"),
+        ({"judge": 3}, "judge=3 .int. is neither a judge head nor a scorer"),
+        ({"judge": "/no/such/folder"}, "no judge head folder at /no/such/folder"),
+        ({"judge": "./no-such-head"}, "no judge head folder at ./no-such-head"),
     ],
 )
 def test_bad_input_gets_a_clear_error(change, match, prompt):
@@ -353,6 +356,14 @@ def test_bad_input_gets_a_clear_error(change, match, prompt):
     kwargs.update(change)
     with pytest.raises(ValueError, match=match):
         target.generate(ids, **kwargs)
+
+
+def test_a_prompt_given_as_embeddings_is_named(prompt):
+    """Before: 'the prompt is empty' (generate hands the loop no token ids for an inputs_embeds prompt)."""
+    target = hf_judge.enable(tiny_model(seed=0))
+    embeds = target.get_input_embeddings()(prompt)
+    with pytest.raises(ValueError, match="inputs_embeds is not supported.*input_ids"):
+        target.generate(inputs_embeds=embeds, max_new_tokens=4, assistant_model=tiny_model(seed=1), judge=never())
 
 
 def test_threshold_without_judge_is_an_error(prompt):

@@ -670,6 +670,18 @@ def check_hidden_layer(model, layer: int, why: str = "") -> None:
         )
 
 
+def check_judge(judge) -> None:
+    """Raise unless ``judge`` is a judge: a head (``predict_proba``, a ``config``) or a training-free scorer."""
+    if judge is None:
+        raise InputError("judge decoding needs a judge head: pass judge=...")
+    if not isinstance(judge, Scorer) and not (hasattr(judge, "predict_proba") and hasattr(judge, "config")):
+        raise InputError(
+            f"judge={judge!r} ({type(judge).__name__}) is neither a judge head nor a scorer: pass a JudgeHead, a "
+            "Scorer (hf_judge.scorers), or through hf_judge.generate a folder, a Hub repo id, 'default' or a rule "
+            "such as 'top-k:2'"
+        )
+
+
 def check_judge_fits(judge, model) -> None:
     """Raise unless ``judge`` reads a hidden state ``model`` has, of its size (the message names the head's target)."""
     if isinstance(judge, Scorer):
@@ -738,6 +750,12 @@ def judge_decode(
     (drafting stops after a token the draft gives less probability than this) default to the draft's
     generation config, as in stock assisted generation.
     """
+    check_judge(judge)
+    if model_kwargs.get("inputs_embeds") is not None:
+        raise InputError(
+            "inputs_embeds is not supported with judge decoding: the draft and the target verify token ids; "
+            "pass the prompt as input_ids"
+        )
     reads_hidden = not isinstance(judge, Scorer)  # a head reads hidden states; a scorer, the logits
     threshold = judge.threshold if judge_threshold is None else check_threshold(judge_threshold)
     own_floor = getattr(judge, "min_ratio", 0.0) if reads_hidden else 0.0  # a scorer gates inside its score
@@ -883,8 +901,7 @@ class JudgeAssistedGenerator:
     ):
         if assistant_model is None:
             raise InputError("judge decoding needs a draft model: pass assistant_model=...")
-        if judge is None:
-            raise InputError("judge decoding needs a judge head: pass judge=...")
+        check_judge(judge)
         if judge_threshold is not None:
             judge_threshold = check_threshold(judge_threshold)
         if judge_min_ratio is not None:
