@@ -319,6 +319,30 @@ def test_vllm_plugin_applies_the_requests_penalties_and_bans(tmp_path):
 
 
 @pytest.mark.slow
+def test_vllm_plugin_keeps_no_token_that_would_end_a_request_by_its_own_stop_ids(tmp_path):
+    """A request's own ``stop_token_ids`` bind the judge as eos does: where a loose judge kept a draft token the
+    target would not have written, that token made a stop token of the same request ends nothing; the target's
+    own token stands there instead (SamplingParams.all_stop_token_ids reaches the plugin's verification)."""
+    from hf_judge.registry.judges import shipped_head_dir
+    from hf_judge.registry.packaged import DEFAULT_DRAFT, DEFAULT_TARGET, load_model, load_tokenizer, resolve
+    from hf_judge.training.data import prompt_ids
+
+    tok = load_tokenizer(DEFAULT_TARGET)
+    ids = [prompt_ids(tok, "Explain recursion in two sentences.")]
+    spec = {"target": resolve(DEFAULT_TARGET), "draft": resolve(DEFAULT_DRAFT), "prompt_token_ids": ids, "k": 4}
+    spec.update(judge=str(shipped_head_dir(DEFAULT_TARGET)), judge_threshold=0.0, judge_min_ratio=0.0, max_tokens=40)
+    loose = run_engine(spec, tmp_path, "loose")["token_ids"][0]
+    target = load_model(DEFAULT_TARGET)
+    with torch.no_grad():  # the target's own choice after each prefix of the loose answer, teacher-forced
+        own = target(torch.tensor([ids[0] + loose])).logits[0, len(ids[0]) - 1 : -1].argmax(-1).tolist()
+    mine = [i for i, (t, o) in enumerate(zip(loose, own, strict=True)) if t != o]  # kept by the judge alone
+    i = next(i for i in mine if loose[i] not in loose[:i])
+    stopped = run_engine({**spec, "sampling": {"stop_token_ids": [loose[i]]}}, tmp_path, "stop")["token_ids"][0]
+    assert stopped[:i] == loose[:i]  # the same steps up to there: that token appears nowhere before
+    assert len(stopped) > i and stopped[i] == own[i] != loose[i]  # the target's token, not the stop the draft wrote
+
+
+@pytest.mark.slow
 def test_vllm_serve_with_the_plugin_answers_on_localhost(tmp_path):
     """vLLM's OpenAI-compatible server with the plugin configured answers completion requests (a bounded loop), and
     the judge's rule decided its speculative steps."""
