@@ -569,3 +569,19 @@ def test_draft_length_is_an_argument(prompt):
     assert out.acceptance.histogram == {2: 4}
     with pytest.raises(ValueError, match="num_assistant_tokens=0 must be a positive int"):
         hf_judge.generate(target, prompt, num_assistant_tokens=0, **kw)
+
+
+def test_the_heuristic_schedule_carries_its_draft_length_to_the_next_call_as_stock_does(prompt):
+    """transformers' ``heuristic`` schedule keeps the grown or shrunk draft length in the draft's generation config
+    for the next call; ``heuristic_transient`` (and an explicit ``num_assistant_tokens``) starts each call afresh."""
+    target, draft = tiny_model(seed=0), tiny_model(seed=0)  # the same model: every step fully accepted, +2 each
+    set_draft_len(draft, 2)
+    kw = {"max_new_tokens": 12, "do_sample": False, "assistant_model": draft, "judge": never()}
+    draft.generation_config.num_assistant_tokens_schedule = "heuristic_transient"
+    hf_judge.generate(target, prompt, **kw)
+    assert draft.generation_config.num_assistant_tokens == 2
+    draft.generation_config.num_assistant_tokens_schedule = "heuristic"
+    hf_judge.generate(target, prompt, num_assistant_tokens=2, num_assistant_tokens_schedule="heuristic", **kw)
+    assert draft.generation_config.num_assistant_tokens == 2  # an argument is this call's alone
+    out = hf_judge.generate(target, prompt, return_dict_in_generate=True, **kw)
+    assert out.acceptance.steps > 1 and draft.generation_config.num_assistant_tokens == 2 + 2 * out.acceptance.steps

@@ -372,6 +372,8 @@ def judge_decode(
 
     if streamer is not None:
         streamer.end()
+    if schedule == "heuristic" and num_assistant_tokens is None:  # as stock: the draft keeps the length it learned
+        assistant_model.generation_config.num_assistant_tokens = k
     ids = buf[:, : P + n].clone()
     if generation_config.return_dict_in_generate:
         return JudgeGenerateOutput(
