@@ -26,6 +26,18 @@ def trio(tiny_tok):
     return target, draft, judge
 
 
+def test_a_training_free_rule_given_as_the_benchs_judge_is_refused(tmp_path, trio, tiny_tok):
+    """The bench's judge@ rows measure the trained head: a rule there would be reported (and compared with the
+    rules, as their trained rival) under the head's name. Rules go in as scorers (their own rows)."""
+    from hf_judge.core.scorers import TopK
+
+    target, draft, _ = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=4)
+    with pytest.raises(InputError, match="TopK.k=2. is a training-free rule.*scorers"):
+        run_bench(target, draft, TopK(2), tiny_tok, cfg, tmp_path, progress=False)
+    assert not (tmp_path / "records.jsonl").exists()
+
+
 def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_tok):
     target, draft, judge = trio
     cfg = BenchConfig(

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.errors import InputError
-from ..core.scorers import scorer_from_spec
+from ..core.scorers import Scorer, scorer_from_spec
 from ..core.verify import check_threshold
 from ..training.card import grader_note
 from ..training.data import prompt_ids
@@ -354,6 +354,11 @@ def run_bench(
     """
     from .plots import plot_frontier, plot_histograms
 
+    if isinstance(judge, Scorer):  # its rows would carry the trained head's name, and be compared as its rival
+        raise InputError(
+            f"judge={judge!r} is a training-free rule: the bench's judge@ rows measure a trained head; "
+            "bench a rule as one of the scorers (BenchConfig.scorers, CLI: --scorers)"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     methods = config.methods(judge)
