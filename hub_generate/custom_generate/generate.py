@@ -677,7 +677,7 @@ def check_judge(judge) -> None:
     if not isinstance(judge, Scorer) and not (hasattr(judge, "predict_proba") and hasattr(judge, "config")):
         raise InputError(
             f"judge={judge!r} ({type(judge).__name__}) is neither a judge head nor a scorer: pass a JudgeHead, a "
-            "Scorer (hf_judge.scorers), or through hf_judge.generate a folder, a Hub repo id, 'default' or a rule "
+            "Scorer (hf_judge.TopK, ...), or through hf_judge.generate a folder, a Hub repo id, 'default' or a rule "
             "such as 'top-k:2'"
         )
 
