@@ -312,6 +312,26 @@ def test_a_count_or_temperature_out_of_range_is_named_before_any_work(argv, name
     assert e.value.code == 2 and named in capsys.readouterr().err
 
 
+def test_the_shipped_head_is_found_for_the_target_a_head_command_names(capsys):
+    """``--head default`` means the head shipped for ``--target`` (before: "judge='default' needs the target's
+    name"); the data folder is checked before any model loads."""
+    assert main(["test-head", "--head", "default", "--data", "/no/such/data"]) == 2
+    assert "no judge data set at /no/such/data" in capsys.readouterr().err
+
+
+def test_calibrate_overwrites_only_a_local_head_folder(capsys):
+    """Without --out, calibrate saves over --head: for the shipped head or a Hub id that would have written a
+    new folder named after it in the working directory."""
+    assert main(["calibrate", "--head", "default", "--data", "/no/such/data"]) == 2
+    assert "--head default is not a local head folder to overwrite: pass --out" in capsys.readouterr().err
+
+
+def test_doctor_names_an_acceptance_outside_0_1_before_measuring(capsys):
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    assert main(["doctor", *smol, "--acceptance", "1.5"]) == 2
+    assert "--acceptance=1.5 must lie in [0, 1]" in capsys.readouterr().err
+
+
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
     """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
     from hf_judge import cli

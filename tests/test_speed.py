@@ -158,3 +158,10 @@ def test_converting_a_mapped_checkpoint_gives_its_pages_back(tmp_path, convert):
 def test_measure_costs_names_a_count_out_of_range(change, named):
     with pytest.raises(hf_judge.core.errors.InputError, match=named):
         measure_costs(tiny_model(seed=0), tiny_model(layers=1, seed=1), ks=(2,), **change)
+
+
+@pytest.mark.parametrize("acceptance", [1.5, -0.1, float("nan")])
+def test_expected_tokens_names_an_acceptance_outside_0_1(acceptance):
+    """Before: 1.5 gave k + 1 tokens per step (every draft token kept) and a best k for it."""
+    with pytest.raises(hf_judge.core.errors.InputError, match="acceptance="):
+        expected_tokens(acceptance, 4)

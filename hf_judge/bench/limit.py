@@ -21,6 +21,7 @@ import torch
 
 from ..core import _compat
 from ..core.errors import InputError
+from ..core.verify import check_threshold
 
 __all__ = ["Costs", "expected_tokens", "measure_costs"]
 
@@ -100,6 +101,7 @@ class Costs:
 
 def expected_tokens(acceptance: float, k: int) -> float:
     """Tokens per step when each draft token is kept with probability ``acceptance`` (i.i.d.)."""
+    acceptance = check_threshold(acceptance, "acceptance")
     if acceptance >= 1.0:
         return k + 1.0
     return (1 - acceptance ** (k + 1)) / (1 - acceptance)

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..core.verify import check_threshold
 from .common import add_model_args, load_models, prompt_tensor
 
 __all__ = ["add_doctor_command", "limit_report"]
@@ -33,6 +34,8 @@ def cmd_doctor(args) -> int:
     from ..bench.runner import run_method
     from .run import DEMO_PROMPTS
 
+    if args.acceptance is not None:
+        check_threshold(args.acceptance, "--acceptance")
     tok, target, draft, _ = load_models(args, need_judge=False)
     ks = tuple(sorted({1, 2, 4, 6, 8, 12, 16, args.num_assistant_tokens}))
     print("measuring cached forwards ...", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..core.errors import InputError
 from ..training.data import AUTO_ITEMS, build_dataset
 from ..training.trainer import COMBINE, SELECT_ON
 from .common import add_model_args, command_line
@@ -122,7 +123,6 @@ def cmd_train(args) -> int:
     import torch
 
     from ..bench.suite import environment
-    from ..core.errors import InputError
     from ..registry.packaged import cache_dir, hub_name
     from ..training.card import export_head, push_head
     from ..training.data import load_dataset_dir
@@ -222,9 +222,9 @@ def _head_on_data(args):
     from ..training.features import extract
     from ..training.trainer import head_proba
 
-    head = load_judge(args.head)
+    head = load_judge(args.head, target=args.target)  # 'default': the head shipped for --target
+    ds = load_dataset_dir(args.data)  # before the models: a wrong folder is named at once
     tok, target, _ = _models(args, need_draft=False)
-    ds = load_dataset_dir(args.data)
     f = extract(target, ds, cache=cache_dir() / "features", layer=head.config.hidden_layer)
     return head, target, ds, f, head_proba(head, f.X, f.F)  # probs (N,)
 
@@ -233,6 +233,8 @@ def cmd_calibrate(args) -> int:
     from ..bench.plots import plot_calibration
     from ..training.trainer import calibrate, metrics
 
+    if args.out is None and not Path(args.head).is_dir():
+        raise InputError(f"--head {args.head} is not a local head folder to overwrite: pass --out")
     head, _, _, f, probs = _head_on_data(args)
     y = f.y
     cal = calibrate(probs, y, args.error_recall)
@@ -255,7 +257,6 @@ def cmd_test_head(args) -> int:
     same for each in ``by_domain``. With ``--split test``, only the positions of the test questions (the split by
     question of the data given, as `hf-judge train` makes it)."""
     from ..bench.suite import environment
-    from ..core.errors import InputError
     from ..training.split import TRAIN_SPLITS, disagreements, position_split, split_by_question
     from ..training.trainer import held_out
 
