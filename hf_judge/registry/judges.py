@@ -40,12 +40,12 @@ def load_judge(name_or_path: str = "default", target: str | None = None) -> Judg
             raise InputError("judge='default' needs the target's name to pick the shipped head")
         name_or_path = str(shipped_head_dir(target))
     folder = Path(name_or_path)
-    if not folder.exists() and (name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1):
-        raise InputError(f"no judge head folder at {name_or_path} (and it is no Hub repo id, which reads org/name)")
     if folder.exists():
         for needed in ("config.json", "model.safetensors"):
             if not (folder / needed).is_file():
                 raise InputError(f"{folder} is not a judge head folder: it has no {needed}")
+    elif name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1:  # a path, not org/name
+        raise InputError(f"no judge head folder at {name_or_path} (and it is no Hub repo id, which reads org/name)")
     try:
         head = JudgeHead.from_pretrained(name_or_path).eval()
     except (SafetensorError, ValueError, RuntimeError) as e:

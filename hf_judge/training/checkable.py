@@ -11,8 +11,8 @@ from ..core.errors import InputError
 __all__ = [
     "SPLITS",
     "boxed_answer_written",
-    "draw_distinct",
     "boxed_contents",
+    "draw_distinct",
     "extract_number",
     "gsm_style_items",
     "is_correct_number",

@@ -77,14 +77,10 @@ def _limits():  # runs in the child before exec: CPU seconds and address space
 
 
 def passes_tests(response: str, tests: str, timeout: float = 10.0, stub: str | None = None) -> bool:
-    """Whether the response's code passes ``tests`` (asserts), run in a sandboxed subprocess; with ``stub``,
-    the code completes that stub (:func:`with_stub`), as the bench grades HumanEval.
-
-    A busy loop is stopped by the CPU limit (5 s of CPU time) and fails. The wall-clock ``timeout`` is a
-    backstop for code that waits; since a loaded or paused machine can also run past it, a timed-out run
-    is tried once more with three times the timeout before it counts as a failure (a label is never
-    decided by the machine's load). Without a stub, code written indented as a whole in its block runs
-    dedented, as the bench's grader (:func:`hf_judge.bench.tasks.code_program`) takes it.
+    """Whether the response's code passes ``tests`` (asserts), run by :func:`run_sandboxed`; with ``stub``,
+    the code completes that stub (:func:`with_stub`), as the bench grades HumanEval. Without a stub, code written
+    indented as a whole in its block runs dedented, as the bench's grader
+    (:func:`hf_judge.bench.tasks.code_program`) takes it.
     """
     code = extract_code(response)
     return run_sandboxed(f"{with_stub(code, stub) if stub else textwrap.dedent(code)}\n\n{tests}\n", timeout)
@@ -94,7 +90,8 @@ def run_sandboxed(program: str, timeout: float = 10.0) -> bool:
     """Whether ``program`` exits cleanly, run in its own isolated Python (``-I``) in an empty temporary folder, with
     a clean environment and limits on CPU time (5 s: a busy loop fails) and memory (1 GiB). The wall-clock
     ``timeout`` is a backstop for code that waits; since a loaded or paused machine can also run past it, a
-    timed-out run is tried once more with three times the timeout before it counts as a failure."""
+    timed-out run is tried once more with three times the timeout before it counts as a failure (a label or a
+    pass@1 is never decided by the machine's load)."""
     for wall in (timeout, 3 * timeout):
         with tempfile.TemporaryDirectory() as tmp:
             try:
