@@ -199,6 +199,10 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     )
     cal = json.loads((tmp_path / "head" / "calibration.json").read_text())
     assert cal["error_recall"] == 1.0  # every error in the data is rejected at the new threshold
+    assert cal["data"] == [str(tmp_path / "data")] and cal["command"].startswith("hf-judge")
+    card = (tmp_path / "head" / "README.md").read_text()  # the card states the threshold the head now has
+    assert f"(**{cal['threshold']:.3f}**)" in card and "Training-free rules" in card
+    assert f"Calibration: threshold {cal['threshold']:.3f}, set after training by `hf-judge" in card
     out = capsys.readouterr().out
     assert "rejects 1.000 of errors" in out
     # the calibrated head on the same data: test-head reports what calibrate measured there
@@ -206,7 +210,8 @@ def test_train_and_calibrate_commands_end_to_end(tmp_path, smol, capsys):
     args = ["test-head", "--head", str(tmp_path / "head"), "--data", str(tmp_path / "data"), *smol_target]
     assert main([*args, "--out", str(tmp_path / "held_out")]) == 0
     rep = json.loads((tmp_path / "held_out" / "test_report.json").read_text())
-    assert rep["test"] == {k: v for k, v in cal.items() if k != "curve"} and rep["test"]["error_recall"] == 1.0
+    measured = {k: v for k, v in cal.items() if k not in ("curve", "data", "command")}
+    assert rep["test"] == measured and rep["test"]["error_recall"] == 1.0
     assert "test_disagreements" not in rep  # hand-written pairs hold no draft/target disagreement
     assert set(rep["free_rules"]) == {"top-k", "ratio", "entropy"} and rep["command"].startswith("hf-judge")
     assert "by_domain" not in rep  # one domain

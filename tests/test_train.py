@@ -1066,6 +1066,76 @@ def test_the_card_states_the_heads_plausibility_floor_only_when_it_has_one():
     assert "p(d) / max p is at most **0.1** (the head's plausibility floor; `judge_min_ratio=` overrides it" in card
 
 
+def _bench_result(command: str, tokens_per_step: float) -> dict:
+    """The least of a ``run_bench`` result a card table is made from."""
+    row = {"tokens_per_s": 5.0, "tokens_per_step": tokens_per_step, "speedup_vs_target": 2.0, "speedup_vs_sd": 1.5}
+    per = {"sd": {"tokens_per_step": tokens_per_step, "quality:exact_match": 0.5}}
+    return {"command": command, "overall": {"sd": row}, "tasks": {"math": per}}
+
+
+def test_a_card_keeps_the_eval_tables_of_earlier_calls(tmp_path):
+    """`hf-judge bench --update-card` once per task: the second run's table used to replace the first."""
+    from hf_judge.training.card import add_eval_results
+
+    head_dir = export_head(hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=4)), tmp_path / "head", repo_id="me/j")
+    add_eval_results(head_dir, _bench_result("hf-judge bench --tasks math-steps", 7.25))
+    card = add_eval_results(head_dir, _bench_result("hf-judge bench --tasks humaneval", 9.75)).read_text()
+    assert "| sd | 5.000 | 7.250 |" in card and "| sd | 5.000 | 9.750 |" in card
+    assert card.index("--tasks math-steps`") < card.index("--tasks humaneval`")
+    # a run of the same command (say, resumed with more prompts) takes its earlier table's place
+    card = add_eval_results(head_dir, _bench_result("hf-judge bench --tasks math-steps", 8.5)).read_text()
+    assert "7.250" not in card and card.index("| sd | 5.000 | 8.500 |") < card.index("| sd | 5.000 | 9.750 |")
+    card = add_eval_results(head_dir, _bench_result("hf-judge bench --tasks x", 1.5), replace=True).read_text()
+    assert "| sd | 5.000 | 1.500 |" in card and "8.500" not in card and "9.750" not in card
+    saved = json.loads((head_dir / "eval_results.json").read_text())["evals"]
+    assert [e["command"] for e in saved] == ["hf-judge bench --tasks x"]
+
+
+def test_exporting_a_head_over_another_leaves_none_of_its_evaluations(tmp_path):
+    """A new head exported into a former head's folder: the former's eval tables and calibration were left
+    beside it (and a later add_eval_results or a push would carry them as the new head's)."""
+    from hf_judge.training.card import add_eval_results
+
+    head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=4))
+    head_dir = export_head(head, tmp_path / "head", repo_id="me/j")
+    add_eval_results(head_dir, _bench_result("hf-judge bench --tasks math-steps", 7.25))
+    (head_dir / "calibration.json").write_text(json.dumps({"error_recall": 1.0, "recall": 0.5}))
+    export_head(head, head_dir, repo_id="me/j")
+    assert not (head_dir / "eval_results.json").exists() and not (head_dir / "calibration.json").exists()
+    card = add_eval_results(head_dir, _bench_result("hf-judge bench --tasks humaneval", 9.75)).read_text()
+    assert "7.250" not in card and "| sd | 5.000 | 9.750 |" in card and "set after training" not in card
+
+
+def test_a_recalibrated_head_has_a_card_that_states_its_new_threshold(tmp_path):
+    """`hf-judge calibrate` moved the threshold in config.json and left the card stating the old one; with
+    --out the new folder had no card at all (and push_head refused it)."""
+    from hf_judge.training.card import add_eval_results, save_calibrated
+
+    head = hf_judge.JudgeHead(JudgeHeadConfig(hidden_size=4, threshold=0.5))
+    report = {"calibration": {"threshold": 0.5, "error_recall": 0.9, "good_acceptance": 0.75}}
+    src = export_head(head, tmp_path / "head", report, repo_id="me/j")
+    add_eval_results(src, _bench_result("hf-judge bench --tasks math-steps", 7.25))
+    assert (
+        "Calibration: threshold 0.500 rejects 0.900 of the validation errors and accepts 0.750"
+        in (src / "README.md").read_text()
+    )
+    head.config.threshold = 0.8
+    cal = {"error_recall": 1.0, "recall": 0.625, "data": ["data/x"], "command": "hf-judge calibrate --head h"}
+    for out in (tmp_path / "elsewhere", src):  # a new folder first: the source's card stays as it was
+        save_calibrated(head, src, out, cal)
+        card = (out / "README.md").read_text()
+        assert "above the threshold (**0.800**)" in card and "threshold 0.500" not in card
+        assert (
+            "Calibration: threshold 0.800, set after training by `hf-judge calibrate --head h`, rejects 1.000 of "
+            "the errors in data/x and accepts 0.625 of the acceptable tokens there" in card
+        )
+        assert "| sd | 5.000 | 7.250 |" in card and "me/j" in card  # the eval tables and repo id kept
+        assert hf_judge.JudgeHead.from_pretrained(out).config.threshold == 0.8
+        assert "(**0.500**)" in (src / "README.md").read_text() or out == src
+    moved = {p.name for p in (tmp_path / "elsewhere").iterdir()}  # what push_head uploads, and what it needs
+    assert {"README.md", "card_info.json", "training_report.json", "eval_results.json", "calibration.json"} <= moved
+
+
 def test_preservation_is_the_drop_in_the_targets_likelihood_of_its_own_next_tokens(tiny_tok):
     from hf_judge.training.data import preservation
 

@@ -112,6 +112,11 @@ def add_bench_command(sub) -> None:
         help="also run target, standard SD and the judge in vLLM (the plugin in integrations/vllm, its own "
         "environment made once under the hf_judge cache), rows 'vllm:...' beside the transformers path",
     )
-    p.add_argument("--update-card", metavar="HEAD_DIR", help="fill this exported head's model card eval section")
+    p.add_argument(
+        "--update-card",
+        metavar="HEAD_DIR",
+        help="add this run's table to an exported head's model card eval section (in place of the table of an "
+        "earlier run of the same command)",
+    )
     p.add_argument("--out", default="runs/bench", help="output folder; a rerun resumes it (default: %(default)s)")
     p.set_defaults(func=cmd_bench)

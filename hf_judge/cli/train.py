@@ -231,6 +231,8 @@ def _head_on_data(args):
 
 def cmd_calibrate(args) -> int:
     from ..bench.plots import plot_calibration
+    from ..registry.judges import shipped_head_dir
+    from ..training.card import save_calibrated
     from ..training.trainer import calibrate, metrics
 
     if args.out is None and not Path(args.head).is_dir():
@@ -239,9 +241,10 @@ def cmd_calibrate(args) -> int:
     y = f.y
     cal = calibrate(probs, y, args.error_recall)
     head.config.threshold = cal.threshold
+    src = shipped_head_dir(args.target) if args.head == "default" else Path(args.head)
     out = Path(args.out or args.head)
-    head.save_pretrained(out)
-    (out / "calibration.json").write_text(json.dumps({**metrics(probs, y, cal.threshold), "curve": cal.curve}))
+    measured = {**metrics(probs, y, cal.threshold), "curve": cal.curve}
+    save_calibrated(head, src, out, {**measured, "data": [str(d) for d in args.data], "command": command_line()})
     plot_calibration(cal.curve, cal.threshold, out / "calibration.png")
     print(
         f"threshold {cal.threshold:.4f}: rejects {cal.error_recall:.3f} of errors, "

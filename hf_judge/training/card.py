@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,13 +15,16 @@ from ..core.modeling_judge import JudgeHead
 
 __all__ = [
     "add_eval_results",
+    "calibration_text",
     "domain_table",
     "eval_rows",
     "export_head",
     "make_card",
     "optimiser_text",
     "push_head",
+    "save_calibrated",
     "template_path",
+    "write_card",
 ]
 
 TEMPLATE = "judge_head.md"
@@ -169,6 +173,24 @@ def _floor_text(min_ratio: float) -> str:
     )
 
 
+def calibration_text(threshold: float, report: dict, recalibrated: dict | None = None) -> str:
+    """The card's line on how the threshold was set: on the training run's validation split, or (``recalibrated``,
+    what ``hf-judge calibrate`` wrote to ``calibration.json``) on the data it names, afterwards."""
+    if recalibrated:
+        data = ", ".join(recalibrated.get("data") or []) or "other data"
+        by = f" by `{recalibrated['command']}`" if recalibrated.get("command") else ""
+        return (
+            f"threshold {_f(threshold)}, set after training{by}, rejects {_f(recalibrated.get('error_recall'))} of "
+            f"the errors in {data} and accepts {_f(recalibrated.get('recall'))} of the acceptable tokens there "
+            "(the evaluation below ran at the thresholds its rows name)"
+        )
+    cal = report.get("calibration") or {}
+    return (
+        f"threshold {_f(threshold)} rejects {_f(cal.get('error_recall'))} of the validation errors and accepts "
+        f"{_f(cal.get('good_acceptance'))} of the acceptable tokens"
+    )
+
+
 def make_card(
     head: JudgeHead,
     report: dict | None = None,
@@ -176,12 +198,14 @@ def make_card(
     repo_id: str = "your-name/judge-head",
     dataset: str = "hf_judge auto-labelled math",
     evals: Sequence[tuple[dict, str]] = (),
+    recalibrated: dict | None = None,
 ) -> ModelCard:
     """Fill ``hub_cards/judge_head.md`` from the head's config, its training report and eval results:
     ``evals``, one ``(rows, note)`` per table (``rows``: method -> figures; ``note``: how they were
-    measured, printed under the table)."""
+    measured, printed under the table); ``recalibrated``: what ``hf-judge calibrate`` measured at the
+    threshold it set, where it set one after training."""
     cfg, report = head.config, report or {}
-    train, val, cal = report.get("train", {}), report.get("val", {}), report.get("calibration") or {}
+    train, val = report.get("train", {}), report.get("val", {})
     data = ModelCardData(
         library_name="transformers",
         license="apache-2.0",
@@ -208,11 +232,44 @@ def make_card(
         n_val=val.get("n", "n/a"),
         best_epoch=_best_epoch(report),
         optimiser=optimiser_text(report),
-        error_recall=_f(cal.get("error_recall")),
-        good_acceptance=_f(cal.get("good_acceptance")),
+        calibration=calibration_text(cfg.threshold, report, recalibrated),
         split_table=_split_table(report),
         eval_table=eval_table,
     )
+
+
+# files beside the weights that describe the head: a card's sources and what calibrate and train draw
+CARD_FILES = (
+    "card_info.json",
+    "training_report.json",
+    "eval_results.json",
+    "calibration.json",
+    "calibration.png",
+    "learning_curve.png",
+)
+
+
+def _read(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_card(head_dir: str | Path, head: JudgeHead | None = None) -> Path:
+    """(Re)write an exported head's ``README.md`` from what its folder holds: the head's config (threshold,
+    floor), ``card_info.json``, ``training_report.json``, ``eval_results.json`` and ``calibration.json`` (where
+    ``hf-judge calibrate`` set the threshold after training). ``head``: the folder's head, if already loaded."""
+    head_dir = Path(head_dir)
+    info = _read(head_dir / "card_info.json")
+    if info is None:
+        raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
+    card = make_card(
+        head or JudgeHead.from_pretrained(head_dir),
+        _read(head_dir / "training_report.json"),
+        evals=[(e["results"], e.get("note") or _note(e)) for e in _saved_evals(head_dir)],
+        recalibrated=_read(head_dir / "calibration.json"),
+        **info,
+    )
+    card.save(head_dir / "README.md")
+    return head_dir / "README.md"
 
 
 def export_head(
@@ -224,18 +281,41 @@ def export_head(
     dataset: str = "hf_judge auto-labelled math",
     eval_results: dict | None = None,
 ) -> Path:
-    """Write the head in Hub format: safetensors, config with auto_map, code files, README.md, training report."""
+    """Write the head in Hub format: safetensors, config with auto_map, code files, README.md, training report.
+
+    Files a former head left in ``out_dir`` that would describe this one (its evaluations, calibration, plots)
+    are removed."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     head.save_pretrained(out)
+    for name in CARD_FILES:
+        (out / name).unlink(missing_ok=True)
     (out / "card_info.json").write_text(json.dumps({"repo_id": repo_id, "dataset": dataset}))
-    evals = [(eval_results, "")] if eval_results else []
-    make_card(head, report, repo_id=repo_id, dataset=dataset, evals=evals).save(out / "README.md")
     if report is not None:
         slim = {k: v for k, v in report.items() if k != "history"}
         (out / "training_report.json").write_text(json.dumps(slim, indent=2, default=float))
     if eval_results is not None:
-        (out / "eval_results.json").write_text(json.dumps(eval_results, indent=2, default=float))
+        evals = [{"results": eval_results, "note": ""}]
+        (out / "eval_results.json").write_text(json.dumps({"evals": evals}, indent=2, default=float))
+    write_card(out, head)
+    return out
+
+
+def save_calibrated(head: JudgeHead, src: str | Path, out: str | Path, calibration: dict) -> Path:
+    """Save a head whose threshold ``hf-judge calibrate`` set, to ``out`` (``src``, the folder it was loaded
+    from, or another): its weights and config, ``calibration.json`` (``calibration``: what was measured at
+    the threshold, on which ``data``, by which ``command``) and, for a head exported with a card, the card's
+    files copied from ``src`` and its card written anew (it states the head's threshold)."""
+    src, out = Path(src), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    head.save_pretrained(out)
+    if src.is_dir() and src.resolve() != out.resolve():
+        for name in CARD_FILES:
+            if (src / name).exists():
+                shutil.copy2(src / name, out / name)
+    (out / "calibration.json").write_text(json.dumps(calibration))
+    if (out / "card_info.json").exists():
+        write_card(out, head)
     return out
 
 
@@ -289,41 +369,60 @@ def eval_rows(results: dict) -> dict[str, dict]:
     return rows
 
 
-def add_eval_results(head_dir: str | Path, *results: dict) -> Path:
-    """Fill the eval section of an exported head's model card from ``run_bench`` results: a table for each
-    bench run given (for instance one per output folder), with the command that measured it."""
+def _saved_evals(head_dir: Path) -> list[dict]:
+    """The eval tables an exported head's ``eval_results.json`` holds (one per bench run; an ``export_head``
+    of before the file listed them holds one table of rows)."""
+    saved = _read(head_dir / "eval_results.json")
+    if saved is None:
+        return []
+    return saved["evals"] if "evals" in saved else [{"results": saved, "note": ""}]
+
+
+def _note(res: dict) -> str:
+    """How a bench run's figures were measured, printed under its table: command, device and versions, and
+    what its grader said and the fastest judge point at matched quality where it has them."""
+    env, runs = res.get("environment", {}), len(res.get("runs", {}))
+    command = res.get("command") or "hf-judge bench"
+    resumed = f", over {runs} resumed runs: tokens/s compares only within a run, so it is left out"
+    note = (
+        f"Measured with `{command}` on {env.get('device', '?')} "
+        f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
+        f"{resumed if runs > 1 else ''}."
+    )
+    if "grader" in res:  # what the grader said, and whether it carries a signal
+        note += f" {grader_note(res['grader'])}"
+    for task, by_quality in res.get("matched", {}).items():  # per task and quality: the point to pick
+        for q, line in by_quality.items():
+            note += f" The fastest judge point at matched quality on {task}, by {q.removeprefix('quality:')}: {line}."
+    return note
+
+
+def add_eval_results(head_dir: str | Path, *results: dict, replace: bool = False) -> Path:
+    """Add to the eval section of an exported head's model card a table for each ``run_bench`` results given
+    (for instance one per output folder), with the command that measured it. The card keeps the tables of
+    earlier calls, but for a run of the same command, whose new table takes the old one's place;
+    ``replace=True`` drops every earlier table."""
     head_dir = Path(head_dir)
-    info_path = head_dir / "card_info.json"
-    if not info_path.exists():
+    if not (head_dir / "card_info.json").exists():
         raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
     if not results:
         raise ValueError("add_eval_results needs at least one run_bench results dict")
-    info = json.loads(info_path.read_text())
-    report_path = head_dir / "training_report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else None
-    evals, saved = [], []
+    evals = [] if replace else _saved_evals(head_dir)
     for res in results:
-        env, rows, runs = res.get("environment", {}), eval_rows(res), len(res.get("runs", {}))
-        command = res.get("command") or "hf-judge bench"
-        resumed = f", over {runs} resumed runs: tokens/s compares only within a run, so it is left out"
-        note = (
-            f"Measured with `{command}` on {env.get('device', '?')} "
-            f"({env.get('dtype', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')})"
-            f"{resumed if runs > 1 else ''}."
-        )
-        if "grader" in res:  # what the grader said, and whether it carries a signal
-            note += f" {grader_note(res['grader'])}"
-        matched = res.get("matched", {})  # per task and quality: the point to pick, as measured
-        for task, by_quality in matched.items():
-            for q, line in by_quality.items():
-                q = q.removeprefix("quality:")
-                note += f" The fastest judge point at matched quality on {task}, by {q}: {line}."
-        evals.append((rows, note))
-        saved.append({"command": command, "environment": env, "results": rows, "matched": matched})
-    card = make_card(JudgeHead.from_pretrained(head_dir), report, evals=evals, **info)
-    card.save(head_dir / "README.md")
-    (head_dir / "eval_results.json").write_text(json.dumps({"evals": saved}, indent=2))
-    return head_dir / "README.md"
+        entry = {
+            "command": res.get("command") or "hf-judge bench",
+            "environment": res.get("environment", {}),
+            "results": eval_rows(res),
+            "matched": res.get("matched", {}),  # per task and quality: the point to pick, as measured
+            "note": _note(res),
+        }
+        same = [i for i, e in enumerate(evals) if res.get("command") and e.get("command") == res["command"]]
+        if same:
+            evals[same[0]] = entry
+        else:
+            evals.append(entry)
+    (head_dir / "eval_results.json").write_text(json.dumps({"evals": evals}, indent=2))
+    return write_card(head_dir)
 
 
 def push_head(folder: str | Path, repo_id: str, *, private: bool = False, api: HfApi | None = None) -> str:
