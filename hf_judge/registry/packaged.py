@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -139,6 +140,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+DOWNLOAD_WAITS = (5.0, 20.0)  # seconds before the second and third try of a failed wheel download
+
+
 def check_wheel(path: Path, size: int, sha256: str) -> bool:
     """Whether ``path`` has exactly the recorded size and sha256."""
     return path.stat().st_size == size and _sha256(path) == sha256
@@ -164,11 +168,16 @@ def fetch_wheel(pkg: str, version: str, dest: Path) -> Path:
     req.write_text(f"{pkg}=={version} --hash=sha256:{want['sha256']}\n")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes"]
     cmd += ["-q", "-d", str(dest), "-r", str(req)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for wait in (*DOWNLOAD_WAITS, None):  # an index that answers empty for a moment: try again after a wait
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        found = sorted(dest.glob(f"{stem}*.whl"))
+        if (proc.returncode == 0 and found) or wait is None:
+            break
+        time.sleep(wait)
     req.unlink(missing_ok=True)
-    found = sorted(dest.glob(f"{stem}*.whl"))
     if proc.returncode != 0 or not found:
-        raise OSError(f"could not download {pkg}=={version}: {proc.stderr.strip()[-500:]}")
+        tries = f" (tried {len(DOWNLOAD_WAITS) + 1} times)"
+        raise OSError(f"could not download {pkg}=={version}{tries}: {proc.stderr.strip()[-500:]}")
     if not check_wheel(found[0], want["size"], want["sha256"]):
         found[0].unlink()
         raise OSError(f"{found[0].name} does not match its recorded size and sha256; removed it")
