@@ -346,6 +346,9 @@ def test_functional_generate_matches_enable(prompt):
         ({"judge": 3}, "judge=3 .int. is neither a judge head nor a scorer"),
         ({"judge": "/no/such/folder"}, "no judge head folder at /no/such/folder"),
         ({"judge": "./no-such-head"}, "no judge head folder at ./no-such-head"),
+        # classifier-free guidance's processor runs the model a token at a time: a step of several tokens gave
+        # another answer than plain greedy at threshold 1.0 (as stock assisted generation does), silently
+        ({"guidance_scale": 1.5, "judge_threshold": 1.0}, "guidance_scale=1.5 .classifier-free guidance. is not"),
     ],
 )
 def test_bad_input_gets_a_clear_error(change, match, prompt):

@@ -135,6 +135,12 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
         raise InputError(f"num_return_sequences={generation_config.num_return_sequences} is not supported")
     if generation_config.output_attentions or generation_config.output_hidden_states:
         raise InputError("output_attentions/output_hidden_states are not supported with judge decoding")
+    if generation_config.guidance_scale not in (None, 1):  # its processor runs the model a token at a time
+        raise InputError(
+            f"guidance_scale={generation_config.guidance_scale} (classifier-free guidance) is not supported with judge "
+            "decoding: its processor runs the model on one new token per call and loses track when a step keeps "
+            "several (stock assisted generation gives a wrong answer there too)"
+        )
     tv = model.get_output_embeddings().out_features
     dv = assistant_model.get_output_embeddings().out_features  # also for an int8-quantized draft
     if tv != dv:
