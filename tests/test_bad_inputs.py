@@ -140,6 +140,8 @@ def test_head_config_with_bad_values():
         ({"head_type": "cnn"}, "head_type='cnn'"),
         ({"hidden_size": 0}, "hidden_size=0"),
         ({"hidden_layer": True}, "hidden_layer=True"),
+        ({"head_type": "mlp", "mlp_hidden_size": 0}, "mlp_hidden_size=0"),  # was a head of its bias alone
+        ({"head_type": "mlp", "mlp_hidden_size": 2.5}, "mlp_hidden_size=2.5"),
     ]:
         with pytest.raises(ValueError, match=match):
             JudgeHeadConfig(**kwargs)
@@ -151,3 +153,24 @@ def test_judge_with_a_saved_weight_of_the_wrong_shape(tmp_path):
     save_file({"net.0.weight": torch.zeros(1, 5), "net.0.bias": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(InputError, match=f"could not load the judge head from {tmp_path}"):
         load_judge(str(tmp_path))
+
+
+def test_a_device_this_torch_does_not_have(monkeypatch, capsys):
+    """A device torch does not have or know (`--device cuda` on a CPU-only torch) | `hf-judge: error:` naming it, first
+
+    Also `cuda:3` on a one-GPU machine and an unknown device name."""
+    from hf_judge.cli import main
+    from hf_judge.registry.hardware import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on this CPU-only torch (was an AssertionError)
+    assert main(["generate", "hi", "--device", "cuda", "--target", "no/such-model"]) == 2
+    assert "hf-judge: error: device='cuda': this torch" in capsys.readouterr().err  # before the unknown model
+    with pytest.raises(InputError, match="device='cuda': this torch .* sees no cuda device"):
+        check_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(InputError, match=r"device='cuda:3': this machine has 1 cuda device\(s\), 0..0"):
+        check_device("cuda:3")
+    assert check_device("cuda:0") == torch.device("cuda:0") and check_device("cpu") == torch.device("cpu")
+    with pytest.raises(InputError, match="device='gpu0' is not a torch device"):
+        check_device("gpu0")

@@ -113,8 +113,9 @@ def setup_device(args):
     """Apply ``--threads`` and resolve ``--dtype`` (printing what ``auto`` chose); returns the dtype."""
     import torch
 
-    from ..registry.hardware import native_bf16, resolve_dtype
+    from ..registry.hardware import check_device, native_bf16, resolve_dtype
 
+    check_device(args.device)  # before anything loads
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     dtype = resolve_dtype(args.dtype, args.device)

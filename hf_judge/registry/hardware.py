@@ -9,9 +9,26 @@ import torch
 
 from ..core.errors import InputError
 
-__all__ = ["DTYPES", "cpu_flags", "native_bf16", "resolve_dtype"]
+__all__ = ["DTYPES", "check_device", "cpu_flags", "native_bf16", "resolve_dtype"]
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``, or an InputError naming it when torch does not know the name or this
+    torch build or machine has no such device (torch's own word for a CPU-only build is an AssertionError)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InputError(f"device={device!r} is not a torch device (cpu, cuda, cuda:1, ...): {e}") from None
+    backend = getattr(torch, dev.type, None)  # torch.cuda, torch.xpu, torch.mps: each counts its devices
+    if dev.type != "cpu" and hasattr(backend, "device_count"):
+        n = backend.device_count() if backend.is_available() else 0
+        if n == 0:
+            raise InputError(f"device={device!r}: this torch ({torch.__version__}) sees no {dev.type} device")
+        if dev.index is not None and dev.index >= n:
+            raise InputError(f"device={device!r}: this machine has {n} {dev.type} device(s), 0..{n - 1}")
+    return dev
 
 
 @cache

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..core.errors import InputError
-from .hardware import resolve_dtype
+from .hardware import check_device, resolve_dtype
 from .kernels import LINEAR_BACKENDS, use_onednn_linear
 from .memory import drop_file_pages
 
@@ -420,6 +420,7 @@ def load_model(
         raise InputError(f"quant={quant!r} is not one of {QUANTS}")
     if cpu_linear not in LINEAR_BACKENDS:
         raise InputError(f"cpu_linear={cpu_linear!r} is not one of {LINEAR_BACKENDS}")
+    check_device(device)
     path = resolve(name_or_path, install=install)
     stored = in_dtype(name_or_path, dtype) if name_or_path in ALIASES else path  # no float32 copy on the way
     model = AutoModelForCausalLM.from_pretrained(stored, dtype=dtype).to(device).eval()

@@ -60,8 +60,9 @@ class JudgeHeadConfig(PretrainedConfig):
     ):
         if head_type not in HEAD_TYPES:
             raise ValueError(f"{head_type=} is not one of {HEAD_TYPES}")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError(f"{hidden_size=} must be a positive int")
+        for name, size in (("hidden_size", hidden_size), ("mlp_hidden_size", mlp_hidden_size)):
+            if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+                raise ValueError(f"{name}={size!r} must be a positive int")
         threshold = _unit("threshold", threshold)
         min_ratio = _unit("min_ratio", min_ratio)
         if not isinstance(logit_features, bool):
