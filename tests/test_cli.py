@@ -337,6 +337,26 @@ def test_doctor_names_an_acceptance_outside_0_1_before_measuring(capsys):
     assert "--acceptance=1.5 must lie in [0, 1]" in capsys.readouterr().err
 
 
+def test_doctor_writes_its_measurements_into_a_folder_it_makes(tmp_path, monkeypatch):
+    """`doctor --out runs/costs.json` with no runs/ yet: the measurements (minutes of timed forwards) were made,
+    then lost to "No such file or directory"."""
+    from hf_judge.bench import limit
+    from hf_judge.cli import doctor
+
+    class Costs:
+        def as_dict(self):
+            return {"c": 0.34}
+
+        def table(self, acceptance):
+            return f"plan for {acceptance}"
+
+    monkeypatch.setattr(doctor, "load_models", lambda args, need_judge: (None, None, None, None))
+    monkeypatch.setattr(limit, "measure_costs", lambda *a, **kw: Costs())
+    out = tmp_path / "runs" / "costs.json"
+    assert main(["doctor", "--acceptance", "0.7", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == {"costs": {"c": 0.34}, "acceptance": 0.7}
+
+
 def test_internal_errors_are_not_reported_as_user_errors(monkeypatch, capsys):
     """Only bad input (InputError, OSError) becomes 'hf-judge: error' with status 2; a bug keeps its traceback."""
     from hf_judge import cli

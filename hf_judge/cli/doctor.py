@@ -36,6 +36,8 @@ def cmd_doctor(args) -> int:
 
     if args.acceptance is not None:
         check_threshold(args.acceptance, "--acceptance")
+    if args.out:  # made before minutes of measurement, not found missing after them
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tok, target, draft, _ = load_models(args, need_judge=False)
     ks = tuple(sorted({1, 2, 4, 6, 8, 12, 16, args.num_assistant_tokens}))
     print("measuring cached forwards ...", file=sys.stderr)
