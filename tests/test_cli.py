@@ -337,6 +337,18 @@ def test_doctor_names_an_acceptance_outside_0_1_before_measuring(capsys):
     assert "--acceptance=1.5 must lie in [0, 1]" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["build-data", "recheck"])
+def test_data_commands_refuse_an_out_folder_that_holds_other_files_before_any_work(command, tmp_path, capsys):
+    """`build-data --out data/judge/math-steps` (the folder of the shards, not a new shard): the finished data
+    set could not be renamed onto a folder with files in it, so the run failed at its very end."""
+    out = tmp_path / "math-steps"
+    (out / "seed-1").mkdir(parents=True)
+    as_built = ["--items", "math-steps", "--n-items", "10", "--seed", "1", "--label-max-new-tokens", "96"]
+    extra = ["--data", str(out / "seed-1"), *as_built] if command == "recheck" else ["--source", "pairs"]
+    assert main([command, *extra, "--out", str(out), "--target", "no/such-model"]) == 2
+    assert f"--out {out} holds files but no data set: pass a new folder" in capsys.readouterr().err
+
+
 def test_doctor_writes_its_measurements_into_a_folder_it_makes(tmp_path, monkeypatch):
     """`doctor --out runs/costs.json` with no runs/ yet: the measurements (minutes of timed forwards) were made,
     then lost to "No such file or directory"."""

@@ -54,11 +54,20 @@ def _save_whole(ds, out: Path, progress: Path, files: dict[str, str] | None = No
     progress.unlink(missing_ok=True)
 
 
+def _free_out(out: Path) -> None:
+    """Raise unless ``out`` can receive a data set whole: absent or an empty folder (the finished data set is
+    renamed onto it, which a folder with files in it refuses, after all the labelling); makes its parent."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"--out {out} holds files but no data set: pass a new folder (say {out / 'seed-1'})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
 def cmd_build_data(args) -> int:
     out = Path(args.out)
     if (out / "dataset_info.json").exists():
         print(f"{out} is already built; delete it to build again")
         return 0
+    _free_out(out)
     progress = out.with_name(out.name + ".progress.jsonl")  # an interrupted run resumes from here
     if args.source == "pairs":  # tokenizing only: no model to load
         from ..registry.packaged import load_tokenizer, validate_name
@@ -87,9 +96,9 @@ def cmd_recheck(args) -> int:
     if (out / "dataset_info.json").exists():
         print(f"{out} is already rechecked; delete it to recheck again")
         return 0
+    _free_out(out)
     items, kw = auto_items(args.items, args.n_items, args.seed, args.allow_code_exec)
     tok, target, _ = _models(args, need_draft=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
     progress = out.with_name(out.name + ".progress.jsonl")
     ds, report = recheck_errors(
         target,
