@@ -4,6 +4,7 @@ Every test here is marked ``bad_input``; its docstring's first line is a row of 
 (``python -m tests.bad_inputs --write`` regenerates it, and ``test_readme_table_matches`` checks it).
 """
 
+import json
 import math
 
 import pytest
@@ -174,3 +175,16 @@ def test_a_device_this_torch_does_not_have(monkeypatch, capsys):
     assert check_device("cuda:0") == torch.device("cuda:0") and check_device("cpu") == torch.device("cpu")
     with pytest.raises(InputError, match="device='gpu0' is not a torch device"):
         check_device("gpu0")
+
+
+def test_a_pairs_file_with_a_line_that_is_not_json(tmp_path):
+    """A `--pairs` file with a line that is not JSON | `InputError`: the file, the line number and the line"""
+    from hf_judge.training.data import load_seed_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    good = '{"prompt": "2+2?", "correct": "4", "wrong": "5"}'
+    path.write_text(f"{good}\n\n{good}\n{{'prompt': 'single quotes'}}\n")  # was a bare JSONDecodeError traceback
+    with pytest.raises(InputError, match=r"pairs.jsonl, line 4, is not a JSON object .*'prompt': 'single quotes'"):
+        load_seed_pairs(path)
+    path.write_text(f"{good}\n\n{good}\n")
+    assert load_seed_pairs(path) == [json.loads(good)] * 2

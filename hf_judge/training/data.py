@@ -83,7 +83,14 @@ def load_seed_pairs(path: str | Path = SEED_PAIRS) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no pairs file at {path}")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    items = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}, line {n}, is not a JSON object ({e}): {line[:80]!r}") from None
+    return items
 
 
 def _pair_rows(tokenizer, item: dict) -> list[dict]:
