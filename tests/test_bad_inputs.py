@@ -188,3 +188,18 @@ def test_a_pairs_file_with_a_line_that_is_not_json(tmp_path):
         load_seed_pairs(path)
     path.write_text(f"{good}\n\n{good}\n")
     assert load_seed_pairs(path) == [json.loads(good)] * 2
+
+
+def test_a_folder_of_data_sets_given_as_one(tmp_path):
+    """A folder of data sets given as one (`--data data/judge/programs`) | `FileNotFoundError`: the sets it holds"""
+    from datasets import Dataset
+
+    from hf_judge.training.data import load_dataset_dir
+
+    for seed in ("seed-1", "seed-2"):
+        Dataset.from_dict({"x": [1]}).save_to_disk(str(tmp_path / "programs" / seed))
+    with pytest.raises(
+        FileNotFoundError, match=r"programs is no data set but holds 2: pass them, as .*/\{seed-1,seed-2\}"
+    ):
+        load_dataset_dir(tmp_path / "programs")  # was datasets' "neither a `Dataset` directory nor a `DatasetDict`"
+    assert len(load_dataset_dir([tmp_path / "programs" / "seed-1", tmp_path / "programs" / "seed-2"])) == 2
