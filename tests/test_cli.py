@@ -252,6 +252,22 @@ def smol_head_dir(tmp_path_factory, smol, smol_tok):
 
 
 @pytest.mark.slow
+def test_demo_names_a_rule_given_as_its_judge(capsys):
+    """`demo --judge top-k:2`: the rule's row was labelled "judge", as if a trained head had run."""
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct", "--draft-quant", "none"]
+    args = ["demo", *smol, "--judge", "top-k:2", "--max-new-tokens", "6", "--prompt", "Hi", "--no-limit"]
+    assert main([*args, "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\nmethod ", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[0] for line in table.splitlines()[2:5]] == ["target", "sd", "top-k:2"]
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("--- ")] == [
+        "--- target",
+        "--- sd",
+        "--- top-k",
+    ]
+
+
+@pytest.mark.slow
 def test_demo_prints_the_three_methods_side_by_side(smol_head_dir, capsys):
     """The main job's code path on the small model: target alone, standard SD and judge decoding."""
     smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct", "--draft-quant", "none"]

@@ -49,11 +49,14 @@ def cmd_demo(args) -> int:
     from ..bench.limit import measure_costs
     from ..bench.report import add_limits, add_speedups, aggregate, format_table
     from ..bench.runner import run_method
+    from ..core.scorers import Scorer
     from .doctor import limit_report
 
     tok, target, draft, judge = load_models(args)
     prompts = args.prompt or list(DEMO_PROMPTS)
     methods = ("target", "sd", "judge")
+    rule = isinstance(judge, Scorer)  # a training-free rule named by --judge: its row carries its name, as in bench
+    label = {"target": "target", "sd": "sd", "judge": args.judge if rule else "judge"}
     settings = dict(
         draft=draft,
         judge=judge,
@@ -66,21 +69,21 @@ def cmd_demo(args) -> int:
     warm = prompt_tensor(tok, "Hi").to(args.device)
     for m in methods:  # warm-up, not measured
         run_method(m, target, warm, max_new_tokens=4, **settings)
-    runs = {m: [] for m in methods}
+    runs = {label[m]: [] for m in methods}
     bar = tqdm(total=len(prompts) * len(methods), desc="demo", leave=False)
     for i, text in enumerate(prompts, 1):
         ids = prompt_tensor(tok, text).to(args.device)
         results = {}
         for m in methods:
-            results[m] = run_method(m, target, ids, max_new_tokens=args.max_new_tokens, **settings)
-            runs[m].append(results[m])
+            results[label[m]] = run_method(m, target, ids, max_new_tokens=args.max_new_tokens, **settings)
+            runs[label[m]].append(results[label[m]])
             bar.update()
         bar.clear()
         print(f"\n### prompt {i}: {text}")
         for m, r in results.items():
             print(f"--- {m}: {tok.decode(r.new_ids, skip_special_tokens=True).strip()[:400]}")
     bar.close()
-    rows = add_speedups({m: aggregate(runs[m]) for m in methods})
+    rows = add_speedups({name: aggregate(r) for name, r in runs.items()})
     costs = None
     if not args.no_limit:
         costs = measure_costs(target, draft, ks=(args.num_assistant_tokens,), repeats=3)
