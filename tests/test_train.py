@@ -178,6 +178,9 @@ def test_calibration_picks_lowest_threshold_meeting_error_recall():
         ({"epochs": 0}, "epochs=0"),
         ({"disagreement_weight": 0.0}, "disagreement_weight=0.0"),
         ({"disagreement_weight": float("nan")}, "disagreement_weight=nan"),
+        # was torch's "Invalid weight_decay value" when the optimiser was made, a traceback in `hf-judge train`
+        ({"weight_decay": -0.1}, "weight_decay=-0.1 must be at least 0"),
+        ({"weight_decay": float("nan")}, "weight_decay=nan must be at least 0"),
     ],
 )
 def test_train_config_validation(kwargs, match):

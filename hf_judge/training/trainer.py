@@ -77,6 +77,8 @@ class TrainConfig:
         for name in ("lr", "disagreement_weight"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name}={getattr(self, name)} must be positive")
+        if not self.weight_decay >= 0:  # also false for nan
+            raise InputError(f"weight_decay={self.weight_decay} must be at least 0")
 
 
 def _wins(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
