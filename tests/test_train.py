@@ -1130,7 +1130,8 @@ def test_a_recalibrated_head_has_a_card_that_states_its_new_threshold(tmp_path):
         assert "above the threshold (**0.800**)" in card and "threshold 0.500" not in card
         assert (
             "Calibration: threshold 0.800, set after training by `hf-judge calibrate --head h`, rejects 1.000 of "
-            "the errors in data/x and accepts 0.625 of the acceptable tokens there" in card
+            "the errors in data/x and accepts 0.625 of the acceptable tokens there (the evaluation below ran at the "
+            "thresholds its rows name)" in card
         )
         assert "| sd | 5.000 | 7.250 |" in card and "me/j" in card  # the eval tables and repo id kept
         assert hf_judge.JudgeHead.from_pretrained(out).config.threshold == 0.8

@@ -173,16 +173,17 @@ def _floor_text(min_ratio: float) -> str:
     )
 
 
-def calibration_text(threshold: float, report: dict, recalibrated: dict | None = None) -> str:
+def calibration_text(threshold: float, report: dict, recalibrated: dict | None = None, evaluated: bool = False) -> str:
     """The card's line on how the threshold was set: on the training run's validation split, or (``recalibrated``,
-    what ``hf-judge calibrate`` wrote to ``calibration.json``) on the data it names, afterwards."""
+    what ``hf-judge calibrate`` wrote to ``calibration.json``) on the data it names, afterwards (``evaluated``:
+    the card has eval tables, measured at the thresholds their rows name)."""
     if recalibrated:
         data = ", ".join(recalibrated.get("data") or []) or "other data"
         by = f" by `{recalibrated['command']}`" if recalibrated.get("command") else ""
         return (
             f"threshold {_f(threshold)}, set after training{by}, rejects {_f(recalibrated.get('error_recall'))} of "
-            f"the errors in {data} and accepts {_f(recalibrated.get('recall'))} of the acceptable tokens there "
-            "(the evaluation below ran at the thresholds its rows name)"
+            f"the errors in {data} and accepts {_f(recalibrated.get('recall'))} of the acceptable tokens there"
+            + (" (the evaluation below ran at the thresholds its rows name)" if evaluated else "")
         )
     cal = report.get("calibration") or {}
     return (
@@ -232,7 +233,7 @@ def make_card(
         n_val=val.get("n", "n/a"),
         best_epoch=_best_epoch(report),
         optimiser=optimiser_text(report),
-        calibration=calibration_text(cfg.threshold, report, recalibrated),
+        calibration=calibration_text(cfg.threshold, report, recalibrated, evaluated=bool(tables)),
         split_table=_split_table(report),
         eval_table=eval_table,
     )
