@@ -365,6 +365,12 @@ def test_data_commands_refuse_an_out_folder_that_holds_other_files_before_any_wo
     assert f"--out {out} holds files but no data set: pass a new folder" in capsys.readouterr().err
 
 
+def test_bench_names_an_update_card_folder_that_is_no_exported_head_before_it_runs(tmp_path, capsys):
+    """`bench --update-card runs/head` (no exported head there): named after the whole bench had run."""
+    assert main(["bench", "--update-card", str(tmp_path), "--target", "no/such-model", "--out", str(tmp_path)]) == 2
+    assert f"{tmp_path} was not written by export_head (no card_info.json)" in capsys.readouterr().err
+
+
 def test_doctor_writes_its_measurements_into_a_folder_it_makes(tmp_path, monkeypatch):
     """`doctor --out runs/costs.json` with no runs/ yet: the measurements (minutes of timed forwards) were made,
     then lost to "No such file or directory"."""

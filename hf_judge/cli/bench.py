@@ -27,6 +27,10 @@ def cmd_bench(args) -> int:
         allow_code_exec=args.allow_code_exec,
         engines=["transformers", *args.engine],
     )
+    if args.update_card:  # named before the models load and the bench runs, not after
+        from ..training.card import check_exported
+
+        check_exported(args.update_card)
     tok, target, draft, judge = load_models(args)
     grader = None
     if args.grader == "target":

@@ -16,6 +16,7 @@ from ..core.modeling_judge import JudgeHead
 __all__ = [
     "add_eval_results",
     "calibration_text",
+    "check_exported",
     "domain_table",
     "eval_rows",
     "export_head",
@@ -254,14 +255,20 @@ def _read(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def check_exported(head_dir: str | Path) -> Path:
+    """``head_dir`` as a Path, or a FileNotFoundError unless ``export_head`` wrote it (it has ``card_info.json``)."""
+    head_dir = Path(head_dir)
+    if not (head_dir / "card_info.json").is_file():
+        raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
+    return head_dir
+
+
 def write_card(head_dir: str | Path, head: JudgeHead | None = None) -> Path:
     """(Re)write an exported head's ``README.md`` from what its folder holds: the head's config (threshold,
     floor), ``card_info.json``, ``training_report.json``, ``eval_results.json`` and ``calibration.json`` (where
     ``hf-judge calibrate`` set the threshold after training). ``head``: the folder's head, if already loaded."""
-    head_dir = Path(head_dir)
+    head_dir = check_exported(head_dir)
     info = _read(head_dir / "card_info.json")
-    if info is None:
-        raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
     card = make_card(
         head or JudgeHead.from_pretrained(head_dir),
         _read(head_dir / "training_report.json"),
@@ -403,9 +410,7 @@ def add_eval_results(head_dir: str | Path, *results: dict, replace: bool = False
     (for instance one per output folder), with the command that measured it. The card keeps the tables of
     earlier calls, but for a run of the same command, whose new table takes the old one's place;
     ``replace=True`` drops every earlier table."""
-    head_dir = Path(head_dir)
-    if not (head_dir / "card_info.json").exists():
-        raise FileNotFoundError(f"{head_dir} was not written by export_head (no card_info.json)")
+    head_dir = check_exported(head_dir)
     if not results:
         raise ValueError("add_eval_results needs at least one run_bench results dict")
     evals = [] if replace else _saved_evals(head_dir)
