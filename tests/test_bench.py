@@ -230,8 +230,14 @@ def test_a_boxed_expression_is_read_whole_not_as_one_of_its_numbers():
         ("\\boxed{5 + 7 = 12}", "12"),
         ("\\boxed{x = -3}", "-3"),
         ("The answer is 42.", "42"),
+        # a fraction of two numbers by value (before: 0.75 against a gold 3/4, and \frac{3}{4} against 0.75, wrong)
+        ("\\boxed{0.75}", "3/4"),
+        ("\\boxed{\\frac{3}{4}}", "0.75"),
+        ("\\boxed{\\frac{2}{6}}", "$\\frac{1}{3}$"),
+        ("\\boxed{-\\frac{1}{8}}", "-0.125"),
     ]
     wrong = [
+        ("\\boxed{\\frac{1}{3}}", "0.33"),
         ("\\boxed{\\frac{3}{4}}", "3"),
         ("\\boxed{\\frac{3}{4}}", "4"),
         ("\\boxed{1.5e3}", "3"),

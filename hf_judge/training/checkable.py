@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from fractions import Fraction
 
 from ..core.errors import InputError
 
@@ -17,6 +18,7 @@ __all__ = [
     "gsm_style_items",
     "is_correct_number",
     "norm_answer",
+    "norm_fraction",
     "norm_number",
     "question_split",
     "word_problems",
@@ -247,10 +249,41 @@ _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]+(?![\dA-Za-z])")  # a word, not a L
 def norm_answer(x: str) -> str:
     """One spelling per final answer, the gold one and the model's alike: decoration dropped (spaces,
     ``$...$``, ``\\text{...}`` units, ``\\%``, degrees, words beside a number), the value after a last ``=``
-    (``5 + 7 = 12``, ``x = -3``), then a number by value (:func:`norm_number`) or an expression as written
-    (``\\dfrac`` and ``\\tfrac`` as ``\\frac``)."""
+    (``5 + 7 = 12``, ``x = -3``), then a number or a fraction of two numbers by value (:func:`norm_number`,
+    :func:`norm_fraction`) or an expression as written (``\\dfrac`` and ``\\tfrac`` as ``\\frac``)."""
     t = _DECOR.sub("", str(x)).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rsplit("=", 1)[-1]
-    return norm_number(_WORD.sub("", t) if re.search(r"\d", t) else t)  # words go beside a number: "12 apples"
+    return norm_fraction(norm_number(_WORD.sub("", t) if re.search(r"\d", t) else t))  # words beside a number go
+
+
+_FRACTION = re.compile(r"([+-]?)(?:\\frac\{([+-]?[\d.]+)\}\{([+-]?[\d.]+)\}|([+-]?[\d.]+)/([+-]?[\d.]+))")
+
+
+def norm_fraction(x: str) -> str:
+    """A fraction of two numbers (``\\frac{3}{4}``, ``3/4``, ``-\\frac{6}{8}``) by value: as :func:`norm_number`
+    spells its decimal where that ends (``0.75``, ``-0.75``), else in lowest terms (``1/3``); anything else as
+    it came."""
+    m = _FRACTION.fullmatch(x)
+    if m is None:
+        return x
+    try:
+        num, den = Fraction(m.group(2) or m.group(4)), Fraction(m.group(3) or m.group(5))
+    except ValueError:  # "1.2.3"
+        return x
+    if den == 0:
+        return x
+    v = num / den * (-1 if m.group(1) == "-" else 1)
+    twos = fives = 0
+    q = v.denominator
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    if q == 1:  # a terminating decimal, written exactly: 3/4 is 0.75
+        n = max(twos, fives)
+        scaled = abs(v.numerator) * 10**n // v.denominator
+        sign = "-" if v < 0 else ""
+        return norm_number(f"{sign}{scaled // 10**n}.{scaled % 10**n:0{n}d}" if n else f"{sign}{scaled}")
+    return f"{v.numerator}/{v.denominator}"
 
 
 def norm_number(x: str) -> str:
