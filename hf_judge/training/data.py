@@ -579,7 +579,7 @@ def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
     for p in paths:
         if not Path(p).exists():
             raise FileNotFoundError(f"no judge data set at {p}")
-        inside = sorted(d.name for d in Path(p).glob("*/dataset_info.json") for d in [d.parent])
+        inside = sorted(info.parent.name for info in Path(p).glob("*/dataset_info.json"))
         if inside and not (Path(p) / "dataset_info.json").exists():  # a domain folder, not one of its data sets
             raise FileNotFoundError(
                 f"{p} is no data set but holds {len(inside)}: pass them, as {p}/{{{','.join(inside)}}}"
