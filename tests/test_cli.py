@@ -322,10 +322,19 @@ def test_a_bad_rule_knob_is_named_before_any_model_loads(capsys):
         (["generate", "hi", "--sample", "--temperature", "nan"], "argument --temperature: nan is not a positive"),
         (["demo", "--max-new-tokens", "-3"], "argument --max-new-tokens: -3 is not a positive"),
         (["generate", "hi", "--threads", "0"], "argument --threads: 0 is not a positive"),
+        (["generate", "hi", "-k", "0"], "argument -k/--num-assistant-tokens: 0 is not a positive"),
+        (["demo", "--judge-threshold", "2"], "argument --judge-threshold: judge_threshold=2 must lie in [0, 1]"),
+        (["generate", "hi", "--judge-min-ratio", "-1"], "argument --judge-min-ratio: judge_min_ratio=-1 must lie"),
+        (
+            ["generate", "hi", "--assistant-confidence-threshold", "x"],
+            "argument --assistant-confidence-threshold: assistant_confidence_threshold='x' must be a number",
+        ),
+        (["bench", "-k", "8", "0"], "argument -k/--num-assistant-tokens: 0 is not a positive"),
     ],
 )
 def test_a_count_or_temperature_out_of_range_is_named_before_any_work(argv, named, capsys):
-    """Before: --max-new-tokens and --temperature loaded both models and ended in a transformers traceback."""
+    """Before: --max-new-tokens and --temperature loaded both models and ended in a transformers traceback; -k and
+    the thresholds of generate and demo were named only after both models had loaded."""
     from hf_judge.cli import build_parser
 
     with pytest.raises(SystemExit) as e:

@@ -42,11 +42,26 @@ positive_int = _number(int, 1, "a positive integer")
 positive_float = _number(float, math.ulp(0.0), "a positive number")  # the least float above 0
 
 
+def unit(name: str):
+    """An argparse ``type``: a number in [0, 1], refused by the library's own check (its message names ``name``)."""
+    from ..core.errors import InputError
+    from ..core.verify import check_threshold
+
+    def parse(text: str) -> float:
+        try:
+            return check_threshold(text, name)
+        except InputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = "a number in [0, 1]"
+    return parse
+
+
 def add_min_ratio_arg(p: argparse.ArgumentParser) -> None:
     """``--judge-min-ratio``: the plausibility floor of the judge (commands that run one judge point)."""
     p.add_argument(
         "--judge-min-ratio",
-        type=float,
+        type=unit("judge_min_ratio"),
         default=None,
         help="the judge keeps no draft token whose target probability ratio p(d) / max p is at most this "
         "(default: the head's own floor, min_ratio in its config; 0, none barred, if it has none)",
@@ -68,11 +83,16 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bo
             help="judge head: path, Hub repo, or 'default' (shipped head); or a training-free rule: "
             "top-k:2, ratio:0.3, entropy:0.3",
         )
-        p.add_argument("--judge-threshold", type=float, default=None, help="judge threshold (default: the head's own)")
+        p.add_argument(
+            "--judge-threshold",
+            type=unit("judge_threshold"),
+            default=None,
+            help="judge threshold (default: the head's own)",
+        )
     p.add_argument(
         "-k",
         "--num-assistant-tokens",
-        type=int,
+        type=positive_int,
         nargs="+" if several_k else None,
         default=[DEFAULT_K] if several_k else DEFAULT_K,
         help="draft tokens per step, as transformers names it"
@@ -81,7 +101,7 @@ def add_model_args(p: argparse.ArgumentParser, judge: bool = True, several_k: bo
     )
     p.add_argument(
         "--assistant-confidence-threshold",
-        type=float,
+        type=unit("assistant_confidence_threshold"),
         default=DEFAULT_CONFIDENCE,
         help="stop drafting after a token the draft gives less probability than this (default: %(default)s)",
     )
