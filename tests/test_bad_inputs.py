@@ -203,3 +203,36 @@ def test_a_folder_of_data_sets_given_as_one(tmp_path):
     ):
         load_dataset_dir(tmp_path / "programs")  # was datasets' "neither a `Dataset` directory nor a `DatasetDict`"
     assert len(load_dataset_dir([tmp_path / "programs" / "seed-1", tmp_path / "programs" / "seed-2"])) == 2
+
+
+@pytest.mark.slow  # the real SmolLM2 tokenizer (its packaged model is converted once)
+def test_data_whose_token_ids_another_tokenizer_wrote(tmp_path, tiny_tok, capsys):
+    """`--data` whose token ids another target's tokenizer wrote | `InputError`: the data and both tokenizers"""
+    from hf_judge.cli import main
+    from hf_judge.training.data import load_seed_pairs, pairs_dataset
+
+    pairs_dataset(tiny_tok, load_seed_pairs()[:2]).save_to_disk(str(tmp_path / "d"))  # ids < 300: all in SmolLM2's
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    # was: features of other words extracted and a head trained on them, silently
+    assert main(["train", *smol, "--data", str(tmp_path / "d"), "--out", str(tmp_path / "head")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'd'} holds token ids of the tokenizer of " in err and "'smollm2-135m-instruct'" in err
+    assert not (tmp_path / "head").exists()
+
+
+@pytest.mark.slow  # the real SmolLM2 tokenizer
+def test_data_without_a_tokenizer_record_holding_ids_beyond_the_vocabulary(tmp_path, capsys):
+    """`--data` with no tokenizer record, ids beyond the target's vocabulary | `InputError`: the data, id and size"""
+    from datasets import Dataset
+
+    from hf_judge.cli import main
+    from hf_judge.training.data import FEATURES
+
+    row = {"input_ids": [1, 151645, 2], "positions": [2], "labels": [1], "source": "pairs:correct"}
+    Dataset.from_list([row], features=FEATURES).save_to_disk(str(tmp_path / "d"))  # as hf-judge saved data before
+    smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
+    # was: torch's "IndexError: index out of range in self" from the embedding, after both models had loaded
+    assert main(["train", *smol, "--data", str(tmp_path / "d"), "--out", str(tmp_path / "head")]) == 2
+    assert "holds token id 151645, beyond this target's tokenizer ('smollm2-135m-instruct', 49152 tokens)" in (
+        capsys.readouterr().err
+    )

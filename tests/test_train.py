@@ -56,6 +56,7 @@ def test_dataset_save_load_round_trip(tmp_path, tiny_tok):
     ds.save_to_disk(tmp_path / "d")
     again = load_dataset_dir(tmp_path / "d")
     assert again.to_list() == ds.to_list()
+    assert load_dataset_dir(tmp_path / "d", tiny_tok).to_list() == ds.to_list()  # its tokenizer record: the same
     assert len(load_dataset_dir([tmp_path / "d", tmp_path / "d"])) == 2 * len(ds)
     with pytest.raises(FileNotFoundError, match="no judge data set"):
         load_dataset_dir(tmp_path / "missing")
@@ -709,7 +710,7 @@ def _recheck_rows(tok, items, instruction):
             {"input_ids": p + a, "positions": [len(p), len(p) + 1], "labels": [1, 0], "source": "auto:target"},
             {"input_ids": p + [tok.eos_token_id], "positions": [len(p)], "labels": [0], "source": "auto:mismatch"},
         ]
-    return _to_dataset(rows)
+    return _to_dataset(rows, tok)
 
 
 def test_recheck_relabels_an_error_by_the_majority_of_its_sampled_answers(tiny_tok):

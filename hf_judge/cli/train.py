@@ -25,6 +25,16 @@ def _models(args, need_draft: bool):
     return tok, target, draft
 
 
+def _data_and_models(args):
+    """``(data, tokenizer, target)``: the data sets of ``--data`` (a wrong folder is named before the models load),
+    each checked to hold the token ids of ``--target``'s tokenizer."""
+    from ..training.data import load_dataset_dir
+
+    load_dataset_dir(args.data)
+    tok, target, _ = _models(args, need_draft=False)
+    return load_dataset_dir(args.data, tok), tok, target
+
+
 def _source_kwargs(args) -> dict:
     return {
         "pairs": args.pairs,
@@ -89,7 +99,7 @@ def cmd_recheck(args) -> int:
     """``recheck_errors`` on a saved data set; the result and ``recheck.json`` (its report, the command and the
     environment) go to ``--out``, written whole; an interrupted run resumes from ``OUT.progress.jsonl``."""
     from ..bench.suite import environment
-    from ..training.data import auto_items, load_dataset_dir
+    from ..training.data import auto_items
     from ..training.recheck import recheck_errors
 
     out = Path(args.out)
@@ -98,12 +108,12 @@ def cmd_recheck(args) -> int:
         return 0
     _free_out(out)
     items, kw = auto_items(args.items, args.n_items, args.seed, args.allow_code_exec)
-    tok, target, _ = _models(args, need_draft=False)
+    data, tok, target = _data_and_models(args)
     progress = out.with_name(out.name + ".progress.jsonl")
     ds, report = recheck_errors(
         target,
         tok,
-        load_dataset_dir(args.data),
+        data,
         items,
         **kw,
         max_new_tokens=args.label_max_new_tokens,
@@ -134,7 +144,6 @@ def cmd_train(args) -> int:
     from ..bench.suite import environment
     from ..registry.packaged import cache_dir, hub_name
     from ..training.card import export_head, push_head
-    from ..training.data import load_dataset_dir
     from ..training.features import extract
     from ..training.split import disagreements, position_split, question_groups, split_by_question
     from ..training.trainer import TrainConfig, learning_curve, select_on_for, train_best
@@ -155,8 +164,7 @@ def cmd_train(args) -> int:
     if args.learning_curve and args.split != "question":
         raise InputError(f"--learning-curve needs the split by question (--split question), got --split {args.split}")
     if args.data:
-        tok, target, _ = _models(args, need_draft=False)
-        ds = load_dataset_dir(args.data)
+        ds, tok, target = _data_and_models(args)
     else:
         tok, target, draft = _models(args, need_draft=args.source == "auto")
         ds = build_dataset(args.source, tok, target, draft, **_source_kwargs(args))
@@ -227,13 +235,11 @@ def _head_on_data(args):
     where extracted before) and the head's probabilities (N,) there."""
     from ..registry.judges import load_judge
     from ..registry.packaged import cache_dir
-    from ..training.data import load_dataset_dir
     from ..training.features import extract
     from ..training.trainer import head_proba
 
     head = load_judge(args.head, target=args.target)  # 'default': the head shipped for --target
-    ds = load_dataset_dir(args.data)  # before the models: a wrong folder is named at once
-    tok, target, _ = _models(args, need_draft=False)
+    ds, tok, target = _data_and_models(args)
     f = extract(target, ds, cache=cache_dir() / "features", layer=head.config.hidden_layer)
     return head, target, ds, f, head_proba(head, f.X, f.F)  # probs (N,)
 

@@ -24,8 +24,9 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import pyarrow.compute as pc
 import torch
-from datasets import Dataset, Features, Sequence, Value, concatenate_datasets, load_from_disk
+from datasets import Dataset, DatasetInfo, Features, Sequence, Value, concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -42,12 +43,14 @@ __all__ = [
     "auto_items",
     "auto_label",
     "build_dataset",
+    "check_token_ids",
     "domain_masks",
     "load_dataset_dir",
     "load_seed_pairs",
     "pairs_dataset",
     "preservation",
     "prompt_ids",
+    "tokenizer_record",
 ]
 
 FEATURES = Features(
@@ -65,8 +68,47 @@ STEPS_INSTRUCTION = "Solve it step by step, then give the final answer as \\boxe
 CODE_INSTRUCTION = "Reply with the whole function in one Python code block."
 
 
-def _to_dataset(rows: list[dict]) -> Dataset:
-    return Dataset.from_dict({k: [r[k] for r in rows] for k in FEATURES}, features=FEATURES)  # also when empty
+# a text whose token ids tell tokenizers apart: words, numbers, code, whitespace runs, accents, CJK, an emoji
+TOKENIZER_PROBE = "Judge decoding kept 12 + 30 = 42 tokens.\ndef f(x):\n    return x ** 2  # ok\nNaïve café, 東京 🙂"
+
+
+def tokenizer_record(tokenizer) -> dict:
+    """What a data set records of the tokenizer that wrote its token ids: its name (for messages) and the ids of
+    :data:`TOKENIZER_PROBE` (two tokenizers that give the probe the same ids read ids alike; a vocabulary hash
+    would also tell apart a converted copy padded with unused tokens)."""
+    name = str(tokenizer.name_or_path)
+    if Path(name).exists():  # a local folder: its name, not this machine's path
+        name = Path(name).name
+    return {"name": name, "probe_ids": tokenizer(TOKENIZER_PROBE, add_special_tokens=False)["input_ids"]}
+
+
+def _to_dataset(rows: list[dict], tokenizer) -> Dataset:
+    info = DatasetInfo(description=json.dumps({"tokenizer": tokenizer_record(tokenizer)}), features=FEATURES)
+    return Dataset.from_dict({k: [r[k] for r in rows] for k in FEATURES}, info=info)  # also when empty
+
+
+def check_token_ids(ds: Dataset, tokenizer, where: str) -> None:
+    """Raise unless ``ds``'s token ids are ``tokenizer``'s: its record (data saved before records have none) gives
+    the probe the same ids, and no id lies beyond the vocabulary. ``where`` names the data set in the message."""
+    try:
+        recorded = json.loads(ds.info.description or "{}")
+    except json.JSONDecodeError:
+        recorded = None  # a description that is no record: a data set from elsewhere
+    recorded = recorded.get("tokenizer") if isinstance(recorded, dict) else None
+    ours = tokenizer_record(tokenizer)
+    if isinstance(recorded, dict) and recorded.get("probe_ids") != ours["probe_ids"]:
+        raise InputError(
+            f"{where} holds token ids of the tokenizer of {recorded.get('name')!r}, which writes text with other "
+            f"ids than this target's ({ours['name']!r}): to this target they are other words. Build data with "
+            "this target (hf-judge build-data --target ...)"
+        )
+    n = len(tokenizer)
+    top = pc.max(pc.list_flatten(ds.data.column("input_ids"))).as_py()  # None for no ids at all
+    if top is not None and top >= n:
+        raise InputError(
+            f"{where} holds token id {top}, beyond this target's tokenizer ({ours['name']!r}, {n} tokens): it "
+            "was built with another tokenizer. Build data with this target (hf-judge build-data --target ...)"
+        )
 
 
 def prompt_ids(tokenizer, question: str, system: str | None = None) -> list[int]:
@@ -124,7 +166,7 @@ def pairs_dataset(tokenizer, items: Iterable[dict] | None = None) -> Dataset:
     """The paper's construction from correct/erroneous response pairs (default: the shipped seed set)."""
     items = load_seed_pairs() if items is None else list(items)
     rows = [r for item in items for r in _pair_rows(tokenizer, item)]
-    return _to_dataset(rows)
+    return _to_dataset(rows, tokenizer)
 
 
 @torch.no_grad()
@@ -415,7 +457,7 @@ def auto_label(
     skipped = sum(done[i]["rows"] is None for i in range(len(items)))
     if progress and skipped:
         print(f"auto-label: skipped {skipped}/{len(items)} items the target answered wrongly")
-    return _to_dataset([row for i in range(len(items)) for row in done[i]["rows"] or []])
+    return _to_dataset([row for i in range(len(items)) for row in done[i]["rows"] or []], tokenizer)
 
 
 def _models_key(target, draft) -> list[str]:
@@ -572,8 +614,9 @@ def preservation(target, prompt: list[int], ref: list[int], subs: dict[int, int]
     return drops
 
 
-def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
-    """Load one or more data sets saved with ``Dataset.save_to_disk`` and concatenate them."""
+def load_dataset_dir(paths: str | Path | Iterable[str | Path], tokenizer=None) -> Dataset:
+    """Load one or more data sets saved with ``Dataset.save_to_disk`` and concatenate them; with ``tokenizer``
+    (the target's), each is checked to hold its token ids (:func:`check_token_ids`)."""
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     parts = []
     for p in paths:
@@ -585,6 +628,8 @@ def load_dataset_dir(paths: str | Path | Iterable[str | Path]) -> Dataset:
                 f"{p} is no data set but holds {len(inside)}: pass them, as {p}/{{{','.join(inside)}}}"
             )
         parts.append(load_from_disk(str(p)))
+        if tokenizer is not None:
+            check_token_ids(parts[-1], tokenizer, str(p))
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 

@@ -102,7 +102,7 @@ def recheck_errors(
     right = {int(r): k for c in range(len(chunks)) for r, k in done[c]["right"]}
     for r, k in right.items():
         rows[r]["labels"] = [votes_to_label(k, samples)]
-    return _to_dataset(rows), _report(rows, errors, right, samples, temperature)
+    return _to_dataset(rows, tokenizer), _report(rows, errors, right, samples, temperature)
 
 
 def _item_of(ids: list[int], prompts: dict[tuple, dict], r: int) -> tuple[int, dict]:
