@@ -1,5 +1,6 @@
 """The benchmark suite on tiny models: results, table, plots, resume, metrics, errors."""
 
+import copy
 import json
 import math
 import os
@@ -103,6 +104,25 @@ def test_tiny_bench_writes_results_table_plots_and_resumes(tmp_path, trio, tiny_
     cfg.max_new_tokens = 7
     with pytest.raises(ValueError, match="other settings"):
         run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+
+
+def test_a_run_resumed_with_another_draft_precision_is_refused(tmp_path, trio, tiny_tok):
+    """`hf-judge bench --draft-quant none` resumed a folder measured with the int8 draft (the default on the CPU in
+    float32), silently: its SD and judge rows were another draft's. A folder from before the draft's precision was
+    recorded is checked on the settings it has, and keeps its run_config as it is."""
+    from hf_judge.registry.packaged import quantize_int8
+
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=3, max_new_tokens=4)
+    run_bench(target, draft, judge, tiny_tok, cfg, tmp_path, progress=False)
+    int8 = quantize_int8(copy.deepcopy(draft))
+    with pytest.raises(InputError, match="other settings.*draft_dtype.*float32"):
+        run_bench(target, int8, judge, tiny_tok, cfg, tmp_path, progress=False)
+    legacy = json.loads((tmp_path / "run_config.json").read_text())
+    del legacy["draft_dtype"]
+    (tmp_path / "run_config.json").write_text(json.dumps(legacy))
+    run_bench(target, int8, judge, tiny_tok, cfg, tmp_path, progress=False)  # nothing recorded to tell
+    assert json.loads((tmp_path / "run_config.json").read_text()) == legacy
 
 
 def test_card_rows_leave_out_tokens_per_s_of_results_gathered_over_several_runs():

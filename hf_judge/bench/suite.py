@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..core.errors import InputError
 from ..core.scorers import Scorer, scorer_from_spec
 from ..core.verify import check_threshold
+from ..registry.packaged import weights_dtype
 from ..training.card import grader_note
 from ..training.data import prompt_ids
 from ..training.records import append_record, read_records
@@ -370,13 +371,19 @@ def run_bench(
         "target": target.name_or_path,
         "draft": draft.name_or_path,
         "dtype": str(next(target.parameters()).dtype),
+        "draft_dtype": weights_dtype(draft),  # qint8: the int8 draft (--draft-quant), which drafts other tokens
     }
     fp_path = out / "run_config.json"
-    if rec_path.exists() and fp_path.exists() and json.loads(fp_path.read_text()) != fingerprint:
-        raise InputError(
-            f"{out} holds a run with other settings ({fp_path.read_text().strip()}); "
-            "resume only with the same settings, or pass another output folder"
-        )
+    held = json.loads(fp_path.read_text()) if rec_path.exists() and fp_path.exists() else None
+    if held is not None:  # a folder from before a setting was recorded is checked on those it has, and kept so
+        differ = {k: (held[k], fingerprint.get(k)) for k in held if held[k] != fingerprint.get(k)}
+        if differ:
+            said = ", ".join(f"{k}={was!r} there, {now!r} now" for k, (was, now) in differ.items())
+            raise InputError(
+                f"{out} holds a run with other settings ({said}); resume only with the same settings, or pass "
+                "another output folder"
+            )
+        fingerprint = held
     fp_path.write_text(json.dumps(fingerprint))
     # resume: keep what an earlier run measured (a record cut short is dropped)
     done = {(r["task"], r["id"], r["method"]): r for r in read_records(rec_path)}

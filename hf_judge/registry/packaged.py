@@ -52,6 +52,7 @@ __all__ = [
     "same_model",
     "truncated_draft",
     "validate_name",
+    "weights_dtype",
     "wheel_member",
     "write_converted",
 ]
@@ -450,6 +451,16 @@ def quantize_int8(model):
         model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     drop_file_pages(originals, keep=model.parameters())  # the float32 originals' pages: int8 copies replace them
     return model
+
+
+def weights_dtype(model) -> str:
+    """What ``model``'s linear layers compute in: ``"qint8"`` after :func:`quantize_int8`, else its parameters'
+    dtype (``"float32"``, ``"bfloat16"``...)."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    if any(isinstance(m, DynamicInt8Linear) for m in model.modules()):
+        return "qint8"
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
 
 
 def truncated_draft(model, n_layers: int):
