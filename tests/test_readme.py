@@ -28,6 +28,7 @@ def _readme_tables():
     return benchmark_script("readme_tables")
 
 
+@pytest.mark.slow  # an earlier head's section reads the HumanEval prompts (a packaged data set, fetched once)
 def test_readme_numbers_are_generated_from_committed_results():
     """Every generated README section equals what benchmarks/readme_tables.py makes from the result files."""
     tables = _readme_tables()
