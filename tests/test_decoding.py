@@ -588,3 +588,37 @@ def test_the_heuristic_schedule_carries_its_draft_length_to_the_next_call_as_sto
     assert draft.generation_config.num_assistant_tokens == 2  # an argument is this call's alone
     out = hf_judge.generate(target, prompt, return_dict_in_generate=True, **kw)
     assert out.acceptance.steps > 1 and draft.generation_config.num_assistant_tokens == 2 + 2 * out.acceptance.steps
+
+
+def _draft_forwards(target, draft, prompt, **kw):
+    """Draft and target forwards of one greedy ``hf_judge.generate`` call without a judge (stock assisted
+    generation) of 12 new tokens."""
+    calls = {"target": 0, "draft": 0}
+    hooks = [
+        m.register_forward_pre_hook(lambda *_, n=n: calls.__setitem__(n, calls[n] + 1))
+        for n, m in (("target", target), ("draft", draft))
+    ]
+    try:
+        hf_judge.generate(target, prompt, assistant_model=draft, max_new_tokens=12, do_sample=False, **kw)
+    finally:
+        for h in hooks:
+            h.remove()
+    return calls
+
+
+def test_draft_settings_without_a_judge_reach_stock_assisted_generation(prompt):
+    """Before: ``hf_judge.generate(target, ids, assistant_model=draft, num_assistant_tokens=2)`` (standard SD, the
+    baseline a user compares judge decoding with) handed the setting to stock ``generate``, whose assisted decoding
+    reads the draft's generation config only: it drafted 20 tokens a step, silently. Now the settings hold for the
+    call, as with a judge, and the draft's generation config is left as it was."""
+    target, draft = tiny_model(seed=0), tiny_model(seed=0)  # the same model: every draft token is accepted
+    set_draft_len(draft, 5)
+    assert _draft_forwards(target, draft, prompt) == {"target": 2, "draft": 10}  # 2 steps of 5 + 1 = 12 tokens
+    assert _draft_forwards(target, draft, prompt, num_assistant_tokens=2) == {"target": 4, "draft": 8}
+    assert draft.generation_config.num_assistant_tokens == 5
+    draft.generation_config.assistant_confidence_threshold = 0.4  # stock's default: the tiny draft is never as sure
+    assert _draft_forwards(target, draft, prompt)["target"] == 6  # one draft token a step
+    assert _draft_forwards(target, draft, prompt, assistant_confidence_threshold=0.0)["target"] == 2
+    assert draft.generation_config.assistant_confidence_threshold == 0.4
+    with pytest.raises(ValueError, match="num_assistant_tokens=2 was given without assistant_model="):
+        hf_judge.generate(target, prompt, max_new_tokens=4, num_assistant_tokens=2)

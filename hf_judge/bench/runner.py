@@ -11,7 +11,7 @@ import torch
 from ..core.decoding import AcceptanceStats, generate
 from ..core.errors import InputError
 
-__all__ = ["METHODS", "RunResult", "draft_config", "run_method"]
+__all__ = ["METHODS", "RunResult", "run_method"]
 
 METHODS = ("target", "sd", "judge")  # target alone, stock speculative decoding, judge decoding
 
@@ -39,22 +39,6 @@ class RunResult:
     @classmethod
     def from_dict(cls, d: dict) -> RunResult:
         return cls(d["method"], d["new_ids"], d["seconds"], AcceptanceStats.from_dict(d))
-
-
-@contextlib.contextmanager
-def draft_config(draft, k: int, confidence: float = 0.0):
-    """Stock assisted generation reads its draft settings from the draft: ``k`` tokens per step (constant
-    schedule), stopping early below ``confidence``; restored afterwards."""
-    gc = draft.generation_config
-    names = ("num_assistant_tokens", "num_assistant_tokens_schedule", "assistant_confidence_threshold")
-    saved = [getattr(gc, n) for n in names]
-    for n, v in zip(names, (k, "constant", confidence), strict=True):
-        setattr(gc, n, v)
-    try:
-        yield
-    finally:
-        for n, v in zip(names, saved, strict=True):
-            setattr(gc, n, v)
 
 
 @contextlib.contextmanager
@@ -94,23 +78,17 @@ def run_method(
     if method == "judge" and judge is None:
         raise InputError("method='judge' needs a judge head")
     kwargs = dict(max_new_tokens=max_new_tokens, streamer=streamer, **gen_kwargs)
-    if method != "target":
-        kwargs["assistant_model"] = draft
-    if method == "judge":
+    if method != "target":  # both speculative methods: the same draft settings, k tokens a step (constant)
         kwargs.update(
-            judge=judge,
-            judge_threshold=judge_threshold,
-            judge_min_ratio=judge_min_ratio,
+            assistant_model=draft,
             num_assistant_tokens=num_assistant_tokens,
             assistant_confidence_threshold=assistant_confidence_threshold,
-            return_dict_in_generate=True,
         )
-    stock_draft = (
-        draft_config(draft, num_assistant_tokens, assistant_confidence_threshold)
-        if method == "sd"
-        else contextlib.nullcontext()
-    )
-    with stock_draft, _count_forwards(target) as calls:
+    if method == "judge":
+        kwargs.update(
+            judge=judge, judge_threshold=judge_threshold, judge_min_ratio=judge_min_ratio, return_dict_in_generate=True
+        )
+    with _count_forwards(target) as calls:
         t0 = time.perf_counter()
         out = generate(target, input_ids, **kwargs)
         seconds = time.perf_counter() - t0

@@ -666,6 +666,40 @@ def draft_length(assistant_model, num_assistant_tokens=None, schedule=None) -> t
     return k, schedule
 
 
+@contextlib.contextmanager
+def draft_settings(assistant_model, num_assistant_tokens=None, schedule=None, confidence=None):
+    """Stock assisted generation reads its draft settings from the draft's generation config alone (given to
+    ``generate`` they are ignored): those given are set there for the call (an explicit ``num_assistant_tokens``
+    with a constant schedule unless one is given, as :func:`draft_length` reads them) and restored afterwards;
+    a ``heuristic`` schedule's learned length is kept, as stock keeps it, unless the length was given."""
+    given = {
+        "num_assistant_tokens": num_assistant_tokens,
+        "num_assistant_tokens_schedule": schedule,
+        "assistant_confidence_threshold": confidence,
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    if given and assistant_model is None:
+        name, value = next(iter(given.items()))
+        raise InputError(f"{name}={value!r} was given without assistant_model=: it sets how the draft drafts")
+    if not given:
+        yield
+        return
+    k, schedule = draft_length(assistant_model, num_assistant_tokens, schedule)  # checked, as with a judge
+    if num_assistant_tokens is not None:
+        given.update(num_assistant_tokens=k, num_assistant_tokens_schedule=schedule)
+    if confidence is not None:
+        given["assistant_confidence_threshold"] = draft_confidence(assistant_model, confidence)
+    gc = assistant_model.generation_config
+    saved = {name: getattr(gc, name, None) for name in given}
+    for name, value in given.items():
+        setattr(gc, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(gc, name, value)
+
+
 def check_hidden_layer(model, layer: int, why: str = "") -> None:
     """Raise unless ``hidden_states[layer]`` is one of ``model``'s hidden states (``why`` ends the message)."""
     n_layers = model.config.get_text_config(decoder=True).num_hidden_layers
@@ -960,14 +994,13 @@ def generate(
         for name, value in (("judge_threshold", judge_threshold), ("judge_min_ratio", judge_min_ratio)):
             if value is not None:
                 raise InputError(f"{name} was given without judge=")
-        for name, value in (
-            ("num_assistant_tokens", num_assistant_tokens),
-            ("num_assistant_tokens_schedule", num_assistant_tokens_schedule),
-            ("assistant_confidence_threshold", assistant_confidence_threshold),
-        ):
-            if value is not None:
-                kwargs[name] = value  # stock generate's own knobs
-        with _compat.quiet_stock_assisted_generation():  # its notice about its own internal call
+        drafting = draft_settings(
+            kwargs.get("assistant_model"),
+            num_assistant_tokens,
+            num_assistant_tokens_schedule,
+            assistant_confidence_threshold,
+        )
+        with drafting, _compat.quiet_stock_assisted_generation():  # its notice about its own internal call
             return _compat.GenerationMixin.generate(model, *args, **kwargs)
     if isinstance(judge, str | bytes):
         raise InputError(f"judge={judge!r} is a name: load it first (hf_judge.load_judge) or use hf_judge.generate")
