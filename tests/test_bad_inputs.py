@@ -236,3 +236,24 @@ def test_data_without_a_tokenizer_record_holding_ids_beyond_the_vocabulary(tmp_p
     assert "holds token id 151645, beyond this target's tokenizer ('smollm2-135m-instruct', 49152 tokens)" in (
         capsys.readouterr().err
     )
+
+
+def test_a_head_written_into_a_folder_of_other_files(tmp_path, capsys):
+    """`train --out` or `calibrate --out` a folder of other files (a project) | `InputError`: the folder, its files"""
+    from hf_judge.cli import main
+    from hf_judge.training.card import export_head
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("my project\n")
+    (project / "config.json").write_text('{"name": "my app"}')
+    head = JudgeHead(JudgeHeadConfig(hidden_size=8))
+    with pytest.raises(InputError, match=r"project holds files that are no judge head's \(README.md, config.json\)"):
+        export_head(head, project)  # was: its README.md and config.json overwritten by the head's, silently
+    assert (project / "README.md").read_text() == "my project\n"
+    assert main(["train", "--source", "pairs", "--out", str(project)]) == 2  # before any model loads
+    assert "holds files that are no judge head's" in capsys.readouterr().err
+    assert main(["calibrate", "--head", "default", "--data", "/no/data", "--out", str(project)]) == 2
+    assert "holds files that are no judge head's" in capsys.readouterr().err
+    export_head(head, tmp_path / "head")  # a new folder, and a former head's folder, take a head
+    assert export_head(head, tmp_path / "head") == tmp_path / "head"

@@ -143,10 +143,12 @@ def cmd_train(args) -> int:
 
     from ..bench.suite import environment
     from ..registry.packaged import cache_dir, hub_name
-    from ..training.card import export_head, push_head
+    from ..training.card import check_head_out, export_head, push_head
     from ..training.features import extract
     from ..training.split import disagreements, position_split, question_groups, split_by_question
     from ..training.trainer import TrainConfig, learning_curve, select_on_for, train_best
+
+    check_head_out(args.out)  # before the models and the training: a folder of other files is named at once
 
     configs = [
         TrainConfig(
@@ -247,11 +249,12 @@ def _head_on_data(args):
 def cmd_calibrate(args) -> int:
     from ..bench.plots import plot_calibration
     from ..registry.judges import shipped_head_dir
-    from ..training.card import save_calibrated
+    from ..training.card import check_head_out, save_calibrated
     from ..training.trainer import calibrate, metrics
 
     if args.out is None and not Path(args.head).is_dir():
         raise InputError(f"--head {args.head} is not a local head folder to overwrite: pass --out")
+    check_head_out(args.out or args.head)  # before the models: a folder of other files is named at once
     head, _, _, f, probs = _head_on_data(args)
     y = f.y
     cal = calibrate(probs, y, args.error_recall)

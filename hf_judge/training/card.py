@@ -11,12 +11,15 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
+from ..core.configuration_judge import JudgeHeadConfig
+from ..core.errors import InputError
 from ..core.modeling_judge import JudgeHead
 
 __all__ = [
     "add_eval_results",
     "calibration_text",
     "check_exported",
+    "check_head_out",
     "domain_table",
     "eval_rows",
     "export_head",
@@ -280,6 +283,29 @@ def write_card(head_dir: str | Path, head: JudgeHead | None = None) -> Path:
     return head_dir / "README.md"
 
 
+def check_head_out(out: str | Path) -> Path:
+    """``out`` as a Path, or an InputError unless a head can be written there: absent, an empty folder, or a judge
+    head's folder (whose files a new head replaces); a head written among other files would overwrite a
+    ``README.md`` and ``config.json`` of theirs."""
+    out = Path(out)
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise InputError(f"{out} is a file: pass a folder for the judge head")
+    files = [p.name for p in sorted(out.iterdir())]
+    try:
+        a_head = json.loads((out / "config.json").read_text()).get("model_type") == JudgeHeadConfig.model_type
+    except (OSError, ValueError, AttributeError):  # no config.json, or one that is not a JSON object
+        a_head = False
+    if files and not a_head:
+        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        raise InputError(
+            f"{out} holds files that are no judge head's ({shown}): a head written there would overwrite its "
+            "README.md and config.json; pass a new folder"
+        )
+    return out
+
+
 def export_head(
     head: JudgeHead,
     out_dir: str | Path,
@@ -292,8 +318,8 @@ def export_head(
     """Write the head in Hub format: safetensors, config with auto_map, code files, README.md, training report.
 
     Files a former head left in ``out_dir`` that would describe this one (its evaluations, calibration, plots)
-    are removed."""
-    out = Path(out_dir)
+    are removed. A folder of other files is refused (:func:`check_head_out`)."""
+    out = check_head_out(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     head.save_pretrained(out)
     for name in CARD_FILES:
@@ -314,7 +340,7 @@ def save_calibrated(head: JudgeHead, src: str | Path, out: str | Path, calibrati
     from, or another): its weights and config, ``calibration.json`` (``calibration``: what was measured at
     the threshold, on which ``data``, by which ``command``) and, for a head exported with a card, the card's
     files copied from ``src`` and its card written anew (it states the head's threshold)."""
-    src, out = Path(src), Path(out)
+    src, out = Path(src), check_head_out(out)
     out.mkdir(parents=True, exist_ok=True)
     head.save_pretrained(out)
     if src.is_dir() and src.resolve() != out.resolve():
