@@ -257,3 +257,15 @@ def test_a_head_written_into_a_folder_of_other_files(tmp_path, capsys):
     assert "holds files that are no judge head's" in capsys.readouterr().err
     export_head(head, tmp_path / "head")  # a new folder, and a former head's folder, take a head
     assert export_head(head, tmp_path / "head") == tmp_path / "head"
+
+
+def test_the_hub_recipe_written_into_a_folder_of_other_files(tmp_path, capsys):
+    """`export-generate` into a folder of other files (`.`) | `InputError`: the folder, its files; none overwritten"""
+    from hf_judge.cli import main
+
+    (tmp_path / "README.md").write_text("my project\n")
+    assert main(["export-generate", str(tmp_path)]) == 2  # was: its README.md replaced by the recipe's card
+    assert "holds files that are no export of the recipe (README.md)" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "my project\n"
+    assert main(["export-generate", str(tmp_path / "hub")]) == 0
+    assert main(["export-generate", str(tmp_path / "hub")]) == 0  # a former export is written anew

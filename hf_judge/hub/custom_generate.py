@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+from ..core.errors import InputError
+
 __all__ = ["SOURCES", "build_generate_py", "write_folder"]
 
 CORE = Path(__file__).resolve().parents[1] / "core"
@@ -159,6 +161,13 @@ def write_folder(out: str | Path) -> Path:
 
     out = Path(out)
     folder = out / "custom_generate"
+    files = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if (out.exists() and not out.is_dir()) or (files and not (folder / "generate.py").is_file()):
+        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        raise InputError(
+            f"{out} holds files that are no export of the recipe ({shown or 'it is a file'}): its README.md would be "
+            "overwritten; pass a new folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "generate.py").write_text(build_generate_py())
     lo, hi = TESTED_RANGE
