@@ -349,6 +349,10 @@ def test_functional_generate_matches_enable(prompt):
         # classifier-free guidance's processor runs the model a token at a time: a step of several tokens gave
         # another answer than plain greedy at threshold 1.0 (as stock assisted generation does), silently
         ({"guidance_scale": 1.5, "judge_threshold": 1.0}, "guidance_scale=1.5 .classifier-free guidance. is not"),
+        # another drafting or verification of stock assisted generation: the judge loop ran without it, silently
+        ({"assistant_ensemble_weight": 0.5}, "assistant_ensemble_weight=0.5 .stock assisted generation's lossy"),
+        ({"prompt_lookup_num_tokens": 3}, "prompt_lookup_num_tokens=3 .prompt-lookup drafting"),
+        ({"assistant_early_exit": 1}, "assistant_early_exit=1 .drafting from the target's first layers"),
     ],
 )
 def test_bad_input_gets_a_clear_error(change, match, prompt):

@@ -143,6 +143,17 @@ def _validate(model, assistant_model, judge, threshold, input_ids, generation_co
             "decoding: its processor runs the model on one new token per call and loses track when a step keeps "
             "several (stock assisted generation gives a wrong answer there too)"
         )
+    for name, what in (  # another drafting or verification of stock assisted generation, which the loop does not run
+        ("assistant_ensemble_weight", "stock assisted generation's lossy ensemble verification"),
+        ("prompt_lookup_num_tokens", "prompt-lookup drafting"),
+        ("assistant_early_exit", "drafting from the target's first layers"),
+    ):
+        if getattr(generation_config, name, None) is not None:
+            raise InputError(
+                f"{name}={getattr(generation_config, name)} ({what}) is not supported with judge decoding: it drafts "
+                "with assistant_model and keeps what the judge or standard verification keeps; leave judge= out to "
+                "run it in stock generate"
+            )
     tv = model.get_output_embeddings().out_features
     dv = assistant_model.get_output_embeddings().out_features  # also for an int8-quantized draft
     if tv != dv:
