@@ -966,3 +966,23 @@ def test_vllm_env_follows_the_checkout_its_plugin_comes_from(tmp_path, monkeypat
     calls.clear()
     vllm_engine.vllm_python()
     assert calls == []
+
+
+@pytest.mark.slow  # the MMATH rows (a packaged data set, fetched once)
+def test_a_slice_past_a_tasks_end_is_named_and_a_short_one_said(tmp_path, trio, tiny_tok, capsys):
+    """`--tasks mmath --skip 400` (it has 374 examples) measured the machine and ended in a ZeroDivisionError;
+    `--skip 372 --limit 5` ran 2 examples, said nowhere but in a line of the table."""
+    from hf_judge.cli import main
+
+    n = len(load_task("mmath"))
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["mmath"], skip=n + 26, limit=2, num_assistant_tokens=2, max_new_tokens=2)
+    with pytest.raises(InputError, match=f"task 'mmath' has {n} examples: skip={n + 26} leaves none"):
+        run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", progress=False)
+    assert not (tmp_path / "a" / "records.jsonl").exists()
+    assert main(["bench", "--tasks", "mmath", "--skip", str(n), "--out", str(tmp_path / "b")]) == 2  # no model loads
+    assert f"task 'mmath' has {n} examples: skip={n} leaves none" in capsys.readouterr().err
+    cfg = BenchConfig(tasks=["mmath"], skip=n - 2, limit=5, num_assistant_tokens=2, max_new_tokens=2)
+    res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=True)
+    assert f"mmath: {n - 2} to {n}, 2 examples, not 5: the task has {n}" in capsys.readouterr().out
+    assert len(res["tasks"]["mmath"]["target"]["per_item"]["quality:exact_match"]) == 2

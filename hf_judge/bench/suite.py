@@ -144,6 +144,10 @@ class BenchConfig:
             if not 0.0 < w < 1.0:
                 raise InputError(f"assistant_ensemble_weight={w} must lie in (0, 1)")
 
+    def examples(self) -> dict[str, list]:
+        """Each task's examples of the run, ``skip`` to ``skip + limit`` (a slice past a task's end is an error)."""
+        return {task: load_task(task, self.limit, self.skip) for task in self.tasks}
+
     def methods(self, judge) -> dict[str, dict]:
         """Method label -> the keyword arguments of :func:`~hf_judge.bench.runner.run_method` for it.
 
@@ -409,7 +413,11 @@ def run_bench(
     grader_cls = GRADINGS[grading]
     grader = grader_cls(*grader, cache=out / grader_cls.cache_name) if grader is not None else None
     torch.manual_seed(config.seed)
-    examples_of = {task: load_task(task, config.limit, config.skip) for task in config.tasks}
+    examples_of = config.examples()
+    for task, exs in examples_of.items() if progress else ():
+        if len(exs) < config.limit:  # the task ends before skip + limit
+            end = config.skip + len(exs)
+            print(f"bench: {task}: {config.skip} to {end}, {len(exs)} examples, not {config.limit}: the task has {end}")
     todo_any = any((t, ex["id"], m) not in done for t, exs in examples_of.items() for ex in exs for m in methods)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}

@@ -142,7 +142,10 @@ def load_task(name: str, limit: int | None = None, skip: int = 0) -> list[Exampl
         raise InputError(f"{limit=} must be positive")
     if skip < 0:
         raise InputError(f"{skip=} must be at least 0")
-    return TASKS[name](None if limit is None else skip + limit)[skip:]
+    got = TASKS[name](None if limit is None else skip + limit)
+    if len(got) <= skip:
+        raise InputError(f"task {name!r} has {len(got)} examples: {skip=} leaves none")
+    return got[skip:]
 
 
 def code_program(example: Example, response: str) -> str:

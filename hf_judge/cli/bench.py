@@ -31,6 +31,7 @@ def cmd_bench(args) -> int:
         from ..training.card import check_exported
 
         check_exported(args.update_card)
+    cfg.examples()  # a slice past a task's end, named before the models load
     tok, target, draft, judge = load_models(args)
     grader = None
     if args.grader == "target":
