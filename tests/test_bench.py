@@ -986,3 +986,19 @@ def test_a_slice_past_a_tasks_end_is_named_and_a_short_one_said(tmp_path, trio, 
     res = run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "c", progress=True)
     assert f"mmath: {n - 2} to {n}, 2 examples, not 5: the task has {n}" in capsys.readouterr().out
     assert len(res["tasks"]["mmath"]["target"]["per_item"]["quality:exact_match"]) == 2
+
+
+def test_a_grader_given_for_tasks_with_no_open_ended_answer_is_refused(tmp_path, trio, tiny_tok, capsys):
+    """`--grader target --tasks gsm-style`: the grader graded nothing, and the table still printed its verdict
+    line ("A 0, B 0, tie 0 ... carries no signal"); an unknown grader name was named after both models loaded."""
+    from hf_judge.cli import main
+
+    target, draft, judge = trio
+    cfg = BenchConfig(tasks=["gsm-style"], limit=1, num_assistant_tokens=2, max_new_tokens=2)
+    with pytest.raises(InputError, match=r"grader grades open-ended answers .mt-bench., and tasks=\['gsm-style'\]"):
+        run_bench(target, draft, judge, tiny_tok, cfg, tmp_path / "a", grader=(target, tiny_tok), progress=False)
+    assert not (tmp_path / "a").exists()
+    assert main(["bench", "--tasks", "gsm-style", "--grader", "target", "--out", str(tmp_path / "b")]) == 2
+    assert "a grader grades open-ended answers" in capsys.readouterr().err  # before any model loads
+    assert main(["bench", "--tasks", "gsm-style", "--grader", "no-such-model", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown model alias 'no-such-model'" in capsys.readouterr().err

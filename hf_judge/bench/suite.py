@@ -144,9 +144,15 @@ class BenchConfig:
             if not 0.0 < w < 1.0:
                 raise InputError(f"assistant_ensemble_weight={w} must lie in (0, 1)")
 
-    def examples(self) -> dict[str, list]:
-        """Each task's examples of the run, ``skip`` to ``skip + limit`` (a slice past a task's end is an error)."""
-        return {task: load_task(task, self.limit, self.skip) for task in self.tasks}
+    def examples(self, graded: bool = False) -> dict[str, list]:
+        """Each task's examples of the run, ``skip`` to ``skip + limit`` (a slice past a task's end is an error);
+        ``graded``: a grader is given, which only open-ended answers use (an error where no task has any)."""
+        examples = {task: load_task(task, self.limit, self.skip) for task in self.tasks}
+        if graded and not any(ex["kind"] == "chat" for exs in examples.values() for ex in exs):
+            raise InputError(
+                f"a grader grades open-ended answers (mt-bench), and tasks={self.tasks} have none: leave it out"
+            )
+        return examples
 
     def methods(self, judge) -> dict[str, dict]:
         """Method label -> the keyword arguments of :func:`~hf_judge.bench.runner.run_method` for it.
@@ -364,6 +370,11 @@ def run_bench(
             f"judge={judge!r} is a training-free rule: the bench's judge@ rows measure a trained head; "
             "bench a rule as one of the scorers (BenchConfig.scorers, CLI: --scorers)"
         )
+    examples_of = config.examples(graded=grader is not None)
+    for task, exs in examples_of.items() if progress else ():
+        if len(exs) < config.limit:  # the task ends before skip + limit
+            end = config.skip + len(exs)
+            print(f"bench: {task}: {config.skip} to {end}, {len(exs)} examples, not {config.limit}: the task has {end}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     methods = config.methods(judge)
@@ -413,11 +424,6 @@ def run_bench(
     grader_cls = GRADINGS[grading]
     grader = grader_cls(*grader, cache=out / grader_cls.cache_name) if grader is not None else None
     torch.manual_seed(config.seed)
-    examples_of = config.examples()
-    for task, exs in examples_of.items() if progress else ():
-        if len(exs) < config.limit:  # the task ends before skip + limit
-            end = config.skip + len(exs)
-            print(f"bench: {task}: {config.skip} to {end}, {len(exs)} examples, not {config.limit}: the task has {end}")
     todo_any = any((t, ex["id"], m) not in done for t, exs in examples_of.items() for ex in exs for m in methods)
     warm = torch.tensor([prompt_ids(tokenizer, "Hello")], device=target.device)
     shared = {"draft": draft, "assistant_confidence_threshold": config.assistant_confidence_threshold}

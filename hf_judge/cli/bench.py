@@ -31,7 +31,11 @@ def cmd_bench(args) -> int:
         from ..training.card import check_exported
 
         check_exported(args.update_card)
-    cfg.examples()  # a slice past a task's end, named before the models load
+    if args.grader not in (None, "target"):  # named before the models load
+        from ..registry.packaged import validate_name
+
+        validate_name(args.grader)
+    cfg.examples(graded=args.grader is not None)  # a slice past a task's end, or a grader with nothing to grade
     tok, target, draft, judge = load_models(args)
     grader = None
     if args.grader == "target":
