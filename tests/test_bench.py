@@ -1002,3 +1002,5 @@ def test_a_grader_given_for_tasks_with_no_open_ended_answer_is_refused(tmp_path,
     assert "a grader grades open-ended answers" in capsys.readouterr().err  # before any model loads
     assert main(["bench", "--tasks", "gsm-style", "--grader", "no-such-model", "--out", str(tmp_path / "b")]) == 2
     assert "unknown model alias 'no-such-model'" in capsys.readouterr().err
+    assert main(["bench", "--tasks", "gsm-style", "--grading", "rating", "--out", str(tmp_path / "b")]) == 2
+    assert "--grading rating says how a grader grades: pass --grader too" in capsys.readouterr().err  # was ignored

@@ -6,6 +6,7 @@ import time
 
 from ..bench.open_ended import GRADINGS
 from ..bench.suite import BenchConfig, run_bench
+from ..core.errors import InputError
 from .common import add_model_args, command_line, load_models
 
 __all__ = ["add_bench_command"]
@@ -31,6 +32,8 @@ def cmd_bench(args) -> int:
         from ..training.card import check_exported
 
         check_exported(args.update_card)
+    if args.grading is not None and args.grader is None:
+        raise InputError(f"--grading {args.grading} says how a grader grades: pass --grader too")
     if args.grader not in (None, "target"):  # named before the models load
         from ..registry.packaged import validate_name
 
@@ -49,7 +52,15 @@ def cmd_bench(args) -> int:
         )
     t0 = time.perf_counter()
     res = run_bench(
-        target, draft, judge, tok, cfg, args.out, grader=grader, grading=args.grading, command=command_line()
+        target,
+        draft,
+        judge,
+        tok,
+        cfg,
+        args.out,
+        grader=grader,
+        grading=args.grading or "pairwise",
+        command=command_line(),
     )
     print(res["table"])
     print(f"\n{time.perf_counter() - t0:.0f}s; results, table and plots in {args.out}")
@@ -108,10 +119,10 @@ def add_bench_command(sub) -> None:
     p.add_argument(
         "--grading",
         choices=sorted(GRADINGS),
-        default="pairwise",
-        help="pairwise: the grader compares two answers, both orders (win rate + half ties); rating: it rates each "
-        "answer alone 1-10 (mean rating, and the win rate of the ratings against the target's), checked against "
-        "the target's answers with their words shuffled",
+        default=None,
+        help="with --grader: pairwise (the default): the grader compares two answers, both orders (win rate + half "
+        "ties); rating: it rates each answer alone 1-10 (mean rating, and the win rate of the ratings against the "
+        "target's), checked against the target's answers with their words shuffled",
     )
     p.add_argument(
         "--engine",
