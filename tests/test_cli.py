@@ -308,6 +308,12 @@ def test_generate_takes_a_training_free_rule_as_its_judge(capfd):
     assert out.strip() and "judge-only" in err
 
 
+def test_a_temperature_without_sampling_is_named_before_any_model_loads(capsys):
+    """`hf-judge generate --temperature 0.5 "..."` decoded greedily and said nothing of the temperature."""
+    assert main(["generate", "hi", "--temperature", "0.5"]) == 2
+    assert "--temperature 0.5 applies to sampling: pass --sample too" in capsys.readouterr().err
+
+
 def test_a_bad_rule_knob_is_named_before_any_model_loads(capsys):
     smol = ["--target", "smollm2-135m-instruct", "--draft", "smollm2-135m-instruct"]
     assert main(["generate", "hi", "--judge", "top-k:two", *smol]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..core.errors import InputError
 from .common import add_min_ratio_arg, add_model_args, load_models, positive_float, positive_int, prompt_tensor
 
 __all__ = ["DEMO_PROMPTS", "add_run_commands"]
@@ -20,10 +21,12 @@ def cmd_generate(args) -> int:
 
     from ..bench.runner import run_method
 
+    if args.temperature is not None and not args.sample:
+        raise InputError(f"--temperature {args.temperature} applies to sampling: pass --sample too (greedy has none)")
     tok, target, draft, judge = load_models(args)
     ids = prompt_tensor(tok, args.prompt, chat=not args.no_chat).to(args.device)
     streamer = TextStreamer(tok, skip_prompt=True, skip_special_tokens=True)
-    kw = {"do_sample": True, "temperature": args.temperature} if args.sample else {"do_sample": False}
+    kw = {"do_sample": True, "temperature": args.temperature or 0.7} if args.sample else {"do_sample": False}
     res = run_method(
         "judge",
         target,
@@ -135,7 +138,9 @@ def add_run_commands(sub) -> None:
     add_min_ratio_arg(p)
     p.add_argument("--max-new-tokens", type=positive_int, default=128)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=positive_float, default=0.7)
+    p.add_argument(
+        "--temperature", type=positive_float, default=None, help="with --sample: sampling temperature (default: 0.7)"
+    )
     p.add_argument("--no-chat", action="store_true", help="do not apply the chat template")
     p.set_defaults(func=cmd_generate)
 
