@@ -308,6 +308,21 @@ def test_generate_takes_a_training_free_rule_as_its_judge(capfd):
     assert out.strip() and "judge-only" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["build-data", "--pairs", "p.jsonl", "--out", "d"], "--pairs p.jsonl is read with --source pairs"),
+        (["train", "--pairs", "p.jsonl", "--out", "h"], "--pairs p.jsonl is read with --source pairs"),
+        (["train", "--data", "d", "--pairs", "p.jsonl", "--out", "h"], "--pairs p.jsonl builds a data set, and --data"),
+    ],
+)
+def test_a_pairs_file_that_would_be_ignored_is_named(argv, named, tmp_path, monkeypatch, capsys):
+    """`--pairs my.jsonl` without `--source pairs` auto-labelled math items instead, and said nothing of the file."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert named in capsys.readouterr().err
+
+
 def test_a_temperature_without_sampling_is_named_before_any_model_loads(capsys):
     """`hf-judge generate --temperature 0.5 "..."` decoded greedily and said nothing of the temperature."""
     assert main(["generate", "hi", "--temperature", "0.5"]) == 2

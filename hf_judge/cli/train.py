@@ -35,6 +35,16 @@ def _data_and_models(args):
     return load_dataset_dir(args.data, tok), tok, target
 
 
+def _check_source(args) -> None:
+    """A --pairs file is read only to build from pairs: with --source auto or --data it would be ignored."""
+    if args.pairs is None:
+        return
+    if getattr(args, "data", None):
+        raise InputError(f"--pairs {args.pairs} builds a data set, and --data gives one: pass one of them")
+    if args.source != "pairs":
+        raise InputError(f"--pairs {args.pairs} is read with --source pairs (the source is {args.source!r})")
+
+
 def _source_kwargs(args) -> dict:
     return {
         "pairs": args.pairs,
@@ -73,6 +83,7 @@ def _free_out(out: Path) -> None:
 
 
 def cmd_build_data(args) -> int:
+    _check_source(args)
     out = Path(args.out)
     if (out / "dataset_info.json").exists():
         print(f"{out} is already built; delete it to build again")
@@ -149,6 +160,7 @@ def cmd_train(args) -> int:
     from ..training.trainer import TrainConfig, learning_curve, select_on_for, train_best
 
     check_head_out(args.out)  # before the models and the training: a folder of other files is named at once
+    _check_source(args)
 
     configs = [
         TrainConfig(
